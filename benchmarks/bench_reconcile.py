@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""`make bench`: the cost of one steady reconcile run against moto server on loopback.
+
+History: 300 terminated clusters with the backup prefix, the service running, no backup active.
+Prints the API calls of a steady run (must be 2), then the median wall time and peak memory of
+`python reconcile.py` beside a bare boto3 script making the same two calls, run alternately.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import FAKE_CREDENTIALS, MotoServer, World  # noqa: E402
+
+import reconcile  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+GOAL = 1.15
+
+BARE = """
+import boto3
+from botocore.config import Config
+cfg = Config(retries={"mode": "standard"})
+emr = boto3.client("emr", region_name="us-east-1", config=cfg)
+ecs = boto3.client("ecs", region_name="us-east-1", config=cfg)
+emr.list_clusters(ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"])
+ecs.describe_services(cluster="autoscaler", services=["ddb-scaler"], include=["TAGS"])
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss
+
+
+def main() -> int:
+    os.environ.update(FAKE_CREDENTIALS)
+    server = MotoServer()
+    try:
+        world = World(endpoint=server.url)
+        world.create_service(desired=3)
+        for i in range(300):
+            world.stop_cluster(world.start_cluster(f"nightly-backup-{i:03d}"))
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                "PATH": os.environ["PATH"],
+                **FAKE_CREDENTIALS,
+                "AWS_ENDPOINT_URL": server.url,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "EMR_PREFIX": "nightly-backup-",
+                "EMR_REGION": "us-east-1",
+                "AUTOSCALER_CLUSTER": world.cluster,
+                "AUTOSCALER_REGION": "us-east-1",
+                "AUTOSCALER_SERVICE": world.service,
+                "STATE_FILE": f"{tmp}/state.json",
+            }
+            os.environ["AWS_ENDPOINT_URL"] = server.url
+            code = reconcile.main([], environ=env, aws_factory=world.clients)
+            calls = sum(world.calls.values())
+            print(f"API calls per steady run: {calls} {dict(world.calls)} (must be 2)")
+            if code != 0 or calls != 2:
+                return 1
+            bare = Path(tmp) / "bare.py"
+            bare.write_text(BARE)
+            tool_cmd = [sys.executable, str(ROOT / "reconcile.py")]
+            bare_cmd = [sys.executable, str(bare)]
+            tool, base = [], []
+            for _ in range(2):  # warm the page cache
+                timed(tool_cmd, env), timed(bare_cmd, env)
+            for _ in range(ROUNDS):
+                tool.append(timed(tool_cmd, env))
+                base.append(timed(bare_cmd, env))
+    finally:
+        server.stop()
+    t_tool = statistics.median(t for t, _ in tool)
+    t_base = statistics.median(t for t, _ in base)
+    m_tool = max(m for _, m in tool)
+    m_base = max(m for _, m in base)
+    ratio = t_tool / t_base
+    print(f"rounds: {ROUNDS}, alternating")
+    print(f"reconcile.py   median {t_tool * 1000:7.1f} ms   peak RSS {m_tool / 1024:6.1f} MiB")
+    print(f"bare boto3     median {t_base * 1000:7.1f} ms   peak RSS {m_base / 1024:6.1f} MiB")
+    print(f"wall-time ratio: {ratio:.3f} (goal ≤ {GOAL})   memory ratio: {m_tool / m_base:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

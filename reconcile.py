@@ -1,0 +1,966 @@
+#!/usr/bin/env python3
+"""Pause a DynamoDB throughput autoscaler while backup EMR clusters run.
+
+One run: config -> lock -> state file -> observe (EMR, autoscaler) -> decide -> act -> record.
+Exit codes: 0 done or skipped, 1 AWS or runtime failure, 2 bad config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+__version__ = "1.0.0"
+
+log = logging.getLogger("autoscaler-pauser")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+# EMR states that `aws emr list-clusters --active` asks for.
+ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
+SAVED_COUNT_TAG = "autoscaler-pauser:saved-desired-count"
+STATE_VERSION = 1
+DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
+CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
+
+
+# --- config ------------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """Every problem the user can fix, one line each, naming its key."""
+
+    def __init__(self, problems: Sequence[str]):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: str  # "str", "prefixes", "region", "int", "number", "flag", "path"
+    default: Any
+    help: str
+    required: bool = False
+    minimum: float | None = None
+    example: Any = None  # the value config.example.yaml shows for a required key
+
+    @property
+    def env(self) -> str:
+        return self.name.upper()
+
+    @property
+    def type_name(self) -> str:
+        return {
+            "prefixes": "string or list of strings",
+            "region": "AWS region",
+            "int": "integer",
+            "number": "number",
+            "flag": "boolean",
+            "path": "path",
+        }.get(self.kind, "string")
+
+
+# The single source for parsing, validation, environment names, config.example.yaml and the
+# README's table (tests/test_config.py checks that both agree with it).
+KEYS: tuple[Key, ...] = (
+    Key(
+        "emr_prefix",
+        "prefixes",
+        None,
+        "EMR cluster name prefix that marks a backup cluster; "
+        "a list (env: comma-separated) matches any of them",
+        required=True,
+        example="nightly-backup-",
+    ),
+    Key("emr_region", "region", None, "region of the EMR clusters", True, example="us-east-1"),
+    Key(
+        "autoscaler_cluster",
+        "str",
+        None,
+        "ECS cluster of the autoscaler service",
+        required=True,
+        example="autoscaler",
+    ),
+    Key(
+        "autoscaler_region", "region", None, "region of that ECS cluster", True, example="us-east-1"
+    ),
+    Key(
+        "autoscaler_service",
+        "str",
+        None,
+        "ECS service name of the autoscaler",
+        required=True,
+        example="ddb-scaler",
+    ),
+    Key(
+        "debug_output",
+        "flag",
+        False,
+        "debug logging; in the environment, the variable being "
+        "present turns it on, whatever its value",
+    ),
+    Key(
+        "resume_count",
+        "int",
+        1,
+        "desired count on resume when no earlier count is known",
+        minimum=1,
+    ),
+    Key("state_file", "path", DEFAULT_STATE_FILE, "JSON file recording the last action"),
+    Key(
+        "lock_file",
+        "path",
+        None,
+        "lock taken for the whole run; default: the state file's path + .lock",
+    ),
+    Key(
+        "lock_timeout",
+        "number",
+        10,
+        "seconds to wait for another run's lock before skipping this run",
+        minimum=0,
+    ),
+)
+KEYS_BY_NAME = {k.name: k for k in KEYS}
+
+
+def _yaml_value(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
+
+
+def example_yaml() -> str:
+    """config.example.yaml, made from KEYS."""
+    out = [
+        "# autoscaler-pauser configuration: every key, with its default.",
+        "# Every key can also be set by the environment variable of the same name in upper case",
+        "# (emr_prefix: EMR_PREFIX); the environment wins over this file.",
+        "",
+    ]
+    for key in KEYS:
+        out.append(f"# {key.help[0].upper()}{key.help[1:]}.")
+        need = "required" if key.required else f"default: {_yaml_value(key.default)}"
+        out.append(f"# {key.type_name}, {need}; env {key.env}")
+        if key.required:
+            out.append(f"{key.name}: {_yaml_value(key.example)}")
+        else:
+            out.append(f"# {key.name}: {_yaml_value(key.default)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def config_table() -> str:
+    """The README's table of keys, made from KEYS."""
+    rows = ["| key | environment | type | default | meaning |", "|---|---|---|---|---|"]
+    for key in KEYS:
+        default = "required" if key.required else f"`{_yaml_value(key.default)}`"
+        rows.append(f"| `{key.name}` | `{key.env}` | {key.type_name} | {default} | {key.help} |")
+    return "\n".join(rows) + "\n"
+
+
+@dataclass(frozen=True)
+class Config:
+    emr_prefix: tuple[str, ...]
+    emr_region: str
+    autoscaler_cluster: str
+    autoscaler_region: str
+    autoscaler_service: str
+    debug_output: bool = False
+    resume_count: int = 1
+    state_file: str = DEFAULT_STATE_FILE
+    lock_file: str | None = None
+    lock_timeout: float = 10
+
+    @property
+    def lock_path(self) -> str:
+        return self.lock_file or self.state_file + ".lock"
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """The YAML file as a mapping; any problem with it is a ConfigError."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except IsADirectoryError:
+        raise ConfigError([f"config file {path}: is a directory"]) from None
+    except OSError as e:
+        raise ConfigError([f"config file {path}: cannot read: {e.strerror}"]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"config file {path}: not UTF-8 text ({e.reason})"]) from None
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError([f"config file {path}: not valid YAML{at}: {what}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"config file {path}: must be a mapping of keys to values, not {_yaml_type(data)}"]
+        )
+    return data
+
+
+def _yaml_type(value: Any) -> str:
+    return {
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+    }.get(type(value), type(value).__name__)
+
+
+def _convert(key: Key, value: Any, from_env: bool) -> Any:
+    """One key's value, converted and checked; raises ValueError with the reason."""
+    if key.kind == "flag":
+        if from_env:
+            return True
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return value
+    if key.kind == "prefixes":
+        items = value.split(",") if from_env and isinstance(value, str) else value
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError("must be a string or a list of strings")
+        items = [i.strip() for i in items]
+        if not items or any(not i for i in items):
+            raise ValueError("must not be blank")
+        return tuple(dict.fromkeys(items))
+    if key.kind in ("int", "number"):
+        if from_env:
+            try:
+                value = int(value) if key.kind == "int" else float(value)
+            except ValueError:
+                kind = "a whole number" if key.kind == "int" else "a number"
+                raise ValueError(f"must be {kind}, got {value!r}") from None
+        elif isinstance(value, bool) or not isinstance(
+            value, int if key.kind == "int" else (int, float)
+        ):
+            kind = "a whole number" if key.kind == "int" else "a number"
+            raise ValueError(f"must be {kind}, got {value!r}")
+        if key.minimum is not None and value < key.minimum:
+            raise ValueError(f"must be at least {key.minimum:g}, got {value!r}")
+        return value
+    # str, region, path
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {_yaml_type(value)}")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    if key.kind == "region" and not REGION_RE.match(value):
+        raise ValueError(f"is not a region name like us-east-1, got {value!r}")
+    return value
+
+
+def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
+    """File values merged with environment values (the environment wins), all checked at once."""
+    raw: dict[str, tuple[Any, bool]] = {}
+    problems: list[str] = []
+    if path:
+        for name, value in read_config_file(path).items():
+            if name not in KEYS_BY_NAME:
+                close = [
+                    k
+                    for k in KEYS_BY_NAME
+                    if k.replace("_", "") == str(name).replace("_", "").replace("-", "").lower()
+                ]
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                problems.append(f"{name}: unknown key{hint}")
+            else:
+                raw[name] = (value, False)
+    for key in KEYS:
+        if key.env in environ:
+            raw[key.name] = (environ[key.env], True)
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        if key.name not in raw or (raw[key.name][0] is None and not raw[key.name][1]):
+            if key.required:
+                problems.append(f"{key.name}: required (set it in the config file or {key.env})")
+            continue
+        value, from_env = raw[key.name]
+        try:
+            values[key.name] = _convert(key, value, from_env)
+        except ValueError as e:
+            source = f" (from {key.env})" if from_env else ""
+            problems.append(f"{key.name}: {e}{source}")
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values)
+
+
+# --- state file ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """What the last run recorded. `fresh` is true when there was no usable earlier state."""
+
+    paused: bool = False
+    saved: Mapping[str, Any] = field(default_factory=dict)  # target key -> pre-pause setting
+    last_action: str = "none"
+    last_action_at: str | None = None
+    last_run_at: str | None = None
+    last_result: str | None = None
+    last_error: str | None = None
+    active_clusters: tuple[Mapping[str, str], ...] = ()
+    fresh: bool = True
+
+
+class StateFileError(Exception):
+    """The state file's path cannot be used at all (not a bad file: that is moved aside)."""
+
+
+def _check_state(data: Any) -> State:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    version = data.get("version", STATE_VERSION)
+    if version != STATE_VERSION:
+        raise ValueError(f"written by an unknown version {version!r} of the state format")
+    saved = data.get("saved", {})
+    if not isinstance(data.get("paused", False), bool) or not isinstance(saved, dict):
+        raise ValueError("'paused' or 'saved' has the wrong type")
+    clean = {}
+    for k, v in saved.items():
+        if isinstance(v, list):
+            v = tuple(v)
+        if not (isinstance(v, int) and not isinstance(v, bool)) and not (
+            isinstance(v, tuple) and len(v) == 3 and all(isinstance(b, bool) for b in v)
+        ):
+            raise ValueError(f"saved setting of {k!r} is not understood")
+        clean[k] = v
+    clusters = data.get("active_clusters", [])
+    if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
+        raise ValueError("'active_clusters' is not a list of objects")
+    return State(
+        paused=data.get("paused", False),
+        saved=clean,
+        last_action=str(data.get("last_action", "none")),
+        last_action_at=data.get("last_action_at"),
+        last_run_at=data.get("last_run_at"),
+        last_result=data.get("last_result"),
+        last_error=data.get("last_error"),
+        active_clusters=tuple(clusters),
+        fresh=False,
+    )
+
+
+def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
+    """The state file; missing is a fresh state, unreadable content is moved aside and warned of."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return State()
+    except IsADirectoryError:
+        raise StateFileError(f"state_file: {path} is a directory") from None
+    except OSError as e:
+        raise StateFileError(f"state_file: cannot read {path}: {e.strerror}") from None
+    try:
+        return _check_state(json.loads(text))
+    except (ValueError, UnicodeDecodeError) as e:
+        if not move_aside:
+            log.warning("state file %s is not usable (%s)", path, e)
+            return State()
+        aside = f"{path}.bad-{now.strftime('%Y%m%dT%H%M%SZ')}"
+        os.replace(path, aside)
+        log.warning(
+            "state file %s is not usable (%s); moved it to %s and went on from AWS", path, e, aside
+        )
+        return State()
+
+
+def ensure_state_dir(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise StateFileError(f"state_file: cannot create folder {folder}: {e.strerror}") from None
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Write the whole file or nothing: temp file beside it, fsync, rename. Mode 0600."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def state_to_json(state: State, config: Config) -> dict[str, Any]:
+    data = dataclasses.asdict(state)
+    data.pop("fresh")
+    data["version"] = STATE_VERSION
+    data["saved"] = {k: list(v) if isinstance(v, tuple) else v for k, v in state.saved.items()}
+    data["active_clusters"] = [dict(c) for c in state.active_clusters]
+    data["saved_desired_count"] = state.saved.get(
+        ecs_key(config.autoscaler_cluster, config.autoscaler_service)
+    )
+    return data
+
+
+# --- AWS reads (observe) -------------------------------------------------------------------------
+
+
+class AwsError(Exception):
+    """An AWS call failed: one line with the operation and the AWS error code."""
+
+
+def aws_error(operation: str, e: Exception) -> AwsError:
+    from botocore.exceptions import ClientError
+
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        message = err.get("Message", "")
+        return AwsError(f"{operation} failed: {code}: {message}".rstrip(": "))
+    return AwsError(f"{operation} failed: {type(e).__name__}: {e}")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: str
+    name: str
+    state: str
+    prefix: str
+
+
+def list_matching_clusters(emr: Any, prefixes: Sequence[str]) -> tuple[Cluster, ...]:
+    """Active EMR clusters whose name starts with any prefix, all pages, filtered by state."""
+    found = []
+    try:
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_STATES)):
+            for c in page.get("Clusters", []):
+                name = c.get("Name", "")
+                prefix = next((p for p in prefixes if name.startswith(p)), None)
+                if prefix is not None:
+                    found.append(Cluster(c["Id"], name, c["Status"]["State"], prefix))
+    except Exception as e:
+        raise aws_error("ListClusters", e) from e
+    return tuple(sorted(found, key=lambda c: c.id))
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """One thing the tool can pause, as observed, with its kind's rules as plain data."""
+
+    key: str  # stable id in the state file
+    label: str  # name in log lines
+    current: Any  # the setting now: a desired count, or a (in, out, scheduled) suspension tuple
+    saved: Any  # the pre-pause setting recorded on AWS itself, or None
+    paused_value: Any  # the setting that means "paused"
+    resume_default: Any  # the setting to resume to when no earlier one is known anywhere
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    label: str
+    before: Any
+    after: Any  # None: the setting is left as it is
+    save: Any = None  # pre-pause setting to record on AWS before the change, or None
+    forget: bool = False  # remove the record on AWS after the change
+
+
+class TargetKind(Protocol):
+    """One kind of autoscaler: read every target of this kind in one call, then change each."""
+
+    def observe(self) -> list[TargetView]: ...
+
+    def apply(self, change: Change) -> None: ...
+
+
+def ecs_key(cluster: str, service: str) -> str:
+    return f"ecs-service:{cluster}/{service}"
+
+
+class EcsService:
+    """The custom autoscaler as an ECS service: paused at desired count 0.
+
+    The pre-pause count is also kept on the service as a tag, so that a lost state file, a
+    replaced host or a second host still resumes to it.
+    """
+
+    def __init__(self, ecs: Any, cluster: str, service: str, resume_count: int):
+        self.ecs, self.cluster, self.service = ecs, cluster, service
+        self.resume_count = resume_count
+        self.key = ecs_key(cluster, service)
+        self.arn: str | None = None
+
+    def observe(self) -> list[TargetView]:
+        try:
+            resp = self.ecs.describe_services(
+                cluster=self.cluster, services=[self.service], include=["TAGS"]
+            )
+        except Exception as e:
+            raise aws_error("DescribeServices", e) from e
+        services = resp.get("services", [])
+        if not services:
+            reason = (resp.get("failures") or [{}])[0].get("reason", "MISSING")
+            raise AwsError(
+                f"ECS service {self.service!r} not found in cluster {self.cluster!r} ({reason})"
+            )
+        svc = services[0]
+        if svc.get("status") != "ACTIVE":
+            raise AwsError(
+                f"ECS service {self.service!r} in cluster {self.cluster!r} is "
+                f"{svc.get('status')}, not ACTIVE"
+            )
+        self.arn = svc["serviceArn"]
+        tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
+        saved = None
+        if SAVED_COUNT_TAG in tags:
+            raw = tags[SAVED_COUNT_TAG]
+            if raw.isdigit() and int(raw) > 0:
+                saved = int(raw)
+            else:
+                log.warning(
+                    "ignored tag %s=%r on %s: not a count above 0",
+                    SAVED_COUNT_TAG,
+                    raw,
+                    self.service,
+                )
+        return [
+            TargetView(self.key, self.service, svc["desiredCount"], saved, 0, self.resume_count)
+        ]
+
+    def apply(self, change: Change) -> None:
+        tag_error = None
+        if change.save is not None:
+            try:
+                self.ecs.tag_resource(
+                    resourceArn=self.arn, tags=[{"key": SAVED_COUNT_TAG, "value": str(change.save)}]
+                )
+            except Exception as e:
+                # Pause all the same, to protect the backup; the state file keeps the count.
+                tag_error = aws_error("TagResource", e)
+        if change.after is not None:
+            try:
+                self.ecs.update_service(
+                    cluster=self.cluster, service=self.service, desiredCount=change.after
+                )
+            except Exception as e:
+                raise aws_error("UpdateService", e) from e
+        if tag_error is not None:
+            raise AwsError(
+                f"{tag_error} (the pre-pause count {change.save} is kept in the state file only)"
+            )
+        if change.forget:
+            try:
+                self.ecs.untag_resource(resourceArn=self.arn, tagKeys=[SAVED_COUNT_TAG])
+            except Exception as e:
+                raise aws_error("UntagResource", e) from e
+
+
+@dataclass(frozen=True)
+class Observed:
+    clusters: tuple[Cluster, ...]
+    targets: tuple[TargetView, ...]
+
+
+def observe(
+    emr: Any, kinds: Sequence[TargetKind], prefixes: Sequence[str]
+) -> tuple[Observed, dict[str, TargetKind]]:
+    """Every read of the run, and which kind owns each target. EMR first: if it fails, nothing
+    else is asked or changed."""
+    clusters = list_matching_clusters(emr, prefixes)
+    owners: dict[str, TargetKind] = {}
+    targets = []
+    for kind in kinds:
+        for view in kind.observe():
+            owners[view.key] = kind
+            targets.append(view)
+    return Observed(clusters, tuple(targets)), owners
+
+
+# --- decide --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    pause: bool  # whether the autoscaler should be paused after this run
+    changes: tuple[Change, ...]
+    saved: Mapping[str, Any]  # pre-pause settings to record once the changes are made
+    reason: str
+
+
+def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> str:
+    match = ", ".join(repr(p) for p in prefixes)
+    if not clusters:
+        return f"no active cluster matches {match}"
+    ids = ", ".join(c.id for c in clusters[:10]) + (", …" if len(clusters) > 10 else "")
+    used = ", ".join(repr(p) for p in dict.fromkeys(c.prefix for c in clusters))
+    noun = "cluster matches" if len(clusters) == 1 else "clusters match"
+    return f"{len(clusters)} active {noun} {used} ({ids})"
+
+
+def decide(observed: Observed, state: State, config: Config, now: datetime) -> Plan:
+    """What the autoscaler should look like now, and the writes that get it there. Pure."""
+    pause = bool(observed.clusters)
+    changes: list[Change] = []
+    saved: dict[str, Any] = {}
+    for t in observed.targets:
+        known = t.saved if t.saved is not None else state.saved.get(t.key)
+        if pause:
+            if t.current != t.paused_value:
+                # Someone may have lifted it during the backup: keep the first pre-pause setting.
+                keep = known if known is not None else t.current
+                changes.append(
+                    Change(
+                        t.key,
+                        t.label,
+                        t.current,
+                        t.paused_value,
+                        save=keep if t.saved != keep else None,
+                    )
+                )
+                saved[t.key] = keep
+            elif known is not None:
+                saved[t.key] = known
+        elif t.current == t.paused_value:
+            target = known if known is not None else t.resume_default
+            changes.append(
+                Change(
+                    t.key,
+                    t.label,
+                    t.current,
+                    target if target != t.current else None,
+                    forget=t.saved is not None,
+                )
+            )
+        elif t.saved is not None:
+            # Resumed by someone else: only the leftover record goes.
+            changes.append(Change(t.key, t.label, t.current, None, forget=True))
+    return Plan(
+        pause, tuple(changes), saved, describe_clusters(observed.clusters, config.emr_prefix)
+    )
+
+
+def format_setting(value: Any) -> str:
+    if isinstance(value, tuple):
+        if all(value):
+            return "suspended"
+        if not any(value):
+            return "scaling"
+        names = ("in", "out", "scheduled")
+        return "suspended " + "+".join(n for n, v in zip(names, value, strict=True) if v)
+    return str(value)
+
+
+def plan_lines(plan: Plan, observed: Observed, dry_run: bool = False) -> list[str]:
+    """One line per target, before -> after and why; `would` in front for a dry run."""
+    changes = {c.key: c for c in plan.changes}
+    verb = (
+        ("would pause" if dry_run else "paused")
+        if plan.pause
+        else ("would resume" if dry_run else "resumed")
+    )
+    lines = []
+    for t in observed.targets:
+        c = changes.get(t.key)
+        if c is not None and c.after is not None:
+            lines.append(
+                f"{verb} {t.label} {format_setting(c.before)} → "
+                f"{format_setting(c.after)}: {plan.reason}"
+            )
+        elif c is not None:
+            lines.append(
+                f"{'would clear' if dry_run else 'cleared'} the leftover saved setting "
+                f"of {t.label}, at {format_setting(t.current)}: {plan.reason}"
+            )
+        else:
+            mode = "paused" if t.current == t.paused_value else "running"
+            lines.append(
+                f"no change: {t.label} stays at {format_setting(t.current)} ({mode}): {plan.reason}"
+            )
+    return lines
+
+
+# --- act -----------------------------------------------------------------------------------------
+
+
+def act(plan: Plan, owners: Mapping[str, TargetKind]) -> list[tuple[Change, str]]:
+    """Make each change; a failure on one target does not stop the others. Returns the failures."""
+    failures = []
+    for change in plan.changes:
+        try:
+            owners[change.key].apply(change)
+        except AwsError as e:
+            failures.append((change, str(e)))
+    return failures
+
+
+def next_state(
+    before: State,
+    plan: Plan | None,
+    observed: Observed | None,
+    failures: Sequence[tuple[Change, str]],
+    error: str | None,
+    now: datetime,
+) -> State:
+    """The state to record. A pre-pause setting is dropped only once its resume succeeded."""
+    stamp = iso(now)
+    if plan is None or observed is None:
+        return dataclasses.replace(
+            before, last_run_at=stamp, last_result="error", last_error=error, fresh=False
+        )
+    failed = {c.key for c, _ in failures}
+    saved = dict(plan.saved)
+    for key in failed:
+        if key in before.saved:
+            saved.setdefault(key, before.saved[key])
+    wrote = [c for c in plan.changes if c.after is not None and c.key not in failed]
+    action = ("pause" if plan.pause else "resume") if wrote else "none"
+    clusters = tuple(
+        {"id": c.id, "name": c.name, "state": c.state, "prefix": c.prefix}
+        for c in observed.clusters
+    )
+    return State(
+        paused=plan.pause,
+        saved=saved,
+        last_action=action,
+        last_action_at=stamp if wrote else before.last_action_at,
+        last_run_at=stamp,
+        last_result="error" if failures else "ok",
+        last_error="; ".join(msg for _, msg in failures) or None,
+        active_clusters=clusters,
+        fresh=False,
+    )
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record(config: Config, state: State) -> dict[str, Any]:
+    data = state_to_json(state, config)
+    write_json_atomic(config.state_file, data)
+    return data
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Aws:
+    """The AWS clients of a run; tests hand in their own."""
+
+    emr: Any
+    ecs: Any
+
+
+def make_clients(config: Config) -> Aws:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    # Three tries at 3 s to connect and 5 s to read bound one call to about 30 s, so a run
+    # against a hung endpoint ends well within 45 s.
+    boto = BotoConfig(
+        connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+    )
+    session = boto3.session.Session()
+    return Aws(
+        emr=session.client("emr", region_name=config.emr_region, config=boto),
+        ecs=session.client("ecs", region_name=config.autoscaler_region, config=boto),
+    )
+
+
+def target_kinds(config: Config, aws: Aws) -> list[TargetKind]:
+    return [
+        EcsService(
+            aws.ecs, config.autoscaler_cluster, config.autoscaler_service, config.resume_count
+        )
+    ]
+
+
+def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> int:
+    """One reconcile, the lock already held (or not needed for a dry run)."""
+    started = now()
+    state = read_state(config.state_file, started, move_aside=not dry_run)
+    try:
+        observed, owners = observe(aws.emr, target_kinds(config, aws), config.emr_prefix)
+    except AwsError as e:
+        log.error("%s; the autoscaler was left as it is", e)
+        if not dry_run:
+            record(config, next_state(state, None, None, [], str(e), started))
+        return EXIT_FAILURE
+    plan = decide(observed, state, config, started)
+    for line in plan_lines(plan, observed, dry_run):
+        log.info("%s", line)
+    if dry_run:
+        return EXIT_OK
+    failures = act(plan, owners)
+    for change, message in failures:
+        log.error("%s: %s", change.label, message)
+    record(config, next_state(state, plan, observed, failures, None, now()))
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
+def cmd_run(
+    config: Config, aws_factory: Callable[[Config], Aws], now: Callable[[], datetime], dry_run: bool
+) -> int:
+    if dry_run:
+        return run_once(config, aws_factory(config), now, dry_run=True)
+    from filelock import FileLock, Timeout
+
+    ensure_state_dir(config.state_file)
+    ensure_state_dir(config.lock_path)
+    lock = FileLock(config.lock_path, timeout=config.lock_timeout, mode=0o600)
+    try:
+        with lock:
+            return run_once(config, aws_factory(config), now, dry_run=False)
+    except Timeout:
+        log.warning(
+            "another run holds %s after %gs; this run is skipped",
+            config.lock_path,
+            config.lock_timeout,
+        )
+        return EXIT_OK
+
+
+def cmd_status(config: Config, as_json: bool, now: datetime, out: Any) -> int:
+    state = read_state(config.state_file, now, move_aside=False)
+    if as_json:
+        data = (
+            state_to_json(state, config)
+            if not state.fresh
+            else {"never_ran": True, "state_file": config.state_file}
+        )
+        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    if state.fresh:
+        out.write(f"never ran: no state in {config.state_file}\n")
+        return EXIT_OK
+    lines = [
+        f"autoscaler: {'PAUSED' if state.paused else 'running'}",
+        f"last run:   {state.last_run_at} ({state.last_result})",
+        f"last action: {state.last_action} at {state.last_action_at or 'never'}",
+    ]
+    for key, value in state.saved.items():
+        lines.append(f"saved:      {key} = {format_setting(value)}")
+    for c in state.active_clusters:
+        lines.append(f"holding:    {c.get('id')} {c.get('name')} ({c.get('state')})")
+    if state.last_error:
+        lines.append(f"last error: {state.last_error}")
+    out.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help=f"YAML config file (default: ${CONFIG_ENV}, else none)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="autoscaler-pauser",
+        parents=[common],
+        description="Pause a DynamoDB autoscaler while backup EMR clusters run.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="observe and print the plan; write nothing"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config}")
+    run = sub.add_parser("run", parents=[common], help="one reconcile run (the default)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="observe and print the plan; write nothing",
+    )
+    status = sub.add_parser("status", parents=[common], help="show the state file")
+    status.add_argument("--json", action="store_true", help="print it as JSON")
+    sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+    return parser
+
+
+def setup_logging(debug: bool, environ: Mapping[str, str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    # journald stamps each line itself.
+    stamp = "" if "JOURNAL_STREAM" in environ else "%(asctime)s "
+    handler.setFormatter(
+        logging.Formatter(stamp + "%(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+    )
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    log.propagate = False
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    aws_factory: Callable[[Config], Aws] = make_clients,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> int:
+    environ = os.environ if environ is None else environ
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
+    setup_logging("DEBUG_OUTPUT" in environ, environ)
+    try:
+        config = load_config(path, environ)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"autoscaler-pauser: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(config.debug_output, environ)
+    log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
+    command = args.command or "run"
+    try:
+        if command == "check-config":
+            print(f"config OK: {path or 'environment only'}")
+            return EXIT_OK
+        if command == "status":
+            return cmd_status(config, args.json, now(), sys.stdout)
+        return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
+    except StateFileError as e:
+        print(f"autoscaler-pauser: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:
+        log.error("run failed: %s: %s", type(e).__name__, e)
+        if config.debug_output:
+            log.debug("%s", traceback.format_exc())
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

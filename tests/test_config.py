@@ -1,0 +1,193 @@
+"""Config: file + environment, every problem reported at once, docs made from the same table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, base_env, run_tool
+
+import reconcile
+
+ENV_ONLY = {
+    "EMR_PREFIX": "nightly-backup-",
+    "EMR_REGION": "us-east-1",
+    "AUTOSCALER_CLUSTER": "autoscaler",
+    "AUTOSCALER_REGION": "eu-west-1",
+    "AUTOSCALER_SERVICE": "ddb-scaler",
+}
+
+
+def test_original_environment_variables_alone_are_a_full_config():
+    config = reconcile.load_config(None, ENV_ONLY)
+    assert config.emr_prefix == ("nightly-backup-",)
+    assert config.autoscaler_region == "eu-west-1"
+    assert config.resume_count == 1 and config.lock_timeout == 10
+    assert config.state_file == "/var/lib/autoscaler-pauser/state.json"
+    assert config.lock_path == "/var/lib/autoscaler-pauser/state.json.lock"
+    assert config.debug_output is False
+
+
+@pytest.mark.parametrize("value", ["", "1", "false", "anything"])
+def test_debug_output_present_in_environment_turns_it_on(value):
+    assert reconcile.load_config(None, {**ENV_ONLY, "DEBUG_OUTPUT": value}).debug_output
+
+
+def test_environment_wins_over_file(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text((ROOT / "config.example.yaml").read_text() + "resume_count: 4\n")
+    config = reconcile.load_config(str(f), {"EMR_PREFIX": "adhoc-", "RESUME_COUNT": "7"})
+    assert config.emr_prefix == ("adhoc-",) and config.resume_count == 7
+    assert config.autoscaler_service == "ddb-scaler"
+
+
+def test_prefix_list_from_file_and_env():
+    env = {**ENV_ONLY, "EMR_PREFIX": "a-, b- ,a-"}
+    assert reconcile.load_config(None, env).emr_prefix == ("a-", "b-")
+
+
+def test_example_config_is_made_from_the_key_table_and_loads():
+    example = ROOT / "config.example.yaml"
+    assert example.read_text() == reconcile.example_yaml()
+    config = reconcile.load_config(str(example), {})
+    for key in reconcile.KEYS:
+        expected = key.example if key.required else key.default
+        if key.kind == "prefixes":
+            expected = (expected,)
+        assert getattr(config, key.name) == expected, key.name
+
+
+def test_readme_config_table_is_made_from_the_key_table():
+    readme = (ROOT / "README.md").read_text()
+    assert reconcile.config_table() in readme
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("emr_prefix: ' '\nemr_region: moon\nresume_count: -1\nbogus: 1\n")
+    with pytest.raises(reconcile.ConfigError) as e:
+        reconcile.load_config(str(f), {})
+    assert e.value.problems == [
+        "bogus: unknown key",
+        "emr_prefix: must not be blank",
+        "emr_region: is not a region name like us-east-1, got 'moon'",
+        "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER)",
+        "autoscaler_region: required (set it in the config file or AUTOSCALER_REGION)",
+        "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE)",
+        "resume_count: must be at least 1, got -1",
+    ]
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> str:
+    p = tmp_path / name
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text)
+    return str(p)
+
+
+VALID_YAML = (ROOT / "config.example.yaml").read_text()
+
+# name -> (config file text or None, extra/removed env, expected message fragment)
+BAD = {
+    "missing prefix": (None, {"EMR_PREFIX": None}, "emr_prefix: required"),
+    "blank prefix": (None, {"EMR_PREFIX": "  "}, "emr_prefix: must not be blank (from EMR_PREFIX)"),
+    "empty item in prefix list": (None, {"EMR_PREFIX": "a-,,b-"}, "emr_prefix: must not be blank"),
+    "missing emr region": (None, {"EMR_REGION": None}, "emr_region: required"),
+    "ill-formed region": (None, {"EMR_REGION": "us_east_1"}, "emr_region: is not a region name"),
+    "region with space": (None, {"AUTOSCALER_REGION": "us east 1"}, "autoscaler_region: is not"),
+    "missing cluster": (None, {"AUTOSCALER_CLUSTER": None}, "autoscaler_cluster: required"),
+    "blank service": (None, {"AUTOSCALER_SERVICE": ""}, "autoscaler_service: must not be blank"),
+    "resume count not a number": (None, {"RESUME_COUNT": "three"}, "resume_count: must be a whole"),
+    "resume count zero": (None, {"RESUME_COUNT": "0"}, "resume_count: must be at least 1"),
+    "negative resume count": (None, {"RESUME_COUNT": "-2"}, "resume_count: must be at least 1"),
+    "negative lock timeout": (None, {"LOCK_TIMEOUT": "-1"}, "lock_timeout: must be at least 0"),
+    "lock timeout text": (None, {"LOCK_TIMEOUT": "soon"}, "lock_timeout: must be a number"),
+    "blank state file": (None, {"STATE_FILE": " "}, "state_file: must not be blank"),
+    "unknown key in file": (VALID_YAML + "emr_prefx: a\n", {}, "emr_prefx: unknown key"),
+    "misspelt key with hint": (VALID_YAML + "resume-count: 2\n", {}, "did you mean resume_count"),
+    "broken yaml": ("emr_prefix: [a, b\n", {}, "not valid YAML at line 2"),
+    "yaml list": ("- a\n- b\n", {}, "must be a mapping of keys to values, not a list"),
+    "yaml scalar": ("just text\n", {}, "must be a mapping of keys to values, not a string"),
+    "not utf-8": (b"emr_prefix: \xff\xfe\n", {}, "not UTF-8 text"),
+    "prefix is a mapping": (
+        VALID_YAML + "emr_prefix: {a: 1}\n",
+        {},
+        "emr_prefix: must be a string",
+    ),
+    "prefix list of numbers": (VALID_YAML + "emr_prefix: [1, 2]\n", {}, "emr_prefix: must be a"),
+    "resume count as string in yaml": (
+        VALID_YAML + "resume_count: '3'\n",
+        {},
+        "resume_count: must be a whole number, got '3'",
+    ),
+    "resume count bool in yaml": (VALID_YAML + "resume_count: true\n", {}, "resume_count: must"),
+    "resume count float in yaml": (VALID_YAML + "resume_count: 1.5\n", {}, "resume_count: must"),
+    "debug_output not bool in yaml": (
+        VALID_YAML + "debug_output: yes please\n",
+        {},
+        "debug_output: must be true or false",
+    ),
+    "cluster is a number in yaml": (
+        VALID_YAML + "autoscaler_cluster: 12\n",
+        {},
+        "autoscaler_cluster: must be a string, got a number",
+    ),
+    "config file missing": ("<missing>", {}, "cannot read: No such file or directory"),
+    "config is a directory": ("<dir>", {}, "is a directory"),
+    "state file is a directory": (None, {"STATE_FILE": "<dir>"}, "state_file:"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path):
+    text, env_change, message = BAD[name]
+    env = base_env(tmp_path)
+    # An endpoint nothing listens on: any AWS call would show up as a connection error.
+    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    for k, v in env_change.items():
+        if v is None:
+            env.pop(k, None)
+        elif v == "<dir>":
+            env[k] = str(tmp_path)
+        else:
+            env[k] = v
+    args = []
+    if text == "<missing>":
+        args = ["--config", str(tmp_path / "nope.yaml")]
+    elif text == "<dir>":
+        args = ["--config", str(tmp_path)]
+    elif text is not None:
+        args = ["--config", write(tmp_path, "c.yaml", text)]
+        env = {
+            k: v
+            for k, v in env.items()
+            if (k not in reconcile.KEYS_BY_NAME and k.lower() not in reconcile.KEYS_BY_NAME)
+            or k == "STATE_FILE"
+        }
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    result = run_tool(args, env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ListClusters" not in result.stderr and "Could not connect" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+
+
+def test_check_config_accepts_the_example(tmp_path):
+    result = run_tool(["check-config", "--config", str(ROOT / "config.example.yaml")], {})
+    assert result.returncode == 0 and "config OK" in result.stdout
+
+
+def test_config_file_from_environment_variable(tmp_path):
+    result = run_tool(["check-config"], {reconcile.CONFIG_ENV: str(tmp_path / "none.yaml")})
+    assert result.returncode == 2 and "none.yaml: cannot read" in result.stderr
+
+
+def test_readme_lists_every_environment_name():
+    readme = (ROOT / "README.md").read_text()
+    for key in reconcile.KEYS:
+        assert re.search(rf"`{key.env}`", readme), key.env

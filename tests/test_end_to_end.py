@@ -1,0 +1,88 @@
+"""reconcile.py as cron runs it: a subprocess with the original environment variables, over real
+HTTP to moto server on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import base_env, run_tool
+
+import reconcile
+
+
+@pytest.fixture
+def env(server_world, moto_server, tmp_path):
+    return base_env(tmp_path, AWS_ENDPOINT_URL=moto_server.url)
+
+
+def test_full_backup_night(server_world, env, tmp_path):
+    w = server_world
+    w.create_service(desired=3)
+    state_path = tmp_path / "state" / "state.json"
+
+    r = run_tool([], env)
+    assert r.returncode == 0, r.stderr
+    assert "no change: ddb-scaler stays at 3 (running): no active cluster matches" in r.stderr
+    assert w.desired() == 3
+
+    first = w.start_cluster("nightly-backup-users")
+    second = w.start_cluster("nightly-backup-orders")
+    r = run_tool([], env)
+    assert r.returncode == 0, r.stderr
+    ids = ", ".join(sorted([first, second]))
+    assert f"paused ddb-scaler 3 → 0: 2 active clusters match 'nightly-backup-' ({ids})" in r.stderr
+    assert w.desired() == 0
+    assert w.tags() == {reconcile.SAVED_COUNT_TAG: "3"}
+
+    r = run_tool([], env)
+    assert r.returncode == 0 and "no change: ddb-scaler stays at 0 (paused)" in r.stderr
+
+    w.stop_cluster(first)
+    r = run_tool([], env)
+    assert w.desired() == 0, r.stderr
+
+    w.stop_cluster(second)
+    r = run_tool([], env)
+    assert r.returncode == 0, r.stderr
+    assert "resumed ddb-scaler 0 → 3: no active cluster matches 'nightly-backup-'" in r.stderr
+    assert w.desired() == 3 and w.tags() == {}
+    state = json.loads(state_path.read_text())
+    assert state["last_action"] == "resume" and state["paused"] is False
+
+
+def test_status_and_dry_run_over_http(server_world, env):
+    server_world.create_service(desired=2)
+    server_world.start_cluster("nightly-backup-x")
+    r = run_tool(["--dry-run"], env)
+    assert r.returncode == 0 and "would pause ddb-scaler 2 → 0" in r.stderr
+    assert server_world.desired() == 2
+    r = run_tool(["status"], env)
+    assert r.returncode == 0 and r.stdout.startswith("never ran")
+    run_tool([], env)
+    r = run_tool(["status", "--json"], env)
+    assert json.loads(r.stdout)["saved_desired_count"] == 2
+
+
+def test_unreachable_endpoint_fails_safe_with_one_line(tmp_path):
+    env = base_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    r = run_tool([], env)
+    assert r.returncode == 1
+    assert "ListClusters failed: EndpointConnectionError" in r.stderr
+    assert "the autoscaler was left as it is" in r.stderr
+    assert "Traceback" not in r.stderr
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["last_result"] == "error" and "ListClusters" in state["last_error"]
+
+
+def test_installed_command_runs(server_world, env):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("autoscaler-pauser")
+    assert exe.exists() or shutil.which("autoscaler-pauser")
+    server_world.create_service(desired=1)
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and reconcile.__version__ in r.stdout
