@@ -27,10 +27,11 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_reconcile.py
 
-# Remake config.example.yaml from the key table in reconcile.py.
+# Remake config.example.yaml and the README's table of keys from the key table in reconcile.py.
 docs: $(VENV)/.installed
 	$(PY) -c 'import reconcile; print(reconcile.example_yaml(), end="")' > config.example.yaml
-	@echo "README table:"; $(PY) -c 'import reconcile; print(reconcile.config_table())'
+	$(PY) -c 'import reconcile, pathlib; p = pathlib.Path("README.md"); \
+	  p.write_text(reconcile.readme_with_table(p.read_text()))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

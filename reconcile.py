@@ -31,6 +31,14 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 # EMR states that `aws emr list-clusters --active` asks for.
 ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
 SAVED_COUNT_TAG = "autoscaler-pauser:saved-desired-count"
+SAVED_SCALING_TAG = "autoscaler-pauser:saved-scaling"
+# Application Auto Scaling's three kinds of scaling, in the order of a suspension tuple.
+SUSPEND_FLAGS = (
+    "DynamicScalingInSuspended",
+    "DynamicScalingOutSuspended",
+    "ScheduledScalingSuspended",
+)
+SUSPENDED, SCALING = (True, True, True), (False, False, False)
 STATE_VERSION = 1
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
@@ -48,15 +56,17 @@ class ConfigError(Exception):
 
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 
 
 @dataclass(frozen=True)
 class Key:
     name: str
-    kind: str  # "str", "prefixes", "region", "int", "number", "flag", "path"
+    kind: str  # "str", "prefixes", "tables", "region", "int", "number", "flag", "path"
     default: Any
     help: str
-    required: bool = False
+    required: bool = False  # "ecs" when required unless dynamodb_tables is set
     minimum: float | None = None
     example: Any = None  # the value config.example.yaml shows for a required key
 
@@ -68,6 +78,7 @@ class Key:
     def type_name(self) -> str:
         return {
             "prefixes": "string or list of strings",
+            "tables": "list of strings",
             "region": "AWS region",
             "int": "integer",
             "number": "number",
@@ -94,19 +105,38 @@ KEYS: tuple[Key, ...] = (
         "str",
         None,
         "ECS cluster of the autoscaler service",
-        required=True,
+        required="ecs",
         example="autoscaler",
     ),
     Key(
-        "autoscaler_region", "region", None, "region of that ECS cluster", True, example="us-east-1"
+        "autoscaler_region",
+        "region",
+        None,
+        "region of that ECS cluster",
+        required="ecs",
+        example="us-east-1",
     ),
     Key(
         "autoscaler_service",
         "str",
         None,
-        "ECS service name of the autoscaler",
-        required=True,
+        "ECS service name of the autoscaler; if it is itself an Application Auto Scaling "
+        "target, that target is suspended too while paused",
+        required="ecs",
         example="ddb-scaler",
+    ),
+    Key(
+        "dynamodb_tables",
+        "tables",
+        [],
+        "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
+        "global secondary indexes) is suspended while paused; env: comma-separated",
+    ),
+    Key(
+        "dynamodb_region",
+        "region",
+        None,
+        "region of those tables; default: autoscaler_region",
     ),
     Key(
         "debug_output",
@@ -146,6 +176,12 @@ def _yaml_value(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
 
 
+def _requirement(key: Key) -> str:
+    if key.required == "ecs":
+        return "required unless dynamodb_tables is set"
+    return "required" if key.required else f"default: {_yaml_value(key.default)}"
+
+
 def example_yaml() -> str:
     """config.example.yaml, made from KEYS."""
     out = [
@@ -156,9 +192,8 @@ def example_yaml() -> str:
     ]
     for key in KEYS:
         out.append(f"# {key.help[0].upper()}{key.help[1:]}.")
-        need = "required" if key.required else f"default: {_yaml_value(key.default)}"
-        out.append(f"# {key.type_name}, {need}; env {key.env}")
-        if key.required:
+        out.append(f"# {key.type_name}, {_requirement(key)}; env {key.env}")
+        if key.example is not None:
             out.append(f"{key.name}: {_yaml_value(key.example)}")
         else:
             out.append(f"# {key.name}: {_yaml_value(key.default)}")
@@ -166,11 +201,19 @@ def example_yaml() -> str:
     return "\n".join(out)
 
 
+def readme_with_table(readme: str) -> str:
+    """The README with its table of keys remade."""
+    start, end = "<!-- keys: made by `make docs` from reconcile.KEYS -->\n", "<!-- /keys -->"
+    head, rest = readme.split(start, 1)
+    return head + start + config_table() + end + rest.split(end, 1)[1]
+
+
 def config_table() -> str:
     """The README's table of keys, made from KEYS."""
     rows = ["| key | environment | type | default | meaning |", "|---|---|---|---|---|"]
     for key in KEYS:
-        default = "required" if key.required else f"`{_yaml_value(key.default)}`"
+        default = _requirement(key).removeprefix("default: ")
+        default = default if key.required else f"`{default}`"
         rows.append(f"| `{key.name}` | `{key.env}` | {key.type_name} | {default} | {key.help} |")
     return "\n".join(rows) + "\n"
 
@@ -179,9 +222,11 @@ def config_table() -> str:
 class Config:
     emr_prefix: tuple[str, ...]
     emr_region: str
-    autoscaler_cluster: str
-    autoscaler_region: str
-    autoscaler_service: str
+    autoscaler_cluster: str | None = None
+    autoscaler_region: str | None = None
+    autoscaler_service: str | None = None
+    dynamodb_tables: tuple[str, ...] = ()
+    dynamodb_region: str | None = None
     debug_output: bool = False
     resume_count: int = 1
     state_file: str = DEFAULT_STATE_FILE
@@ -191,6 +236,14 @@ class Config:
     @property
     def lock_path(self) -> str:
         return self.lock_file or self.state_file + ".lock"
+
+    @property
+    def has_ecs(self) -> bool:
+        return self.autoscaler_service is not None
+
+    @property
+    def tables_region(self) -> str | None:
+        return self.dynamodb_region or self.autoscaler_region
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -238,14 +291,20 @@ def _convert(key: Key, value: Any, from_env: bool) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"must be true or false, got {value!r}")
         return value
-    if key.kind == "prefixes":
+    if key.kind in ("prefixes", "tables"):
         items = value.split(",") if from_env and isinstance(value, str) else value
-        if isinstance(items, str):
+        if isinstance(items, str) and key.kind == "prefixes":
             items = [items]
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ValueError("must be a string or a list of strings")
+            what = "a string or a list" if key.kind == "prefixes" else "a list"
+            raise ValueError(f"must be {what} of strings")
         items = [i.strip() for i in items]
-        if not items or any(not i for i in items):
+        if key.kind == "tables":
+            items = [i for i in items if i] if from_env else items
+            bad = [i for i in items if not TABLE_RE.match(i)]
+            if bad:
+                raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
+        elif not items or any(not i for i in items):
             raise ValueError("must not be blank")
         return tuple(dict.fromkeys(items))
     if key.kind in ("int", "number"):
@@ -296,7 +355,7 @@ def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
     values: dict[str, Any] = {}
     for key in KEYS:
         if key.name not in raw or (raw[key.name][0] is None and not raw[key.name][1]):
-            if key.required:
+            if key.required is True:
                 problems.append(f"{key.name}: required (set it in the config file or {key.env})")
             continue
         value, from_env = raw[key.name]
@@ -305,9 +364,38 @@ def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
         except ValueError as e:
             source = f" (from {key.env})" if from_env else ""
             problems.append(f"{key.name}: {e}{source}")
+    problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
     if problems:
         raise ConfigError(problems)
     return Config(**values)
+
+
+def _target_problems(values: Mapping[str, Any], given: set[str]) -> list[str]:
+    """At least one target; the ECS keys come as a group."""
+    # autoscaler_region alone is no ECS target: it may only give the tables their region.
+    ecs_given = [k for k in ("autoscaler_cluster", "autoscaler_service") if k in given]
+    tables_given = bool(values.get("dynamodb_tables")) or (
+        "dynamodb_tables" in given and "dynamodb_tables" not in values  # already reported
+    )
+    problems = []
+    if not ecs_given and not tables_given:
+        problems += [
+            f"{k}: required (set it in the config file or {k.upper()}), unless "
+            "dynamodb_tables is set"
+            for k in ECS_KEYS
+        ]
+    elif ecs_given:
+        problems += [
+            f"{k}: required with {ecs_given[0]} (set it in the config file or {k.upper()})"
+            for k in ECS_KEYS
+            if k not in given
+        ]
+    if values.get("dynamodb_tables") and not given & {"dynamodb_region", "autoscaler_region"}:
+        problems.append(
+            "dynamodb_region: required with dynamodb_tables when autoscaler_region is not set "
+            "(set it in the config file or DYNAMODB_REGION)"
+        )
+    return problems
 
 
 # --- state file ----------------------------------------------------------------------------------
@@ -325,6 +413,7 @@ class State:
     last_result: str | None = None
     last_error: str | None = None
     active_clusters: tuple[Mapping[str, str], ...] = ()
+    failed_targets: tuple[str, ...] = ()
     fresh: bool = True
 
 
@@ -353,8 +442,12 @@ def _check_state(data: Any) -> State:
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
+    failed = data.get("failed_targets", [])
+    if not isinstance(failed, list):
+        raise ValueError("'failed_targets' is not a list")
     return State(
         paused=data.get("paused", False),
+        failed_targets=tuple(map(str, failed)),
         saved=clean,
         last_action=str(data.get("last_action", "none")),
         last_action_at=data.get("last_action_at"),
@@ -427,8 +520,11 @@ def state_to_json(state: State, config: Config) -> dict[str, Any]:
     data["version"] = STATE_VERSION
     data["saved"] = {k: list(v) if isinstance(v, tuple) else v for k, v in state.saved.items()}
     data["active_clusters"] = [dict(c) for c in state.active_clusters]
-    data["saved_desired_count"] = state.saved.get(
-        ecs_key(config.autoscaler_cluster, config.autoscaler_service)
+    data["failed_targets"] = list(state.failed_targets)
+    data["saved_desired_count"] = (
+        state.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
+        if config.has_ecs
+        else None
     )
     return data
 
@@ -484,6 +580,9 @@ class TargetView:
     saved: Any  # the pre-pause setting recorded on AWS itself, or None
     paused_value: Any  # the setting that means "paused"
     resume_default: Any  # the setting to resume to when no earlier one is known anywhere
+    # Found already paused when a pause begins: someone else paused it, so it stays paused on
+    # resume. (A service found at 0 is resumed to resume_count instead, as the original tool did.)
+    keeps_earlier_pause: bool = False
 
 
 @dataclass(frozen=True)
@@ -520,6 +619,7 @@ class EcsService:
         self.resume_count = resume_count
         self.key = ecs_key(cluster, service)
         self.arn: str | None = None
+        self.saved_scaling: tuple[bool, bool, bool] | None = None
 
     def observe(self) -> list[TargetView]:
         try:
@@ -554,20 +654,38 @@ class EcsService:
                     raw,
                     self.service,
                 )
+        if SAVED_SCALING_TAG in tags:
+            self.saved_scaling = parse_flags(tags[SAVED_SCALING_TAG])
+            if self.saved_scaling is None:
+                log.warning(
+                    "ignored tag %s=%r on %s: not understood",
+                    SAVED_SCALING_TAG,
+                    tags[SAVED_SCALING_TAG],
+                    self.service,
+                )
         return [
             TargetView(self.key, self.service, svc["desiredCount"], saved, 0, self.resume_count)
         ]
+
+    def tag(self, key: str, value: str) -> None:
+        try:
+            self.ecs.tag_resource(resourceArn=self.arn, tags=[{"key": key, "value": value}])
+        except Exception as e:
+            raise aws_error("TagResource", e) from e
+
+    def untag(self, key: str) -> None:
+        try:
+            self.ecs.untag_resource(resourceArn=self.arn, tagKeys=[key])
+        except Exception as e:
+            raise aws_error("UntagResource", e) from e
 
     def apply(self, change: Change) -> None:
         tag_error = None
         if change.save is not None:
             try:
-                self.ecs.tag_resource(
-                    resourceArn=self.arn, tags=[{"key": SAVED_COUNT_TAG, "value": str(change.save)}]
-                )
-            except Exception as e:
-                # Pause all the same, to protect the backup; the state file keeps the count.
-                tag_error = aws_error("TagResource", e)
+                self.tag(SAVED_COUNT_TAG, str(change.save))
+            except AwsError as e:
+                tag_error = e  # pause all the same, to protect the backup
         if change.after is not None:
             try:
                 self.ecs.update_service(
@@ -580,10 +698,146 @@ class EcsService:
                 f"{tag_error} (the pre-pause count {change.save} is kept in the state file only)"
             )
         if change.forget:
+            self.untag(SAVED_COUNT_TAG)
+
+
+def suspension(target: Mapping[str, Any]) -> tuple[bool, bool, bool]:
+    flags = target.get("SuspendedState") or {}
+    return tuple(bool(flags.get(name, False)) for name in SUSPEND_FLAGS)  # type: ignore[return-value]
+
+
+def register_suspension(aas: Any, target: Mapping[str, Any], value: Sequence[bool]) -> None:
+    """Set only SuspendedState; MinCapacity and MaxCapacity are never passed, so never changed."""
+    try:
+        aas.register_scalable_target(
+            ServiceNamespace=target["ServiceNamespace"],
+            ResourceId=target["ResourceId"],
+            ScalableDimension=target["ScalableDimension"],
+            SuspendedState=dict(zip(SUSPEND_FLAGS, value, strict=True)),
+        )
+    except Exception as e:
+        raise aws_error("RegisterScalableTarget", e) from e
+
+
+def scaling_view(key: str, label: str, target: Mapping[str, Any], saved: Any) -> TargetView:
+    return TargetView(
+        key, label, suspension(target), saved, SUSPENDED, SCALING, keeps_earlier_pause=True
+    )
+
+
+class DynamoDbScaling:
+    """DynamoDB's native auto scaling: every scalable target of the tables and their global
+    secondary indexes, paused by suspending all three kinds of scaling.
+
+    The targets are found with DescribeScalableTargets over the whole dynamodb namespace (one
+    call per 50 targets in the region), since a table's index targets cannot be named up front.
+    Their pre-pause suspensions are kept in the state file.
+    """
+
+    def __init__(self, aas: Any, tables: Sequence[str]):
+        self.aas, self.tables = aas, tuple(tables)
+        self.targets: dict[str, Mapping[str, Any]] = {}
+
+    def _table(self, resource_id: str) -> str | None:
+        for table in self.tables:
+            if resource_id == f"table/{table}" or resource_id.startswith(f"table/{table}/index/"):
+                return table
+        return None
+
+    def observe(self) -> list[TargetView]:
+        found = []
+        try:
+            pages = self.aas.get_paginator("describe_scalable_targets")
+            for page in pages.paginate(ServiceNamespace="dynamodb"):
+                found += [
+                    t for t in page.get("ScalableTargets", []) if self._table(t["ResourceId"])
+                ]
+        except Exception as e:
+            raise aws_error("DescribeScalableTargets", e) from e
+        covered = {self._table(t["ResourceId"]) for t in found}
+        for table in self.tables:
+            if table not in covered:
+                log.warning(
+                    "table %s has no Application Auto Scaling target (on-demand, or not auto "
+                    "scaled): nothing to suspend",
+                    table,
+                )
+        views = []
+        for t in sorted(found, key=lambda t: (t["ResourceId"], t["ScalableDimension"])):
+            key = f"aas:dynamodb:{t['ResourceId']}:{t['ScalableDimension']}"
+            self.targets[key] = t
+            side = "read" if "Read" in t["ScalableDimension"] else "write"
+            views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None))
+        return views
+
+    def apply(self, change: Change) -> None:
+        if change.after is not None:
+            register_suspension(self.aas, self.targets[change.key], change.after)
+
+
+FLAG_NAMES = ("in", "out", "scheduled")
+
+
+def format_flags(value: Sequence[bool]) -> str:
+    return " ".join(f"{n}={str(v).lower()}" for n, v in zip(FLAG_NAMES, value, strict=True))
+
+
+def parse_flags(text: str) -> tuple[bool, bool, bool] | None:
+    parts = dict(p.split("=", 1) for p in text.split() if "=" in p)
+    if sorted(parts) != sorted(FLAG_NAMES) or not set(parts.values()) <= {"true", "false"}:
+        return None
+    return tuple(parts[n] == "true" for n in FLAG_NAMES)  # type: ignore[return-value]
+
+
+class EcsServiceScaling:
+    """The ECS service's own Application Auto Scaling target, if it has one: suspended with the
+    service, or a scale-out alarm or scheduled action would lift desiredCount=0 again.
+
+    Looked at only when the service is about to change (or a record of it is left over at
+    resume), so a steady run makes no extra call. Its pre-pause suspension is kept as a tag on
+    the service and in the state file.
+    """
+
+    def __init__(self, aas: Any, service: EcsService):
+        self.aas, self.service = aas, service
+        self.key = f"aas:ecs:service/{service.cluster}/{service.service}"
+        self.target: Mapping[str, Any] = {}
+
+    def needed(self, plan: Plan, state: State) -> bool:
+        touched = any(c.key == self.service.key for c in plan.changes)
+        recorded = self.service.saved_scaling is not None or self.key in state.saved
+        return touched or (recorded and not plan.pause)
+
+    def observe(self) -> list[TargetView]:
+        resource = f"service/{self.service.cluster}/{self.service.service}"
+        try:
+            resp = self.aas.describe_scalable_targets(
+                ServiceNamespace="ecs",
+                ResourceIds=[resource],
+                ScalableDimension="ecs:service:DesiredCount",
+            )
+        except Exception as e:
+            raise aws_error("DescribeScalableTargets", e) from e
+        targets = resp.get("ScalableTargets", [])
+        if not targets:
+            return []
+        self.target = targets[0]
+        label = f"{self.service.service}'s scaling target"
+        return [scaling_view(self.key, label, self.target, self.service.saved_scaling)]
+
+    def apply(self, change: Change) -> None:
+        tag_error = None
+        if change.save is not None:
             try:
-                self.ecs.untag_resource(resourceArn=self.arn, tagKeys=[SAVED_COUNT_TAG])
-            except Exception as e:
-                raise aws_error("UntagResource", e) from e
+                self.service.tag(SAVED_SCALING_TAG, format_flags(change.save))
+            except AwsError as e:
+                tag_error = e  # suspend all the same; the state file keeps the record
+        if change.after is not None:
+            register_suspension(self.aas, self.target, change.after)
+        if tag_error is not None:
+            raise AwsError(f"{tag_error} (the earlier suspension is kept in the state file only)")
+        if change.forget:
+            self.service.untag(SAVED_SCALING_TAG)
 
 
 @dataclass(frozen=True)
@@ -595,16 +849,23 @@ class Observed:
 def observe(
     emr: Any, kinds: Sequence[TargetKind], prefixes: Sequence[str]
 ) -> tuple[Observed, dict[str, TargetKind]]:
-    """Every read of the run, and which kind owns each target. EMR first: if it fails, nothing
-    else is asked or changed."""
+    """The run's reads, and which kind owns each target. EMR first: if it fails, nothing else is
+    asked or changed."""
     clusters = list_matching_clusters(emr, prefixes)
+    targets, owners = observe_targets(kinds)
+    return Observed(clusters, targets), owners
+
+
+def observe_targets(
+    kinds: Sequence[TargetKind],
+) -> tuple[tuple[TargetView, ...], dict[str, TargetKind]]:
     owners: dict[str, TargetKind] = {}
     targets = []
     for kind in kinds:
         for view in kind.observe():
             owners[view.key] = kind
             targets.append(view)
-    return Observed(clusters, tuple(targets)), owners
+    return tuple(targets), owners
 
 
 # --- decide --------------------------------------------------------------------------------------
@@ -651,7 +912,13 @@ def decide(observed: Observed, state: State, config: Config, now: datetime) -> P
                 saved[t.key] = keep
             elif known is not None:
                 saved[t.key] = known
+            elif t.keeps_earlier_pause and not state.fresh and not state.paused:
+                # Paused by someone else before this pause began: it stays so on resume.
+                changes.append(Change(t.key, t.label, t.current, None, save=t.current))
+                saved[t.key] = t.current
         elif t.current == t.paused_value:
+            if known is None and t.keeps_earlier_pause and not (state.fresh or state.paused):
+                continue  # paused by someone else while this tool was not pausing: leave it
             target = known if known is not None else t.resume_default
             changes.append(
                 Change(
@@ -696,6 +963,11 @@ def plan_lines(plan: Plan, observed: Observed, dry_run: bool = False) -> list[st
             lines.append(
                 f"{verb} {t.label} {format_setting(c.before)} → "
                 f"{format_setting(c.after)}: {plan.reason}"
+            )
+        elif c is not None and c.save is not None:
+            lines.append(
+                f"{'would keep' if dry_run else 'kept'} {t.label} at "
+                f"{format_setting(t.current)} after the pause too: it was paused before it"
             )
         elif c is not None:
             lines.append(
@@ -749,8 +1021,9 @@ def next_state(
         {"id": c.id, "name": c.name, "state": c.state, "prefix": c.prefix}
         for c in observed.clusters
     )
+    resume_failed = bool(failures) and not plan.pause
     return State(
-        paused=plan.pause,
+        paused=plan.pause or resume_failed,  # a failed resume is retried as one
         saved=saved,
         last_action=action,
         last_action_at=stamp if wrote else before.last_action_at,
@@ -758,6 +1031,7 @@ def next_state(
         last_result="error" if failures else "ok",
         last_error="; ".join(msg for _, msg in failures) or None,
         active_clusters=clusters,
+        failed_targets=tuple(c.label for c, _ in failures),
         fresh=False,
     )
 
@@ -775,12 +1049,22 @@ def record(config: Config, state: State) -> dict[str, Any]:
 # --- CLI -----------------------------------------------------------------------------------------
 
 
-@dataclass
 class Aws:
-    """The AWS clients of a run; tests hand in their own."""
+    """The AWS clients of a run, each made on first use and then reused; tests hand in their
+    own `make`."""
 
-    emr: Any
-    ecs: Any
+    def __init__(self, config: Config, make: Callable[[str, str], Any]):
+        self.config, self.make = config, make
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        if (service, region) not in self._clients:
+            self._clients[service, region] = self.make(service, region)
+        return self._clients[service, region]
+
+    @property
+    def emr(self) -> Any:
+        return self.client("emr", self.config.emr_region)
 
 
 def make_clients(config: Config) -> Aws:
@@ -793,18 +1077,44 @@ def make_clients(config: Config) -> Aws:
         connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
     )
     session = boto3.session.Session()
-    return Aws(
-        emr=session.client("emr", region_name=config.emr_region, config=boto),
-        ecs=session.client("ecs", region_name=config.autoscaler_region, config=boto),
-    )
+    return Aws(config, lambda name, region: session.client(name, region_name=region, config=boto))
 
 
-def target_kinds(config: Config, aws: Aws) -> list[TargetKind]:
-    return [
-        EcsService(
-            aws.ecs, config.autoscaler_cluster, config.autoscaler_service, config.resume_count
+def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], list[EcsServiceScaling]]:
+    """The kinds read on every run, and those read only when a plan needs them."""
+    kinds: list[TargetKind] = []
+    lazy = []
+    if config.has_ecs:
+        region = config.autoscaler_region
+        service = EcsService(
+            aws.client("ecs", region),
+            config.autoscaler_cluster,
+            config.autoscaler_service,
+            config.resume_count,
         )
-    ]
+        kinds.append(service)
+        lazy.append(EcsServiceScaling(aws.client("application-autoscaling", region), service))
+    if config.dynamodb_tables:
+        aas = aws.client("application-autoscaling", config.tables_region)
+        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables))
+    return kinds, lazy
+
+
+def observe_and_decide(
+    config: Config, aws: Aws, state: State, now: datetime
+) -> tuple[Observed, Plan, dict[str, TargetKind]]:
+    """Read, decide, and if the plan touches the ECS service, read its scaling target too and
+    decide again, so that a steady run stays at one read per kind."""
+    kinds, lazy = target_kinds(config, aws)
+    observed, owners = observe(aws.emr, kinds, config.emr_prefix)
+    plan = decide(observed, state, config, now)
+    extra = [kind for kind in lazy if kind.needed(plan, state)]
+    if extra:
+        more, more_owners = observe_targets(extra)
+        owners.update(more_owners)
+        observed = Observed(observed.clusters, more + observed.targets)
+        plan = decide(observed, state, config, now)
+    return observed, plan, owners
 
 
 def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> int:
@@ -812,13 +1122,12 @@ def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: boo
     started = now()
     state = read_state(config.state_file, started, move_aside=not dry_run)
     try:
-        observed, owners = observe(aws.emr, target_kinds(config, aws), config.emr_prefix)
+        observed, plan, owners = observe_and_decide(config, aws, state, started)
     except AwsError as e:
         log.error("%s; the autoscaler was left as it is", e)
         if not dry_run:
             record(config, next_state(state, None, None, [], str(e), started))
         return EXIT_FAILURE
-    plan = decide(observed, state, config, started)
     for line in plan_lines(plan, observed, dry_run):
         log.info("%s", line)
     if dry_run:

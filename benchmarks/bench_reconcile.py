@@ -76,6 +76,25 @@ def main() -> int:
             print(f"API calls per steady run: {calls} {dict(world.calls)} (must be 2)")
             if code != 0 or calls != 2:
                 return 1
+            tables = [f"table-{i:02d}" for i in range(20)]
+            for table in tables:
+                for dim in ("ReadCapacityUnits", "WriteCapacityUnits"):
+                    world.aas.register_scalable_target(
+                        ServiceNamespace="dynamodb",
+                        ResourceId=f"table/{table}",
+                        ScalableDimension=f"dynamodb:table:{dim}",
+                        MinCapacity=5,
+                        MaxCapacity=500,
+                    )
+            both = {**env, "DYNAMODB_TABLES": ",".join(tables)}
+            world.calls.clear()
+            code = reconcile.main([], environ=both, aws_factory=world.clients)
+            print(
+                f"API calls per steady run, ECS service + 20 tables (40 scalable targets): "
+                f"{sum(world.calls.values())} {dict(world.calls)}"
+            )
+            if code != 0:
+                return 1
             bare = Path(tmp) / "bare.py"
             bare.write_text(BARE)
             tool_cmd = [sys.executable, str(ROOT / "reconcile.py")]

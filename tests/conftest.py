@@ -98,8 +98,14 @@ class World:
     def clients(self, config: reconcile.Config) -> reconcile.Aws:
         """The tool's clients, counting every call they make by operation name."""
         aws = reconcile.make_clients(config)
-        for client in (aws.emr, aws.ecs):
+        make = aws.make
+
+        def counted(service, region):
+            client = make(service, region)
             client.meta.events.register("before-call.*.*", self._count)
+            return client
+
+        aws.make = counted
         return aws
 
     def _count(self, model, **_):

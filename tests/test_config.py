@@ -42,6 +42,15 @@ def test_environment_wins_over_file(tmp_path):
     assert config.autoscaler_service == "ddb-scaler"
 
 
+def test_tables_alone_are_a_target_and_take_the_autoscaler_region_by_default():
+    env = {"EMR_PREFIX": "b-", "EMR_REGION": "us-east-1", "DYNAMODB_TABLES": "orders, users,"}
+    config = reconcile.load_config(None, {**env, "DYNAMODB_REGION": "eu-west-1"})
+    assert config.dynamodb_tables == ("orders", "users") and not config.has_ecs
+    assert config.tables_region == "eu-west-1"
+    both = reconcile.load_config(None, {**ENV_ONLY, "DYNAMODB_TABLES": "orders"})
+    assert both.has_ecs and both.tables_region == "eu-west-1"
+
+
 def test_prefix_list_from_file_and_env():
     env = {**ENV_ONLY, "EMR_PREFIX": "a-, b- ,a-"}
     assert reconcile.load_config(None, env).emr_prefix == ("a-", "b-")
@@ -52,14 +61,17 @@ def test_example_config_is_made_from_the_key_table_and_loads():
     assert example.read_text() == reconcile.example_yaml()
     config = reconcile.load_config(str(example), {})
     for key in reconcile.KEYS:
-        expected = key.example if key.required else key.default
+        expected = key.example if key.example is not None else key.default
         if key.kind == "prefixes":
             expected = (expected,)
+        if key.kind == "tables":
+            expected = tuple(expected)
         assert getattr(config, key.name) == expected, key.name
 
 
 def test_readme_config_table_is_made_from_the_key_table():
     readme = (ROOT / "README.md").read_text()
+    assert reconcile.readme_with_table(readme) == readme
     assert reconcile.config_table() in readme
 
 
@@ -72,10 +84,13 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "bogus: unknown key",
         "emr_prefix: must not be blank",
         "emr_region: is not a region name like us-east-1, got 'moon'",
-        "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER)",
-        "autoscaler_region: required (set it in the config file or AUTOSCALER_REGION)",
-        "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE)",
         "resume_count: must be at least 1, got -1",
+        "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER), "
+        "unless dynamodb_tables is set",
+        "autoscaler_region: required (set it in the config file or AUTOSCALER_REGION), "
+        "unless dynamodb_tables is set",
+        "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE), "
+        "unless dynamodb_tables is set",
     ]
 
 
@@ -138,6 +153,22 @@ BAD = {
     "config file missing": ("<missing>", {}, "cannot read: No such file or directory"),
     "config is a directory": ("<dir>", {}, "is a directory"),
     "state file is a directory": (None, {"STATE_FILE": "<dir>"}, "state_file:"),
+    "bad table name": (None, {"DYNAMODB_TABLES": "orders,a b"}, "not a DynamoDB table name: 'a b'"),
+    "tables without any region": (
+        "emr_prefix: a\nemr_region: us-east-1\ndynamodb_tables: [orders]\n",
+        {},
+        "dynamodb_region: required with dynamodb_tables",
+    ),
+    "tables is a string in yaml": (
+        VALID_YAML + "dynamodb_tables: orders\n",
+        {},
+        "dynamodb_tables: must be a list of strings",
+    ),
+    "half an ecs target": (
+        None,
+        {"AUTOSCALER_SERVICE": None, "DYNAMODB_TABLES": "orders"},
+        "autoscaler_service: required with autoscaler_cluster",
+    ),
 }
 
 

@@ -256,3 +256,127 @@ def test_never_paused_without_a_matching_cluster(current, saved):
     plan = plan_for((), current, saved, saved)
     assert not plan.pause
     assert all(c.after != 0 for c in plan.changes)
+
+
+# --- native auto scaling: suspension tuples (in, out, scheduled) ---------------------------------
+
+AAS = "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits"
+S, F, PART = (True, True, True), (False, False, False), (False, False, True)
+
+
+def aas(current, tag=None):
+    return TargetView(AAS, "table/orders read", current, tag, S, F, keeps_earlier_pause=True)
+
+
+def aas_plan(clusters, current, saved=None, fresh=False, paused=False):
+    state = State(saved={AAS: saved} if saved is not None else {}, fresh=fresh, paused=paused)
+    return reconcile.decide(Observed(clusters, (aas(current),)), state, CONFIG, NOW)
+
+
+# clusters, current, state's saved, fresh state, state paused -> changes, saved after
+AAS_TABLE = [
+    ("no backup, scaling: nothing", (), F, None, False, False, (), {}),
+    (
+        "backup starts: suspend all, save scaling",
+        BACKUP,
+        F,
+        None,
+        False,
+        False,
+        (Change(AAS, "table/orders read", F, S, save=F),),
+        {AAS: F},
+    ),
+    (
+        "backup starts, partly suspended by hand: save it",
+        BACKUP,
+        PART,
+        None,
+        False,
+        False,
+        (Change(AAS, "table/orders read", PART, S, save=PART),),
+        {AAS: PART},
+    ),
+    (
+        "backup starts, fully suspended by hand: record, no write",
+        BACKUP,
+        S,
+        None,
+        False,
+        False,
+        (Change(AAS, "table/orders read", S, None, save=S),),
+        {AAS: S},
+    ),
+    ("backup goes on: nothing", BACKUP, S, F, False, True, (), {AAS: F}),
+    ("backup goes on, state lost: nothing recorded", BACKUP, S, None, True, False, (), {}),
+    (
+        "backup over: restore saved",
+        (),
+        S,
+        F,
+        False,
+        True,
+        (Change(AAS, "table/orders read", S, F),),
+        {},
+    ),
+    (
+        "backup over: restore partial",
+        (),
+        S,
+        PART,
+        False,
+        True,
+        (Change(AAS, "table/orders read", S, PART),),
+        {},
+    ),
+    (
+        "backup over, was suspended by hand: stays",
+        (),
+        S,
+        S,
+        False,
+        True,
+        (Change(AAS, "table/orders read", S, None),),
+        {},
+    ),
+    (
+        "backup over, state lost: unsuspend fully suspended",
+        (),
+        S,
+        None,
+        True,
+        False,
+        (Change(AAS, "table/orders read", S, F),),
+        {},
+    ),
+    ("no pause of ours, suspended by someone: leave", (), S, None, False, False, (), {}),
+    ("no pause, partly suspended: leave", (), PART, None, True, False, (), {}),
+]
+
+
+@pytest.mark.parametrize(
+    "clusters,current,saved,fresh,paused,changes,saved_after",
+    [row[1:] for row in AAS_TABLE],
+    ids=[row[0] for row in AAS_TABLE],
+)
+def test_scalable_target_table(clusters, current, saved, fresh, paused, changes, saved_after):
+    plan = aas_plan(clusters, current, saved, fresh, paused)
+    assert plan.changes == changes
+    assert dict(plan.saved) == saved_after
+
+
+flags = st.tuples(st.booleans(), st.booleans(), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=flags, nights=st.lists(st.integers(min_value=1, max_value=4), max_size=5))
+def test_scalable_target_is_suspended_in_backups_and_restored_exactly(start, nights):
+    current, state = start, State(fresh=False)
+    for length in [1, *nights]:
+        for backup in [True] * length + [False, False]:
+            observed = Observed(BACKUP if backup else (), (aas(current),))
+            plan = reconcile.decide(observed, state, CONFIG, NOW)
+            for c in plan.changes:
+                if c.after is not None:
+                    current = c.after
+            state = reconcile.next_state(state, plan, observed, [], None, NOW)
+            assert current == S if backup else current == start
