@@ -2,7 +2,8 @@
 """Pause a DynamoDB throughput autoscaler while backup EMR clusters run.
 
 One run: config -> lock -> state file -> observe (EMR, autoscaler) -> decide -> act -> record.
-Exit codes: 0 done or skipped, 1 AWS or runtime failure, 2 bad config or usage.
+Exit codes: 0 done or skipped, 1 AWS or runtime failure, 2 bad config or usage, 3 paused for
+longer than max_pause_minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ __version__ = "1.0.0"
 
 log = logging.getLogger("autoscaler-pauser")
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_STUCK = 0, 1, 2, 3
 
 # EMR states that `aws emr list-clusters --active` asks for.
 ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
@@ -63,7 +65,7 @@ ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 @dataclass(frozen=True)
 class Key:
     name: str
-    kind: str  # "str", "prefixes", "tables", "region", "int", "number", "flag", "path"
+    kind: str  # "str", "prefixes", "tables", "region", "int", "number", "bool", "flag", "path"
     default: Any
     help: str
     required: bool = False  # "ecs" when required unless dynamodb_tables is set
@@ -83,6 +85,7 @@ class Key:
             "int": "integer",
             "number": "number",
             "flag": "boolean",
+            "bool": "boolean",
             "path": "path",
         }.get(self.kind, "string")
 
@@ -150,6 +153,43 @@ KEYS: tuple[Key, ...] = (
         "int",
         1,
         "desired count on resume when no earlier count is known",
+        minimum=1,
+    ),
+    Key(
+        "max_pause_minutes",
+        "number",
+        360,
+        "a pause longer than this is an alarm: every run logs an ERROR naming the clusters that "
+        "hold it and exits 3; 0 turns the alarm off",
+        minimum=0,
+    ),
+    Key(
+        "force_resume_after_max_pause",
+        "bool",
+        False,
+        "resume instead once a pause is over max_pause_minutes; the clusters active then hold "
+        "no further pause, a new matching cluster pauses again",
+    ),
+    Key(
+        "resume_grace_seconds",
+        "number",
+        0,
+        "resume only once no matching cluster has been seen for this long, so that backups "
+        "run back to back do not resume the autoscaler in between; pauses are never delayed",
+        minimum=0,
+    ),
+    Key(
+        "metrics_file",
+        "path",
+        None,
+        "Prometheus metrics file written after every run, for node_exporter's textfile "
+        "collector (name it *.prom); default: none",
+    ),
+    Key(
+        "interval",
+        "number",
+        60,
+        "seconds between runs in --loop mode",
         minimum=1,
     ),
     Key("state_file", "path", DEFAULT_STATE_FILE, "JSON file recording the last action"),
@@ -229,6 +269,11 @@ class Config:
     dynamodb_region: str | None = None
     debug_output: bool = False
     resume_count: int = 1
+    max_pause_minutes: float = 360
+    force_resume_after_max_pause: bool = False
+    resume_grace_seconds: float = 0
+    metrics_file: str | None = None
+    interval: float = 60
     state_file: str = DEFAULT_STATE_FILE
     lock_file: str | None = None
     lock_timeout: float = 10
@@ -285,9 +330,14 @@ def _yaml_type(value: Any) -> str:
 
 def _convert(key: Key, value: Any, from_env: bool) -> Any:
     """One key's value, converted and checked; raises ValueError with the reason."""
-    if key.kind == "flag":
-        if from_env:
-            return True
+    if key.kind == "flag" and from_env:
+        return True
+    if key.kind == "bool" and from_env:
+        word = value.strip().lower()
+        if word not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return word in ("true", "1", "yes")
+    if key.kind in ("flag", "bool"):
         if not isinstance(value, bool):
             raise ValueError(f"must be true or false, got {value!r}")
         return value
@@ -414,6 +464,11 @@ class State:
     last_error: str | None = None
     active_clusters: tuple[Mapping[str, str], ...] = ()
     failed_targets: tuple[str, ...] = ()
+    paused_at: str | None = None  # when the current pause began
+    last_seen_active_at: str | None = None  # when a cluster holding the pause was last seen
+    last_success_at: str | None = None
+    ignored_clusters: tuple[str, ...] = ()  # held a pause past max_pause_minutes: hold no more
+    alarm: str | None = None
     fresh: bool = True
 
 
@@ -443,11 +498,22 @@ def _check_state(data: Any) -> State:
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
     failed = data.get("failed_targets", [])
-    if not isinstance(failed, list):
-        raise ValueError("'failed_targets' is not a list")
+    ignored = data.get("ignored_clusters", [])
+    if not isinstance(failed, list) or not isinstance(ignored, list):
+        raise ValueError("'failed_targets' or 'ignored_clusters' is not a list")
+    times = {}
+    for name in ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at"):
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+        times[name] = data.get(name)
     return State(
         paused=data.get("paused", False),
         failed_targets=tuple(map(str, failed)),
+        ignored_clusters=tuple(map(str, ignored)),
+        paused_at=times["paused_at"],
+        last_seen_active_at=times["last_seen_active_at"],
+        last_success_at=times["last_success_at"],
+        alarm=data.get("alarm"),
         saved=clean,
         last_action=str(data.get("last_action", "none")),
         last_action_at=data.get("last_action_at"),
@@ -493,13 +559,17 @@ def ensure_state_dir(path: str) -> None:
 
 
 def write_json_atomic(path: str, data: Any) -> None:
-    """Write the whole file or nothing: temp file beside it, fsync, rename. Mode 0600."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
+    """Write the whole file or nothing: temp file beside it, fsync, rename."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -521,6 +591,7 @@ def state_to_json(state: State, config: Config) -> dict[str, Any]:
     data["saved"] = {k: list(v) if isinstance(v, tuple) else v for k, v in state.saved.items()}
     data["active_clusters"] = [dict(c) for c in state.active_clusters]
     data["failed_targets"] = list(state.failed_targets)
+    data["ignored_clusters"] = list(state.ignored_clusters)
     data["saved_desired_count"] = (
         state.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
         if config.has_ecs
@@ -877,6 +948,9 @@ class Plan:
     changes: tuple[Change, ...]
     saved: Mapping[str, Any]  # pre-pause settings to record once the changes are made
     reason: str
+    holding: tuple[str, ...] = ()  # ids of the clusters that hold the pause
+    ignored: tuple[str, ...] = ()  # ids of active clusters that no longer may
+    alarm: str | None = None  # the pause is over max_pause_minutes
 
 
 def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> str:
@@ -891,7 +965,38 @@ def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> s
 
 def decide(observed: Observed, state: State, config: Config, now: datetime) -> Plan:
     """What the autoscaler should look like now, and the writes that get it there. Pure."""
-    pause = bool(observed.clusters)
+    active = {c.id for c in observed.clusters}
+    ignored = {cid for cid in state.ignored_clusters if cid in active}
+    holding = tuple(c for c in observed.clusters if c.id not in ignored)
+    reason = describe_clusters(holding, config.emr_prefix)
+    if ignored:
+        reason += f" ({len(ignored)} more held a pause past max_pause_minutes and are ignored)"
+    pause, alarm = bool(holding), None
+    last_seen = parse_iso(state.last_seen_active_at)
+    if not pause and state.paused and last_seen and config.resume_grace_seconds:
+        quiet = (now - last_seen).total_seconds()
+        if quiet < config.resume_grace_seconds:
+            pause = True
+            reason += (
+                f"; the last was seen {quiet:.0f}s ago, resume waits "
+                f"{config.resume_grace_seconds:g}s (resume_grace_seconds)"
+            )
+    since = parse_iso(state.paused_at) if state.paused else None
+    if holding and since and config.max_pause_minutes:
+        minutes = (now - since).total_seconds() / 60
+        if minutes > config.max_pause_minutes:
+            over = (
+                f"paused for {minutes:.0f} min since {state.paused_at}, over max_pause_minutes="
+                f"{config.max_pause_minutes:g}: {reason}"
+            )
+            if config.force_resume_after_max_pause:
+                ignored |= {c.id for c in holding}
+                pause, holding = False, ()
+                alarm = over + "; resumed anyway (force_resume_after_max_pause), and these "
+                alarm += "clusters hold no further pause"
+                reason = alarm
+            else:
+                alarm = over + "; a stuck backup cluster? the autoscaler stays paused"
     changes: list[Change] = []
     saved: dict[str, Any] = {}
     for t in observed.targets:
@@ -933,7 +1038,13 @@ def decide(observed: Observed, state: State, config: Config, now: datetime) -> P
             # Resumed by someone else: only the leftover record goes.
             changes.append(Change(t.key, t.label, t.current, None, forget=True))
     return Plan(
-        pause, tuple(changes), saved, describe_clusters(observed.clusters, config.emr_prefix)
+        pause,
+        tuple(changes),
+        saved,
+        reason,
+        holding=tuple(c.id for c in holding),
+        ignored=tuple(sorted(ignored)),
+        alarm=alarm,
     )
 
 
@@ -1022,8 +1133,16 @@ def next_state(
         for c in observed.clusters
     )
     resume_failed = bool(failures) and not plan.pause
+    paused = plan.pause or resume_failed  # a failed resume is retried as one
     return State(
-        paused=plan.pause or resume_failed,  # a failed resume is retried as one
+        paused=paused,
+        paused_at=(before.paused_at if before.paused and before.paused_at else stamp)
+        if paused
+        else None,
+        last_seen_active_at=stamp if plan.holding else before.last_seen_active_at,
+        last_success_at=before.last_success_at if failures else stamp,
+        ignored_clusters=plan.ignored,
+        alarm=plan.alarm,
         saved=saved,
         last_action=action,
         last_action_at=stamp if wrote else before.last_action_at,
@@ -1040,10 +1159,69 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record(config: Config, state: State) -> dict[str, Any]:
-    data = state_to_json(state, config)
-    write_json_atomic(config.state_file, data)
-    return data
+def parse_iso(text: Any) -> datetime | None:
+    """A time as iso() writes it, or None."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:
+    """Write the state file, then the metrics file; False if the metrics could not be written."""
+    write_json_atomic(config.state_file, state_to_json(state, config))
+    if not config.metrics_file:
+        return True
+    try:
+        # Readable by node_exporter, which runs as another user; it holds no secret.
+        text = metrics_text(state, seconds, calls, now)
+        write_text_atomic(config.metrics_file, text, mode=0o644)
+    except OSError as e:
+        log.error("metrics_file: cannot write %s: %s", config.metrics_file, e.strerror or e)
+        return False
+    return True
+
+
+METRICS = (
+    ("paused", "1 while the autoscaler is paused"),
+    ("paused_seconds", "how long the current pause has lasted"),
+    ("stuck", "1 while a pause is over max_pause_minutes"),
+    ("active_clusters", "active EMR clusters that match the prefixes"),
+    ("last_run_success", "1 if the last run succeeded, 0 if it failed"),
+    ("last_success_timestamp_seconds", "when a run last succeeded, Unix time"),
+    ("last_run_timestamp_seconds", "when the last run ended, Unix time"),
+    ("run_duration_seconds", "how long the last run took"),
+    ("api_calls", "AWS API calls the last run made"),
+)
+
+
+def number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str:
+    """Prometheus text exposition format, for node_exporter's textfile collector."""
+    since = parse_iso(state.paused_at)
+    success = parse_iso(state.last_success_at)
+    values = {
+        "paused": int(state.paused),
+        "paused_seconds": (now - since).total_seconds() if state.paused and since else 0,
+        "stuck": int(state.alarm is not None and state.paused),
+        "active_clusters": len(state.active_clusters),
+        "last_run_success": int(state.last_result == "ok"),
+        "last_success_timestamp_seconds": success.timestamp() if success else 0,
+        "last_run_timestamp_seconds": now.timestamp(),
+        "run_duration_seconds": round(seconds, 3),
+        "api_calls": calls,
+    }
+    lines = []
+    for name, help_text in METRICS:
+        lines += [
+            f"# HELP autoscaler_pauser_{name} {help_text}.",
+            f"# TYPE autoscaler_pauser_{name} gauge",
+            f"autoscaler_pauser_{name} {number(values[name])}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 # --- CLI -----------------------------------------------------------------------------------------
@@ -1056,11 +1234,17 @@ class Aws:
     def __init__(self, config: Config, make: Callable[[str, str], Any]):
         self.config, self.make = config, make
         self._clients: dict[tuple[str, str], Any] = {}
+        self.calls = 0  # API calls made, for the metrics
 
     def client(self, service: str, region: str) -> Any:
         if (service, region) not in self._clients:
-            self._clients[service, region] = self.make(service, region)
+            client = self.make(service, region)
+            client.meta.events.register("before-call", self._count)
+            self._clients[service, region] = client
         return self._clients[service, region]
+
+    def _count(self, **_: Any) -> None:
+        self.calls += 1
 
     @property
     def emr(self) -> Any:
@@ -1119,31 +1303,34 @@ def observe_and_decide(
 
 def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> int:
     """One reconcile, the lock already held (or not needed for a dry run)."""
-    started = now()
+    started, calls_before, clock = now(), aws.calls, time.monotonic()
     state = read_state(config.state_file, started, move_aside=not dry_run)
     try:
         observed, plan, owners = observe_and_decide(config, aws, state, started)
     except AwsError as e:
         log.error("%s; the autoscaler was left as it is", e)
         if not dry_run:
-            record(config, next_state(state, None, None, [], str(e), started))
+            after = next_state(state, None, None, [], str(e), started)
+            record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
         return EXIT_FAILURE
     for line in plan_lines(plan, observed, dry_run):
         log.info("%s", line)
+    if plan.alarm:
+        log.error("%s", plan.alarm)
     if dry_run:
-        return EXIT_OK
+        return EXIT_STUCK if plan.alarm else EXIT_OK
     failures = act(plan, owners)
     for change, message in failures:
         log.error("%s: %s", change.label, message)
-    record(config, next_state(state, plan, observed, failures, None, now()))
-    return EXIT_FAILURE if failures else EXIT_OK
+    after = next_state(state, plan, observed, failures, None, now())
+    if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, now()):
+        return EXIT_FAILURE
+    if failures:
+        return EXIT_FAILURE
+    return EXIT_STUCK if plan.alarm else EXIT_OK
 
 
-def cmd_run(
-    config: Config, aws_factory: Callable[[Config], Aws], now: Callable[[], datetime], dry_run: bool
-) -> int:
-    if dry_run:
-        return run_once(config, aws_factory(config), now, dry_run=True)
+def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> int:
     from filelock import FileLock, Timeout
 
     ensure_state_dir(config.state_file)
@@ -1151,7 +1338,7 @@ def cmd_run(
     lock = FileLock(config.lock_path, timeout=config.lock_timeout, mode=0o600)
     try:
         with lock:
-            return run_once(config, aws_factory(config), now, dry_run=False)
+            return run_once(config, aws, now, dry_run=False)
     except Timeout:
         log.warning(
             "another run holds %s after %gs; this run is skipped",
@@ -1161,30 +1348,108 @@ def cmd_run(
         return EXIT_OK
 
 
+def cmd_run(
+    config: Config, aws_factory: Callable[[Config], Aws], now: Callable[[], datetime], dry_run: bool
+) -> int:
+    if dry_run:
+        return run_once(config, aws_factory(config), now, dry_run=True)
+    return locked_run(config, aws_factory(config), now)
+
+
+def cmd_loop(
+    config: Config,
+    aws_factory: Callable[[Config], Aws],
+    now: Callable[[], datetime],
+    interval: float,
+) -> int:
+    """The same run every interval in one process, reusing the AWS clients, until SIGTERM or
+    SIGINT, which end it between runs. A failed run is logged and the loop goes on."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("%s received: stopping after this run", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    aws = aws_factory(config)
+    log.info("loop: a run every %gs; SIGTERM or SIGINT stops it", interval)
+    while not stop.is_set():
+        began = time.monotonic()
+        try:
+            code = locked_run(config, aws, now)
+        except StateFileError:
+            raise
+        except Exception as e:
+            log.error("run failed: %s: %s", type(e).__name__, e)
+            code = EXIT_FAILURE
+        if code not in (EXIT_OK, EXIT_STUCK):
+            log.warning("run ended with exit code %d; the loop goes on", code)
+        stop.wait(max(0.0, interval - (time.monotonic() - began)))
+    log.info("loop stopped")
+    return EXIT_OK
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+
+
+def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]:
+    """The state file, with how old the last run is: recent means within three intervals."""
+    if state.fresh:
+        return {"never_ran": True, "state_file": config.state_file}
+    data = state_to_json(state, config)
+    last = parse_iso(state.last_run_at)
+    age = (now - last).total_seconds() if last else None
+    data["never_ran"] = False
+    data["last_run_age_seconds"] = age
+    data["recent"] = age is not None and age <= max(3 * config.interval, 180)
+    since = parse_iso(state.paused_at)
+    data["paused_seconds"] = (now - since).total_seconds() if state.paused and since else None
+    return data
+
+
 def cmd_status(config: Config, as_json: bool, now: datetime, out: Any) -> int:
     state = read_state(config.state_file, now, move_aside=False)
+    data = status_report(state, config, now)
     if as_json:
-        data = (
-            state_to_json(state, config)
-            if not state.fresh
-            else {"never_ran": True, "state_file": config.state_file}
-        )
         out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         return EXIT_OK
     if state.fresh:
-        out.write(f"never ran: no state in {config.state_file}\n")
+        out.write(f"never ran: no state in {config.state_file} yet\n")
         return EXIT_OK
+    if state.paused:
+        head = f"PAUSED since {state.paused_at} ({duration(data['paused_seconds'] or 0)})"
+    else:
+        head = "running (not paused)"
+    age = data["last_run_age_seconds"]
+    when = f"{state.last_run_at}, {duration(age)} ago" if age is not None else "unknown"
+    stale = "" if data["recent"] else "  <- NOT RECENT: is the timer running?"
     lines = [
-        f"autoscaler: {'PAUSED' if state.paused else 'running'}",
-        f"last run:   {state.last_run_at} ({state.last_result})",
-        f"last action: {state.last_action} at {state.last_action_at or 'never'}",
+        f"autoscaler:   {head}",
+        f"last run:     {when}: {state.last_result}{stale}",
+        f"last action:  {state.last_action} at {state.last_action_at or 'never'}",
     ]
-    for key, value in state.saved.items():
-        lines.append(f"saved:      {key} = {format_setting(value)}")
     for c in state.active_clusters:
-        lines.append(f"holding:    {c.get('id')} {c.get('name')} ({c.get('state')})")
+        held = "ignored" if c.get("id") in state.ignored_clusters else "holding"
+        lines.append(
+            f"{held + ':':14}{c.get('id')} {c.get('name')} ({c.get('state')}, "
+            f"prefix {c.get('prefix')!r})"
+        )
+    for key, value in state.saved.items():
+        lines.append(f"saved:        {key} = {format_setting(value)}")
+    if state.alarm:
+        lines.append(f"ALARM:        {state.alarm}")
     if state.last_error:
-        lines.append(f"last error: {state.last_error}")
+        lines.append(f"last error:   {state.last_error}")
     out.write("\n".join(lines) + "\n")
     return EXIT_OK
 
@@ -1205,6 +1470,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--dry-run", action="store_true", help="observe and print the plan; write nothing"
+    )
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="run every interval in one process until SIGTERM or SIGINT (container mode)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between runs with --loop (default: the interval key, 60)",
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config}")
     run = sub.add_parser("run", parents=[common], help="one reconcile run (the default)")
@@ -1260,6 +1536,15 @@ def main(
             return EXIT_OK
         if command == "status":
             return cmd_status(config, args.json, now(), sys.stdout)
+        if args.loop:
+            if args.dry_run:
+                print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
+                return EXIT_USAGE
+            interval = args.interval if args.interval is not None else config.interval
+            if interval < 1:
+                print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
+                return EXIT_USAGE
+            return cmd_loop(config, aws_factory, now, interval)
         return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
     except StateFileError as e:
         print(f"autoscaler-pauser: {e}", file=sys.stderr)

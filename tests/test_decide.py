@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import dataclasses
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -380,3 +381,89 @@ def test_scalable_target_is_suspended_in_backups_and_restored_exactly(start, nig
                     current = c.after
             state = reconcile.next_state(state, plan, observed, [], None, NOW)
             assert current == S if backup else current == start
+
+
+# --- time: resume grace and the stuck-pause alarm ---------------------------------------------
+
+T = "2026-11-26T00:00:00Z"  # NOW is 03:00, three hours later
+GRACE = dataclasses.replace(CONFIG, resume_grace_seconds=600)
+LIMIT = dataclasses.replace(CONFIG, max_pause_minutes=120)
+FORCE = dataclasses.replace(LIMIT, force_resume_after_max_pause=True)
+
+
+def seen(minutes_ago):
+    return reconcile.iso(NOW - timedelta(minutes=minutes_ago))
+
+
+# config, clusters, paused_at, last seen, ignored -> pause, alarm starts with, ignored after
+TIME_TABLE = [
+    ("grace: last seen 5 min ago, hold", GRACE, (), T, seen(5), (), True, None, ()),
+    ("grace: last seen 11 min ago, resume", GRACE, (), T, seen(11), (), False, None, ()),
+    ("grace: never seen, resume", GRACE, (), T, None, (), False, None, ()),
+    ("no grace: resume at once", CONFIG, (), T, seen(1), (), False, None, ()),
+    ("under the limit: no alarm", LIMIT, BACKUP, seen(119), seen(0), (), True, None, ()),
+    (
+        "over the limit: alarm, stay paused",
+        LIMIT,
+        BACKUP,
+        T,
+        seen(0),
+        (),
+        True,
+        "paused for 180",
+        (),
+    ),
+    (
+        "over, forced: resume, ignore j-1",
+        FORCE,
+        BACKUP,
+        T,
+        seen(0),
+        (),
+        False,
+        "paused for 180",
+        ("j-1",),
+    ),
+    (
+        "ignored cluster holds no pause",
+        FORCE,
+        BACKUP,
+        None,
+        seen(0),
+        ("j-1",),
+        False,
+        None,
+        ("j-1",),
+    ),
+    ("ignored cluster gone: forgotten", FORCE, (), None, seen(0), ("j-1",), False, None, ()),
+    (
+        "limit 0: no alarm ever",
+        dataclasses.replace(CONFIG, max_pause_minutes=0),
+        BACKUP,
+        "2020-01-01T00:00:00Z",
+        seen(0),
+        (),
+        True,
+        None,
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "config,clusters,paused_at,last_seen,ignored,pause,alarm,ignored_after",
+    [row[1:] for row in TIME_TABLE],
+    ids=[row[0] for row in TIME_TABLE],
+)
+def test_time_table(config, clusters, paused_at, last_seen, ignored, pause, alarm, ignored_after):
+    state = State(
+        paused=paused_at is not None,
+        paused_at=paused_at,
+        last_seen_active_at=last_seen,
+        ignored_clusters=ignored,
+        fresh=False,
+    )
+    plan = reconcile.decide(Observed(clusters, (ecs(0, 3),)), state, config, NOW)
+    assert plan.pause is pause
+    assert (plan.alarm or "").startswith(alarm or "") and (plan.alarm is None) is (alarm is None)
+    assert plan.ignored == ignored_after

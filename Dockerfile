@@ -1,0 +1,17 @@
+# The original `docker run -e EMR_PREFIX=… -e EMR_REGION=… -e AUTOSCALER_CLUSTER=…
+# -e AUTOSCALER_REGION=… -e AUTOSCALER_SERVICE=…` keeps working: the default command is the loop.
+FROM python:3.12-slim
+
+RUN useradd --system --home-dir /var/lib/autoscaler-pauser --shell /usr/sbin/nologin \
+        autoscaler-pauser \
+    && install -d -m 0700 -o autoscaler-pauser -g autoscaler-pauser /var/lib/autoscaler-pauser
+
+WORKDIR /src
+COPY pyproject.toml README.md reconcile.py ./
+RUN pip install --no-cache-dir . && rm -rf /src
+
+WORKDIR /var/lib/autoscaler-pauser
+ENV PYTHONUNBUFFERED=1
+USER autoscaler-pauser
+ENTRYPOINT ["autoscaler-pauser"]
+CMD ["--loop"]

@@ -1,0 +1,338 @@
+"""Operating it unattended: the stuck-pause alarm, resume grace, metrics, status, loop mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import FAKE_CREDENTIALS, ROOT, base_env
+from prometheus_client.parser import text_string_to_metric_families
+
+import reconcile
+
+T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self, start=T0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def run(world, tmp_path, clock, *args, **env):
+    return reconcile.main(
+        list(args), environ=base_env(tmp_path, **env), aws_factory=world.clients, now=clock
+    )
+
+
+def state(tmp_path):
+    return json.loads((tmp_path / "state" / "state.json").read_text())
+
+
+def metrics(path: Path) -> dict[str, float]:
+    families = text_string_to_metric_families(path.read_text())
+    return {s.name: s.value for f in families for s in f.samples}
+
+
+# --- stuck pause -------------------------------------------------------------------------------
+
+
+def test_pause_over_max_is_an_alarm_naming_clusters_and_exits_3(world, tmp_path, clock, capsys):
+    world.create_service(desired=3)
+    cid = world.start_cluster("nightly-backup-stuck")
+    assert run(world, tmp_path, clock) == 0
+    assert state(tmp_path)["paused_at"] == "2026-11-26T01:00:00Z"
+    clock.advance(minutes=360)
+    assert run(world, tmp_path, clock) == 0, "at the limit, not over it"
+    clock.advance(minutes=1)
+    capsys.readouterr()
+    assert run(world, tmp_path, clock) == 3
+    err = capsys.readouterr().err
+    assert "ERROR paused for 361 min since 2026-11-26T01:00:00Z, over max_pause_minutes=360" in err
+    assert cid in err and "the autoscaler stays paused" in err
+    assert world.desired() == 0
+    s = state(tmp_path)
+    assert s["alarm"] and s["paused_at"] == "2026-11-26T01:00:00Z"
+    clock.advance(minutes=5)
+    assert run(world, tmp_path, clock) == 3, "every run repeats the alarm"
+    world.stop_cluster(cid)
+    assert run(world, tmp_path, clock) == 0
+    assert world.desired() == 3 and state(tmp_path)["alarm"] is None
+
+
+def test_max_pause_zero_turns_the_alarm_off(world, tmp_path, clock):
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-long")
+    run(world, tmp_path, clock, MAX_PAUSE_MINUTES="0")
+    clock.advance(days=3)
+    assert run(world, tmp_path, clock, MAX_PAUSE_MINUTES="0") == 0
+
+
+def test_forced_resume_ignores_old_clusters_but_a_new_one_pauses_again(world, tmp_path, clock):
+    env = {"MAX_PAUSE_MINUTES": "60", "FORCE_RESUME_AFTER_MAX_PAUSE": "true"}
+    world.create_service(desired=4)
+    old = world.start_cluster("nightly-backup-hung")
+    assert run(world, tmp_path, clock, **env) == 0
+    clock.advance(minutes=61)
+    assert run(world, tmp_path, clock, **env) == 3
+    assert world.desired() == 4
+    s = state(tmp_path)
+    assert s["ignored_clusters"] == [old] and s["paused"] is False
+    assert "resumed anyway (force_resume_after_max_pause)" in s["alarm"]
+    clock.advance(minutes=1)
+    assert run(world, tmp_path, clock, **env) == 0
+    assert world.desired() == 4, "the hung cluster holds no further pause"
+    new = world.start_cluster("nightly-backup-next")
+    clock.advance(minutes=1)
+    assert run(world, tmp_path, clock, **env) == 0
+    assert world.desired() == 0
+    s = state(tmp_path)
+    assert s["paused_at"] == reconcile.iso(clock.now) and s["ignored_clusters"] == [old]
+    world.stop_cluster(new)
+    world.stop_cluster(old)
+    assert run(world, tmp_path, clock, **env) == 0
+    assert world.desired() == 4 and state(tmp_path)["ignored_clusters"] == []
+
+
+# --- resume grace ------------------------------------------------------------------------------
+
+
+def test_resume_waits_for_grace_and_pause_is_never_delayed(world, tmp_path, clock, capsys):
+    env = {"RESUME_GRACE_SECONDS": "300"}
+    world.create_service(desired=2)
+    first = world.start_cluster("nightly-backup-1")
+    assert run(world, tmp_path, clock, **env) == 0
+    assert world.desired() == 0, "a pause is never delayed"
+    world.stop_cluster(first)
+    clock.advance(seconds=60)
+    capsys.readouterr()
+    assert run(world, tmp_path, clock, **env) == 0
+    assert world.desired() == 0
+    assert "the last was seen 60s ago, resume waits 300s" in capsys.readouterr().err
+    second = world.start_cluster("nightly-backup-2")  # the next backup of the sequence
+    clock.advance(seconds=60)
+    run(world, tmp_path, clock, **env)
+    world.stop_cluster(second)
+    clock.advance(seconds=299)
+    run(world, tmp_path, clock, **env)
+    assert world.desired() == 0, "grace counts from the last cluster seen"
+    clock.advance(seconds=2)
+    run(world, tmp_path, clock, **env)
+    assert world.desired() == 2
+
+
+def test_no_grace_by_default_resumes_at_once(world, tmp_path, clock):
+    world.create_service(desired=2)
+    cid = world.start_cluster("nightly-backup-1")
+    run(world, tmp_path, clock)
+    world.stop_cluster(cid)
+    clock.advance(seconds=1)
+    run(world, tmp_path, clock)
+    assert world.desired() == 2
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+def test_metrics_file_is_valid_prometheus_text_readable_by_node_exporter(world, tmp_path, clock):
+    world.create_service(desired=3)
+    prom = tmp_path / "textfile" / "autoscaler_pauser.prom"
+    prom.parent.mkdir()
+    env = {"METRICS_FILE": str(prom)}
+    assert run(world, tmp_path, clock, **env) == 0
+    m = metrics(prom)
+    assert m["autoscaler_pauser_paused"] == 0 and m["autoscaler_pauser_api_calls"] == 2
+    assert m["autoscaler_pauser_last_run_success"] == 1
+    assert m["autoscaler_pauser_last_success_timestamp_seconds"] == T0.timestamp()
+    assert stat.S_IMODE(prom.stat().st_mode) == 0o644
+    world.start_cluster("nightly-backup-1")
+    world.start_cluster("nightly-backup-2")
+    assert run(world, tmp_path, clock, **env) == 0
+    clock.advance(minutes=10)
+    assert run(world, tmp_path, clock, **env) == 0
+    m = metrics(prom)
+    assert m["autoscaler_pauser_paused"] == 1 and m["autoscaler_pauser_active_clusters"] == 2
+    assert m["autoscaler_pauser_paused_seconds"] == 600
+    assert m["autoscaler_pauser_stuck"] == 0
+    assert m["autoscaler_pauser_run_duration_seconds"] > 0
+    assert [p.name for p in prom.parent.iterdir()] == [prom.name], "no temp file left"
+
+
+def test_metrics_after_a_failed_run_keep_the_last_success_time(world, tmp_path, clock):
+    world.create_service(desired=3)
+    prom = tmp_path / "pauser.prom"
+    run(world, tmp_path, clock, METRICS_FILE=str(prom))
+    world.ecs.delete_service(cluster=world.cluster, service=world.service, force=True)
+    clock.advance(minutes=5)
+    assert run(world, tmp_path, clock, METRICS_FILE=str(prom)) == 1
+    m = metrics(prom)
+    assert m["autoscaler_pauser_last_run_success"] == 0
+    assert m["autoscaler_pauser_last_success_timestamp_seconds"] == T0.timestamp()
+    assert m["autoscaler_pauser_last_run_timestamp_seconds"] == clock.now.timestamp()
+
+
+def test_unwritable_metrics_file_fails_the_run_but_the_state_is_kept(
+    world, tmp_path, clock, capsys
+):
+    world.create_service(desired=3)
+    assert run(world, tmp_path, clock, METRICS_FILE=str(tmp_path / "no" / "dir" / "x.prom")) == 1
+    assert "metrics_file: cannot write" in capsys.readouterr().err
+    assert state(tmp_path)["last_result"] == "ok"
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
+    world, tmp_path, clock, capsys
+):
+    world.create_service(desired=3)
+    cid = world.start_cluster("nightly-backup-a")
+    run(world, tmp_path, clock)
+    clock.advance(minutes=90)
+    run(world, tmp_path, clock)
+    clock.advance(seconds=30)
+    capsys.readouterr()
+    assert run(world, tmp_path, clock, "status") == 0
+    out = capsys.readouterr().out
+    assert "PAUSED since 2026-11-26T01:00:00Z (90m)" in out
+    assert f"holding:      {cid} nightly-backup-a (WAITING, prefix 'nightly-backup-')" in out
+    assert "saved:        ecs-service:autoscaler/ddb-scaler = 3" in out
+    assert "30s ago: ok" in out and "NOT RECENT" not in out
+    clock.advance(hours=2)
+    assert run(world, tmp_path, clock, "status") == 0
+    assert "NOT RECENT: is the timer running?" in capsys.readouterr().out
+    assert run(world, tmp_path, clock, "status", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["recent"] is False and data["last_run_age_seconds"] == 7230
+    assert data["paused_seconds"] == 90 * 60 + 7230 and data["never_ran"] is False
+
+
+def test_status_json_before_any_run(world, tmp_path, clock, capsys):
+    assert run(world, tmp_path, clock, "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["never_ran"] is True
+
+
+# --- loop mode, over real HTTP -----------------------------------------------------------------
+
+
+def start_loop(env, *args):
+    full = {
+        "PATH": os.environ["PATH"],
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        **FAKE_CREDENTIALS,
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "reconcile.py"), "--loop", *args],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_loop_reconciles_every_interval_survives_a_failure_and_stops_on_sigterm(
+    server_world, moto_server, tmp_path
+):
+    w = server_world
+    w.create_service(desired=3)
+    prom = tmp_path / "loop.prom"
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=moto_server.url, METRICS_FILE=str(prom))
+    proc = start_loop(env, "--interval", "1")
+    try:
+        assert wait_for(prom.exists)
+        assert metrics(prom)["autoscaler_pauser_api_calls"] == 2, "a steady iteration: 2 calls"
+        cid = w.start_cluster("nightly-backup-loop")
+        assert wait_for(lambda: w.desired() == 0)
+        w.stop_cluster(cid)
+        assert wait_for(lambda: w.desired() == 3)
+        w.ecs.delete_service(cluster=w.cluster, service=w.service, force=True)
+        assert wait_for(lambda: metrics(prom)["autoscaler_pauser_last_run_success"] == 0)
+        w.create_service(desired=5)
+        assert wait_for(lambda: metrics(prom)["autoscaler_pauser_last_run_success"] == 1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "SIGTERM received: stopping after this run" in out and "loop stopped" in out
+    assert "ECS service 'ddb-scaler' in cluster 'autoscaler' is INACTIVE" in out
+    assert "the loop goes on" in out
+    assert "Traceback" not in out
+
+
+def test_loop_stops_on_sigint_too(server_world, moto_server, tmp_path):
+    server_world.create_service(desired=1)
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=moto_server.url)
+    proc = start_loop(env, "--interval", "30")
+    assert wait_for(lambda: (tmp_path / "state" / "state.json").exists())
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "loop stopped" in out, out
+
+
+def test_dockerfile_default_command_runs_the_original_docker_run_line(
+    server_world, moto_server, tmp_path
+):
+    """The image can't be built here (no Docker engine); its command and environment can run."""
+    text = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(next(line for line in text.splitlines() if line.startswith("CMD "))[4:])
+    entry = json.loads(next(ln for ln in text.splitlines() if ln.startswith("ENTRYPOINT "))[11:])
+    assert entry == ["autoscaler-pauser"] and cmd == ["--loop"]
+    assert "USER autoscaler-pauser" in text
+    server_world.create_service(desired=2)
+    server_world.start_cluster("nightly-backup-docker")
+    original = {  # exactly what people pass to docker run -e today
+        "EMR_PREFIX": "nightly-backup-",
+        "EMR_REGION": "us-east-1",
+        "AUTOSCALER_CLUSTER": "autoscaler",
+        "AUTOSCALER_REGION": "us-east-1",
+        "AUTOSCALER_SERVICE": "ddb-scaler",
+    }
+    exe = Path(sys.executable).with_name("autoscaler-pauser")
+    env = {
+        "PATH": os.environ["PATH"],
+        **FAKE_CREDENTIALS,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "STATE_FILE": str(tmp_path / "state.json"),  # the image's own state folder stands here
+        **original,
+    }
+    proc = subprocess.Popen(
+        [str(exe), *cmd], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert wait_for(lambda: server_world.desired() == 0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "paused ddb-scaler 2 → 0" in out
