@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -369,6 +370,8 @@ def _convert(key: Key, value: Any, from_env: bool) -> Any:
         ):
             kind = "a whole number" if key.kind == "int" else "a number"
             raise ValueError(f"must be {kind}, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value!r}")
         if key.minimum is not None and value < key.minimum:
             raise ValueError(f"must be at least {key.minimum:g}, got {value!r}")
         return value
