@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo bench lint pytest docs clean
+.PHONY: test demo bench lint pytest test-deploy docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
@@ -12,10 +12,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: lint pytest
+test: lint pytest test-deploy
 
 pytest: $(VENV)/.installed
 	$(PY) -m pytest
+
+# Applies ansible/ to this host as root (a disposable machine, like CI's): installs, twice.
+test-deploy: $(VENV)/.installed
+	$(PY) -m pytest -s -m deploy tests/test_deploy.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
