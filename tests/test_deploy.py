@@ -182,8 +182,9 @@ def test_every_config_key_has_a_role_variable_spec_and_template_line(key):
 def test_role_variables_are_all_declared_and_documented():
     declared = set(role_defaults())
     assert declared == set(role_specs())
-    readme = (ROLE / "README.md").read_text()
-    assert [v for v in sorted(declared) if f"`{v}`" not in readme] == []
+    for readme in (ROLE / "README.md", ROOT / "README.md"):
+        text = readme.read_text()
+        assert [v for v in sorted(declared) if f"`{v}`" not in text] == [], readme
     used = set()
     for path in ROLE.rglob("*"):
         if path.suffix in (".yml", ".j2"):
