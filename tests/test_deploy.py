@@ -1,5 +1,8 @@
 """The deployment files, checked by the real tools: systemd-analyze, ansible-lint, and (marked
-`deploy`, run by `make test-deploy`) ansible-playbook applied to this host as root."""
+`deploy`, run by `make test-deploy`) ansible-playbook applied to this host as root. systemd is not
+PID 1 here, so the unit's seccomp lines (system calls, address families, W^X) are rebuilt with
+libseccomp from systemd's own syscall groups and the installed command is run inside them; the
+mount-namespace settings (ProtectSystem=…) are only rated by `systemd-analyze security`."""
 
 from __future__ import annotations
 
@@ -381,6 +384,114 @@ def test_files_are_owned_and_private_as_the_unit_expects(deployed):
     assert not CRON_D.exists()
 
 
+def syscall_groups() -> dict[str, list[str]]:
+    """systemd's own syscall groups (@system-service …), as `systemd-analyze syscall-filter`
+    lists them."""
+    out = subprocess.run(
+        ["systemd-analyze", "syscall-filter"], capture_output=True, text=True, check=True
+    ).stdout
+    groups: dict[str, list[str]] = {}
+    current = None
+    for line in out.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.strip(), [])
+        elif not line.startswith(" "):
+            current = None
+        elif current is not None and not line.strip().startswith("#"):
+            current.append(line.strip())
+    return groups
+
+
+def expand(names: list[str], groups: dict[str, list[str]]) -> set[str]:
+    found: set[str] = set()
+    for name in names:
+        found |= expand(groups[name], groups) if name.startswith("@") else {name}
+    return found
+
+
+def unit_syscalls() -> list[str]:
+    """The system calls the unit's SystemCallFilter= lines allow, in systemd's own terms."""
+    groups = syscall_groups()
+    allowed: set[str] = set()
+    for line in unit(SERVICE)["SystemCallFilter"]:
+        if line.startswith("~"):
+            allowed -= expand(line[1:].split(), groups)
+        else:
+            allowed |= expand(line.split(), groups)
+    return sorted(allowed)
+
+
+# Runs argv[2:] under seccomp filters as the unit sets them: SystemCallFilter= (others fail with
+# EPERM, as SystemCallErrorNumber= says), RestrictAddressFamilies=AF_INET AF_INET6 and
+# MemoryDenyWriteExecute=yes. argv[1]: the allowed system calls, comma-separated.
+SECCOMP = r"""
+import ctypes, errno, os, socket, sys
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_init.restype = ctypes.c_void_p
+ALLOW = 0x7FFF0000
+def ERRNO(e): return 0x00050000 | e
+class Cmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
+LT, EQ, GT, MASKED_EQ = 2, 4, 6, 7
+def load(default, rules):
+    ctx = ctypes.c_void_p(lib.seccomp_init(ctypes.c_uint32(default)))
+    for action, name, cmps in rules:
+        nr = lib.seccomp_syscall_resolve_name(name.encode())
+        if nr < 0:
+            continue  # not a system call of this architecture
+        arr = (Cmp * max(len(cmps), 1))(*[Cmp(*c) for c in cmps])
+        rc = lib.seccomp_rule_add_array(ctx, ctypes.c_uint32(action), nr, len(cmps), arr)
+        assert rc == 0, (name, rc)
+    rc = lib.seccomp_load(ctx)
+    assert rc == 0, rc
+bad_family = ERRNO(errno.EAFNOSUPPORT)
+family_rules = [(bad_family, "socket", [(0, LT, socket.AF_INET, 0)]),
+                (bad_family, "socket", [(0, GT, socket.AF_INET6, 0)])]
+family_rules += [(bad_family, "socket", [(0, EQ, f, 0)])
+                 for f in range(socket.AF_INET + 1, socket.AF_INET6)]
+load(ALLOW, family_rules)
+wx = 0x2 | 0x4  # PROT_WRITE | PROT_EXEC
+load(ALLOW, [(ERRNO(errno.EPERM), "mmap", [(2, MASKED_EQ, wx, wx)]),
+             (ERRNO(errno.EPERM), "mprotect", [(2, MASKED_EQ, 0x4, 0x4)]),
+             (ERRNO(errno.EPERM), "pkey_mprotect", [(2, MASKED_EQ, 0x4, 0x4)]),
+             (ERRNO(errno.EPERM), "shmat", [(2, MASKED_EQ, 0o100000, 0o100000)])])
+# Last: it may not allow loading another filter.
+load(ERRNO(errno.EPERM), [(ALLOW, n, []) for n in sys.argv[1].split(",")])
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def as_unit_runs_it(argv: list[str], env: list[str]) -> subprocess.CompletedProcess:
+    """argv as the service user, umask 0077, under the unit's seccomp filters."""
+    return subprocess.run(
+        ["/usr/bin/python3", "-c", SECCOMP, ",".join(unit_syscalls()), *argv],
+        env=dict(e.split("=", 1) for e in env),
+        user=USER,
+        group=USER,
+        extra_groups=[],
+        umask=0o077,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.deploy
+def test_seccomp_emulation_blocks_what_the_unit_blocks(deployed):
+    """Controls for the test below: the filters are really there."""
+    probes = {
+        "import socket; socket.socket(socket.AF_UNIX)": "[Errno 97] Address family not supported",
+        "import mmap; mmap.mmap(-1, 4096, prot=7)": "PermissionError: [Errno 1]",
+        "import os; os.sched_setaffinity(0, {0})": "PermissionError: [Errno 1]",  # @resources
+    }
+    for code, error in probes.items():
+        r = as_unit_runs_it(["/usr/bin/python3", "-c", code], ["PATH=/usr/bin:/bin"])
+        assert r.returncode == 1 and error in r.stderr, (code, r.stderr)
+    r = as_unit_runs_it(["/usr/bin/python3", "-c", "import os; print(os.getuid())"], [])
+    assert r.returncode == 0 and int(r.stdout) == pwd.getpwnam(USER).pw_uid
+
+
 @contextlib.contextmanager
 def syslog():
     """Messages sent to /dev/log while inside, if this host has no syslog socket of its own."""
@@ -411,15 +522,15 @@ def messages(sock) -> str:
 def test_service_and_cron_commands_pause_and_resume_as_the_service_user(
     deployed, server_world, moto_server
 ):
-    """The unit's ExecStart, then the cron line, run as autoscaler-pauser against moto server."""
+    """The unit's ExecStart under its seccomp filters, then the cron line, as autoscaler-pauser,
+    against moto server on loopback."""
     w = server_world
     w.create_service(desired=3)
     cid = w.start_cluster("nightly-backup-orders")
     STATE.unlink(missing_ok=True)
     as_user = ["runuser", "-u", USER, "--", "env", "-i", *tool_env(moto_server.url)]
 
-    exec_start = shlex.split(unit(SERVICE)["ExecStart"][0])
-    r = subprocess.run([*as_user, *exec_start], capture_output=True, text=True, timeout=60)
+    r = as_unit_runs_it(shlex.split(unit(SERVICE)["ExecStart"][0]), tool_env(moto_server.url))
     assert r.returncode == 0, r.stderr
     assert f"paused ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' ({cid})" in (
         r.stderr
