@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON310 ?= $(shell for p in /root/.pyenv/versions/3.10*/bin/python3.10 python3.10; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: test demo bench lint pytest test-py310 docs clean
+.PHONY: test demo bench lint pytest test-py310 test-deploy docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: lint pytest test-py310
+test: lint pytest test-deploy test-py310
 
 pytest: $(VENV)/.installed
 	$(PY) -m pytest
@@ -30,6 +30,10 @@ else
 	.venv310/bin/python -m pip install --quiet -e . pytest hypothesis 'moto[server]' prometheus-client
 	.venv310/bin/python -m pytest -p no:cacheprovider tests/test_decide.py tests/test_config.py tests/test_run.py tests/test_operations.py
 endif
+
+# Applies ansible/ to this host as root (a disposable machine, like CI's): installs, twice.
+test-deploy: $(VENV)/.installed
+	$(PY) -m pytest -s -m deploy tests/test_deploy.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
