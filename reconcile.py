@@ -1258,10 +1258,11 @@ def make_clients(config: Config) -> Aws:
     import boto3
     from botocore.config import Config as BotoConfig
 
-    # Three tries at 3 s to connect and 5 s to read bound one call to about 30 s, so a run
-    # against a hung endpoint ends well within 45 s.
+    # Three tries at 3 s to connect and 5 s to read bound one call to about 16 s against a hung
+    # endpoint, so even a run whose tag and update both hang ends well within 45 s. (botocore's
+    # retries "max_attempts" counts retries only, not tries: 3 there made four tries.)
     boto = BotoConfig(
-        connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+        connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
     )
     session = boto3.session.Session()
     return Aws(config, lambda name, region: session.client(name, region_name=region, config=boto))
