@@ -531,8 +531,8 @@ def _check_state(data: Any) -> State:
 def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
     """The state file; missing is a fresh state, unreadable content is moved aside and warned of."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            content = f.read()
     except FileNotFoundError:
         return State()
     except IsADirectoryError:
@@ -540,7 +540,7 @@ def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
     except OSError as e:
         raise StateFileError(f"state_file: cannot read {path}: {e.strerror}") from None
     try:
-        return _check_state(json.loads(text))
+        return _check_state(json.loads(content.decode("utf-8")))
     except (ValueError, UnicodeDecodeError) as e:
         if not move_aside:
             log.warning("state file %s is not usable (%s)", path, e)
