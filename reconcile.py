@@ -553,12 +553,30 @@ def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
         return State()
 
 
-def ensure_state_dir(path: str) -> None:
+def ensure_state_dir(path: str, key: str = "state_file") -> None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError as e:
-        raise StateFileError(f"state_file: cannot create folder {folder}: {e.strerror}") from None
+        raise StateFileError(f"{key}: cannot create folder {folder}: {e.strerror}") from None
+
+
+def check_files(config: Config) -> None:
+    """Before any AWS call: a new state file can be made, and the lock file opens. Otherwise a
+    run would change the autoscaler and then fail to record it, or (filelock waits out a lock
+    file it cannot create) be skipped on every run with exit 0."""
+    ensure_state_dir(config.state_file)
+    ensure_state_dir(config.lock_path, "lock_file")
+    folder = os.path.dirname(os.path.abspath(config.state_file))
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise StateFileError(f"state_file: cannot write in {folder}: {e.strerror}") from None
+    try:
+        os.close(os.open(config.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as e:
+        raise StateFileError(f"lock_file: cannot open {config.lock_path}: {e.strerror}") from None
 
 
 def write_json_atomic(path: str, data: Any) -> None:
@@ -1337,8 +1355,7 @@ def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: boo
 def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> int:
     from filelock import FileLock, Timeout
 
-    ensure_state_dir(config.state_file)
-    ensure_state_dir(config.lock_path)
+    check_files(config)
     lock = FileLock(config.lock_path, timeout=config.lock_timeout, mode=0o600)
     try:
         with lock:
