@@ -625,7 +625,12 @@ def state_to_json(state: State, config: Config) -> dict[str, Any]:
 
 
 class AwsError(Exception):
-    """An AWS call failed: one line with the operation and the AWS error code."""
+    """An AWS call failed: one line with the operation and the AWS error code. `changed`: the
+    target's setting was changed all the same, only the record of it on AWS failed."""
+
+    def __init__(self, message: str, changed: bool = False):
+        super().__init__(message)
+        self.changed = changed
 
 
 def aws_error(operation: str, e: Exception) -> AwsError:
@@ -787,10 +792,14 @@ class EcsService:
                 raise aws_error("UpdateService", e) from e
         if tag_error is not None:
             raise AwsError(
-                f"{tag_error} (the pre-pause count {change.save} is kept in the state file only)"
+                f"{tag_error} (the pre-pause count {change.save} is kept in the state file only)",
+                changed=True,
             )
         if change.forget:
-            self.untag(SAVED_COUNT_TAG)
+            try:
+                self.untag(SAVED_COUNT_TAG)
+            except AwsError as e:
+                raise AwsError(str(e), changed=change.after is not None) from e
 
 
 def suspension(target: Mapping[str, Any]) -> tuple[bool, bool, bool]:
@@ -927,9 +936,15 @@ class EcsServiceScaling:
         if change.after is not None:
             register_suspension(self.aas, self.target, change.after)
         if tag_error is not None:
-            raise AwsError(f"{tag_error} (the earlier suspension is kept in the state file only)")
+            raise AwsError(
+                f"{tag_error} (the earlier suspension is kept in the state file only)",
+                changed=True,
+            )
         if change.forget:
-            self.service.untag(SAVED_SCALING_TAG)
+            try:
+                self.service.untag(SAVED_SCALING_TAG)
+            except AwsError as e:
+                raise AwsError(str(e), changed=change.after is not None) from e
 
 
 @dataclass(frozen=True)
@@ -1080,8 +1095,16 @@ def format_setting(value: Any) -> str:
     return str(value)
 
 
-def plan_lines(plan: Plan, observed: Observed, dry_run: bool = False) -> list[str]:
-    """One line per target, before -> after and why; `would` in front for a dry run."""
+def plan_lines(
+    plan: Plan,
+    observed: Observed,
+    dry_run: bool = False,
+    failed: Mapping[str, AwsError] | None = None,
+) -> list[str]:
+    """One line per target, before -> after and why; `would` in front for a dry run. A target
+    whose change failed gets the error after it, and `could not` in front unless its setting
+    was changed all the same."""
+    failed = failed or {}
     changes = {c.key: c for c in plan.changes}
     verb = (
         ("would pause" if dry_run else "paused")
@@ -1091,40 +1114,46 @@ def plan_lines(plan: Plan, observed: Observed, dry_run: bool = False) -> list[st
     lines = []
     for t in observed.targets:
         c = changes.get(t.key)
+        error = failed.get(t.key)
+        undone = error is not None and not error.changed
         if c is not None and c.after is not None:
-            lines.append(
-                f"{verb} {t.label} {format_setting(c.before)} → "
+            do = ("could not pause" if plan.pause else "could not resume") if undone else verb
+            line = (
+                f"{do} {t.label} {format_setting(c.before)} → "
                 f"{format_setting(c.after)}: {plan.reason}"
             )
         elif c is not None and c.save is not None:
-            lines.append(
-                f"{'would keep' if dry_run else 'kept'} {t.label} at "
-                f"{format_setting(t.current)} after the pause too: it was paused before it"
+            do = "could not keep" if undone else ("would keep" if dry_run else "kept")
+            line = (
+                f"{do} {t.label} at {format_setting(t.current)} after the pause too: "
+                "it was paused before it"
             )
         elif c is not None:
-            lines.append(
-                f"{'would clear' if dry_run else 'cleared'} the leftover saved setting "
-                f"of {t.label}, at {format_setting(t.current)}: {plan.reason}"
+            do = "could not clear" if undone else ("would clear" if dry_run else "cleared")
+            line = (
+                f"{do} the leftover saved setting of {t.label}, at "
+                f"{format_setting(t.current)}: {plan.reason}"
             )
         else:
             mode = "paused" if t.current == t.paused_value else "running"
-            lines.append(
+            line = (
                 f"no change: {t.label} stays at {format_setting(t.current)} ({mode}): {plan.reason}"
             )
+        lines.append(line if error is None else f"{line}; {error}")
     return lines
 
 
 # --- act -----------------------------------------------------------------------------------------
 
 
-def act(plan: Plan, owners: Mapping[str, TargetKind]) -> list[tuple[Change, str]]:
+def act(plan: Plan, owners: Mapping[str, TargetKind]) -> list[tuple[Change, AwsError]]:
     """Make each change; a failure on one target does not stop the others. Returns the failures."""
     failures = []
     for change in plan.changes:
         try:
             owners[change.key].apply(change)
         except AwsError as e:
-            failures.append((change, str(e)))
+            failures.append((change, e))
     return failures
 
 
@@ -1132,7 +1161,7 @@ def next_state(
     before: State,
     plan: Plan | None,
     observed: Observed | None,
-    failures: Sequence[tuple[Change, str]],
+    failures: Sequence[tuple[Change, AwsError]],
     error: str | None,
     now: datetime,
 ) -> State:
@@ -1147,13 +1176,14 @@ def next_state(
     for key in failed:
         if key in before.saved:
             saved.setdefault(key, before.saved[key])
-    wrote = [c for c in plan.changes if c.after is not None and c.key not in failed]
+    undone = {c.key for c, e in failures if not e.changed}
+    wrote = [c for c in plan.changes if c.after is not None and c.key not in undone]
     action = ("pause" if plan.pause else "resume") if wrote else "none"
     clusters = tuple(
         {"id": c.id, "name": c.name, "state": c.state, "prefix": c.prefix}
         for c in observed.clusters
     )
-    resume_failed = bool(failures) and not plan.pause
+    resume_failed = bool(undone) and not plan.pause
     paused = plan.pause or resume_failed  # a failed resume is retried as one
     return State(
         paused=paused,
@@ -1169,7 +1199,7 @@ def next_state(
         last_action_at=stamp if wrote else before.last_action_at,
         last_run_at=stamp,
         last_result="error" if failures else "ok",
-        last_error="; ".join(msg for _, msg in failures) or None,
+        last_error="; ".join(str(e) for _, e in failures) or None,
         active_clusters=clusters,
         failed_targets=tuple(c.label for c, _ in failures),
         fresh=False,
@@ -1335,15 +1365,16 @@ def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: boo
             after = next_state(state, None, None, [], str(e), started)
             record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
         return EXIT_FAILURE
-    for line in plan_lines(plan, observed, dry_run):
-        log.info("%s", line)
+    # Act first, then log: a line says what was done, not what was meant to be.
+    failures = [] if dry_run else act(plan, owners)
+    failed = {change.key: error for change, error in failures}
+    lines = plan_lines(plan, observed, dry_run, failed)
+    for target, line in zip(observed.targets, lines, strict=True):
+        (log.error if target.key in failed else log.info)("%s", line)
     if plan.alarm:
         log.error("%s", plan.alarm)
     if dry_run:
         return EXIT_STUCK if plan.alarm else EXIT_OK
-    failures = act(plan, owners)
-    for change, message in failures:
-        log.error("%s: %s", change.label, message)
     after = next_state(state, plan, observed, failures, None, now())
     if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, now()):
         return EXIT_FAILURE
