@@ -243,6 +243,8 @@ class FaultProxy:
         self.injected: Counter[str] = Counter()  # fault kind -> times made
         self.requests: list[tuple[str, bytes]] = []
         self.errors: list[str] = []  # the proxy's own failures; a test expects none
+        self.answered: Counter[str] = Counter()  # calls done with: answered, failed or dropped
+        self._done = threading.Condition()
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
@@ -270,6 +272,11 @@ class FaultProxy:
             self.calls.clear()
             self.injected.clear()
             self.requests.clear()
+
+    def wait_answered(self, action: str, count: int, timeout: float = 30) -> bool:
+        """Wait until `count` calls to `action` have been answered (or failed)."""
+        with self._done:
+            return self._done.wait_for(lambda: self.answered[action] >= count, timeout)
 
     def count(self, action: str) -> int:
         return sum(n for name, n in self.calls.items() if name.startswith(action))
@@ -323,6 +330,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         proxy: FaultProxy = self.server.proxy
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         action = self.headers.get("X-Amz-Target") or f"{self.command} {self.path}"
+        try:
+            self._serve(proxy, action, body)
+        finally:
+            with proxy._done:
+                proxy.answered[action] += 1
+                proxy._done.notify_all()
+
+    def _serve(self, proxy: FaultProxy, action: str, body: bytes) -> None:
         fault, kind = proxy._pick(action, body)
         answer = None
         if fault is None or fault.after:
