@@ -74,17 +74,40 @@ def healthy(env) -> subprocess.CompletedProcess:
     return r
 
 
+def backup_starts(world) -> str:
+    """The autoscaler runs at START and a backup cluster starts; the cluster's id."""
+    world.create_service(desired=START)
+    return world.start_cluster("nightly-backup-users")
+
+
 def paused(world, env) -> str:
     """A backup runs and the autoscaler is paused at 0 with its count saved; the cluster's id."""
-    world.create_service(desired=START)
-    cluster = world.start_cluster("nightly-backup-users")
+    cluster = backup_starts(world)
     healthy(env)
     assert world.desired() == 0 and world.tags() == TAGGED
     return cluster
 
 
+def heal_and_pause(proxy, world, env) -> None:
+    """The faults end: the next run pauses the autoscaler, saving its count on the service."""
+    proxy.heal()
+    healthy(env)
+    assert world.desired() == 0 and world.tags() == TAGGED
+
+
 def errors(r) -> list[str]:
     return [line for line in r.stderr.splitlines() if " ERROR " in line]
+
+
+def failed_run_line(proxy, env, action, kind) -> str:
+    """A run with `action` failing: it exits 1, and its one line about the service is an ERROR
+    line (so no INFO line claims what failed); that line, without its time stamp."""
+    proxy.fail(action, kind)
+    r = run_tool([], env)
+    assert r.returncode == 1, r.stderr
+    [line] = errors(r)
+    assert [x for x in r.stderr.splitlines() if "ddb-scaler" in x] == [line], r.stderr
+    return line.split(" ", 1)[1]
 
 
 def timed_run(env) -> tuple[subprocess.CompletedProcess, float]:
@@ -247,9 +270,7 @@ def test_lasting_emr_fault_does_not_pause_and_next_healthy_run_does(
     s = whole_state(env)
     assert s["last_result"] == "error" and s["paused"] is False
 
-    proxy.heal()
-    healthy(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
+    heal_and_pause(proxy, w, env)
 
 
 # --- 3. ECS faults -------------------------------------------------------------------------------
@@ -259,8 +280,7 @@ def test_failing_describe_services_changes_nothing_and_next_run_pauses(
     server_world, fault_proxy, env
 ):
     w, proxy = server_world, fault_proxy
-    w.create_service(desired=START)
-    w.start_cluster("nightly-backup-users")
+    backup_starts(w)
     proxy.fail(DESCRIBE_SERVICES, "5xx")
     r = run_tool([], env)
     assert r.returncode == 1
@@ -271,44 +291,32 @@ def test_failing_describe_services_changes_nothing_and_next_run_pauses(
     s = whole_state(env)
     assert s["last_result"] == "error" and "DescribeServices" in s["last_error"]
 
-    proxy.heal()
-    healthy(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
+    heal_and_pause(proxy, w, env)
 
 
 def test_failing_update_service_on_pause_is_reported_as_not_paused(server_world, fault_proxy, env):
     w, proxy = server_world, fault_proxy
-    w.create_service(desired=START)
-    w.start_cluster("nightly-backup-users")
-    proxy.fail(UPDATE_SERVICE, "throttle")
-    r = run_tool([], env)
-    assert r.returncode == 1
+    backup_starts(w)
+    line = failed_run_line(proxy, env, UPDATE_SERVICE, "throttle")
     assert w.desired() == START
     # The log must not claim a pause that did not happen.
-    assert "INFO paused" not in r.stderr, r.stderr
-    [line] = errors(r)
-    assert "could not pause ddb-scaler 3 → 0" in line
-    assert "UpdateService failed: ThrottlingException" in line
+    assert line.startswith("ERROR could not pause ddb-scaler 3 → 0: 1 active cluster matches")
+    assert line.endswith("; UpdateService failed: ThrottlingException: Rate exceeded")
     s = whole_state(env)
     assert s["last_result"] == "error" and "UpdateService failed" in s["last_error"]
     assert s["last_action"] == "none" and s["failed_targets"] == ["ddb-scaler"], s
     assert s["saved_desired_count"] == START  # the tag went through; keep what it says
 
-    proxy.heal()
-    healthy(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
+    heal_and_pause(proxy, w, env)
     assert {b["desiredCount"] for b in proxy.bodies(UPDATE_SERVICE)} == {0}
 
 
 def test_failing_update_service_on_resume_keeps_saved_count(server_world, fault_proxy, env):
     w, proxy = server_world, fault_proxy
     w.stop_cluster(paused(w, env))
-    proxy.fail(UPDATE_SERVICE, "denied")
-    r = run_tool([], env)
-    assert r.returncode == 1
-    assert "INFO resumed" not in r.stderr, r.stderr
-    [line] = errors(r)
-    assert "could not resume ddb-scaler 0 → 3" in line and "AccessDeniedException" in line
+    line = failed_run_line(proxy, env, UPDATE_SERVICE, "denied")
+    assert line.startswith("ERROR could not resume ddb-scaler 0 → 3: no active cluster matches")
+    assert "; UpdateService failed: AccessDeniedException: " in line
     assert w.desired() == 0 and w.tags() == TAGGED
     s = whole_state(env)
     assert s["last_result"] == "error" and s["paused"] is True
@@ -322,15 +330,11 @@ def test_failing_update_service_on_resume_keeps_saved_count(server_world, fault_
 
 def test_failing_tag_still_pauses_and_state_file_keeps_the_count(server_world, fault_proxy, env):
     w, proxy = server_world, fault_proxy
-    w.create_service(desired=START)
-    cluster = w.start_cluster("nightly-backup-users")
-    proxy.fail(TAG_RESOURCE, "denied")
-    r = run_tool([], env)
-    assert r.returncode == 1
-    [line] = errors(r)
-    assert line.split(" ", 1)[1].startswith("ERROR paused ddb-scaler 3 → 0: 1 active cluster")
-    assert "TagResource failed: AccessDeniedException" in line
-    assert "kept in the state file only" in line
+    cluster = backup_starts(w)
+    line = failed_run_line(proxy, env, TAG_RESOURCE, "denied")
+    assert line.startswith("ERROR paused ddb-scaler 3 → 0: 1 active cluster matches")
+    assert "; TagResource failed: AccessDeniedException: " in line
+    assert line.endswith("(the pre-pause count 3 is kept in the state file only)")
     assert w.desired() == 0 and w.tags() == {}
     s = whole_state(env)
     assert s["paused"] is True and s["last_action"] == "pause" and s["last_result"] == "error"
@@ -347,12 +351,9 @@ def test_failing_tag_still_pauses_and_state_file_keeps_the_count(server_world, f
 def test_failing_untag_after_resume_is_cleared_by_next_run(server_world, fault_proxy, env):
     w, proxy = server_world, fault_proxy
     w.stop_cluster(paused(w, env))
-    proxy.fail(UNTAG_RESOURCE, "5xx")
-    r = run_tool([], env)
-    assert r.returncode == 1
-    [line] = errors(r)
-    assert line.split(" ", 1)[1].startswith("ERROR resumed ddb-scaler 0 → 3: no active cluster")
-    assert "UntagResource failed: ServiceUnavailableException" in line
+    line = failed_run_line(proxy, env, UNTAG_RESOURCE, "5xx")
+    assert line.startswith("ERROR resumed ddb-scaler 0 → 3: no active cluster matches")
+    assert "; UntagResource failed: ServiceUnavailableException: " in line
     assert w.desired() == START and w.tags() == TAGGED
     s = whole_state(env)
     assert s["paused"] is False and s["last_action"] == "resume" and s["last_result"] == "error"
@@ -367,8 +368,7 @@ def test_lost_answers_to_writes_never_lead_to_a_wrong_count(server_world, fault_
     """moto makes every change, but the answers never come back: the tool tries again with the
     same counts, reports the failure, and the next runs find the work done."""
     w, proxy = server_world, fault_proxy
-    w.create_service(desired=START)
-    cluster = w.start_cluster("nightly-backup-users")
+    cluster = backup_starts(w)
     for action in (TAG_RESOURCE, UPDATE_SERVICE, UNTAG_RESOURCE):
         proxy.fail(action, "5xx", after=True)
     assert run_tool([], env).returncode == 1
@@ -385,8 +385,7 @@ def test_lost_answers_to_writes_never_lead_to_a_wrong_count(server_world, fault_
 def test_hung_ecs_writes_end_the_run_within_the_deadline(server_world, fault_proxy, env):
     """The slowest failing run: the reads answer, then the tag and the update both hang."""
     w, proxy = server_world, fault_proxy
-    w.create_service(desired=START)
-    w.start_cluster("nightly-backup-users")
+    backup_starts(w)
     proxy.fail(TAG_RESOURCE, "hang")
     proxy.fail(UPDATE_SERVICE, "hang")
     r, took = timed_run(env)
@@ -395,9 +394,7 @@ def test_hung_ecs_writes_end_the_run_within_the_deadline(server_world, fault_pro
     assert r.returncode == 1 and "UpdateService failed: ReadTimeoutError" in r.stderr
     assert w.desired() == START
     assert whole_state(env)["last_result"] == "error"
-    proxy.heal()
-    healthy(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
+    heal_and_pause(proxy, w, env)
 
 
 # --- 4. races ------------------------------------------------------------------------------------
@@ -529,8 +526,7 @@ def test_bad_state_file_is_moved_aside_with_one_warning_and_run_goes_on(
     server_world, fault_proxy, env, name
 ):
     content, reason = BAD_STATE[name]
-    server_world.create_service(desired=START)
-    server_world.start_cluster("nightly-backup-users")
+    backup_starts(server_world)
     path = state_path(env)
     path.parent.mkdir(mode=0o700)
     path.write_bytes(content)
@@ -573,8 +569,7 @@ BAD_PATHS = {
 def test_unusable_path_exits_2_with_one_line_before_any_aws_call(
     server_world, fault_proxy, env, tmp_path, name
 ):
-    server_world.create_service(desired=START)
-    server_world.start_cluster("nightly-backup-users")
+    backup_starts(server_world)
     (tmp_path / "a-file").write_text("")
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
@@ -594,8 +589,7 @@ def test_unusable_path_exits_2_with_one_line_before_any_aws_call(
 def test_debug_output_never_shows_a_credential(server_world, fault_proxy, env):
     w, proxy = server_world, fault_proxy
     env["DEBUG_OUTPUT"] = "1"
-    w.create_service(desired=START)
-    cluster = w.start_cluster("nightly-backup-users")
+    cluster = backup_starts(w)
     outputs = []
 
     def run(expected_code):
@@ -620,8 +614,7 @@ def test_debug_output_never_shows_a_credential(server_world, fault_proxy, env):
 
 
 def test_state_and_lock_files_are_private_even_with_an_open_umask(server_world, fault_proxy, env):
-    server_world.create_service(desired=START)
-    server_world.start_cluster("nightly-backup-users")
+    backup_starts(server_world)
     run = start_tool(env, umask=0)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 0, err
