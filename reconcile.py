@@ -1152,10 +1152,26 @@ def plan_lines(
 # --- act -----------------------------------------------------------------------------------------
 
 
-def act(plan: Plan, owners: Mapping[str, TargetKind]) -> list[tuple[Change, AwsError]]:
-    """Make each change; a failure on one target does not stop the others. Returns the failures."""
+# No write starts later than this into a run: one call against a hung endpoint takes about 16 s
+# (three tries), so a run still ends within 45 s, however many targets it has to change.
+WRITE_BUDGET_SECONDS = 28
+
+
+def act(
+    plan: Plan,
+    owners: Mapping[str, TargetKind],
+    deadline: float = math.inf,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> list[tuple[Change, AwsError]]:
+    """Make each change; a failure on one target does not stop the others, but no change starts
+    after the deadline: the next run goes on with what is left. Returns the failures."""
     failures = []
     for change in plan.changes:
+        if monotonic() > deadline:
+            failures.append(
+                (change, AwsError("not tried: the run's time for writes was spent; next run"))
+            )
+            continue
         try:
             owners[change.key].apply(change)
         except AwsError as e:
@@ -1372,7 +1388,7 @@ def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: boo
             record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
         return EXIT_FAILURE
     # Act first, then log: a line says what was done, not what was meant to be.
-    failures = [] if dry_run else act(plan, owners)
+    failures = [] if dry_run else act(plan, owners, clock + WRITE_BUDGET_SECONDS)
     failed = {change.key: error for change, error in failures}
     lines = plan_lines(plan, observed, dry_run, failed)
     for target, line in zip(observed.targets, lines, strict=True):

@@ -255,3 +255,32 @@ def test_clock_is_recorded_in_utc(world, tmp_path):
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     reconcile.main([], environ=base_env(tmp_path), aws_factory=world.clients, now=lambda: when)
     assert state(tmp_path)["last_run_at"] == "2026-01-02T03:04:05Z"
+
+
+class SlowKind:
+    """A target kind whose every write takes 16 s of a fake clock, as a hung endpoint would."""
+
+    def __init__(self, clock):
+        self.clock, self.applied = clock, []
+
+    def apply(self, change):
+        self.clock[0] += 16
+        self.applied.append(change.key)
+        raise reconcile.AwsError(f"RegisterScalableTarget failed for {change.key}: hung")
+
+
+def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
+    clock = [0.0]
+    kind = SlowKind(clock)
+    changes = tuple(reconcile.Change(f"t{i}", f"t{i}", (False,) * 3, (True,) * 3) for i in range(6))
+    plan = reconcile.Plan(True, changes, {}, "reason")
+    failures = reconcile.act(
+        plan,
+        {c.key: kind for c in changes},
+        deadline=reconcile.WRITE_BUDGET_SECONDS,
+        monotonic=lambda: clock[0],
+    )
+    assert kind.applied == ["t0", "t1"], "the third write would start at 32 s, past the budget"
+    assert clock[0] == 32, "two hung writes, then no more"
+    assert [c.key for c, _ in failures] == [f"t{i}" for i in range(6)]
+    assert all("not tried" in str(e) for _, e in failures[2:])
