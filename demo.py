@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
-from conftest import FAKE_CREDENTIALS, MotoServer, World
+from conftest import FAKE_CREDENTIALS, MotoServer, World, base_env, tool_env
 
 ROOT = Path(__file__).resolve().parent
 
@@ -44,19 +44,8 @@ def main() -> int:
             "at desired count 2"
         )
         with tempfile.TemporaryDirectory() as tmp:
-            state_file = Path(tmp) / "state.json"
-            env = {
-                "PATH": os.environ["PATH"],
-                **FAKE_CREDENTIALS,
-                "AWS_ENDPOINT_URL": server.url,
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "EMR_PREFIX": "nightly-backup-",
-                "EMR_REGION": "us-east-1",
-                "AUTOSCALER_CLUSTER": world.cluster,
-                "AUTOSCALER_REGION": "us-east-1",
-                "AUTOSCALER_SERVICE": world.service,
-                "STATE_FILE": str(state_file),
-            }
+            env = tool_env(base_env(Path(tmp), AWS_ENDPOINT_URL=server.url))
+            state_file = Path(env["STATE_FILE"])
             step("no backup running", env, state_file)
             cluster = world.start_cluster("nightly-backup-2026-11-26")
             world.start_cluster("analytics-adhoc")

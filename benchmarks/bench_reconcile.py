@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import FAKE_CREDENTIALS, MotoServer, World  # noqa: E402
+from conftest import FAKE_CREDENTIALS, MotoServer, World, base_env, tool_env  # noqa: E402
 
 import reconcile  # noqa: E402
 
@@ -90,18 +90,7 @@ def main() -> int:
         for i in range(300):
             world.stop_cluster(world.start_cluster(f"nightly-backup-{i:03d}"))
         with tempfile.TemporaryDirectory() as tmp:
-            env = {
-                "PATH": os.environ["PATH"],
-                **FAKE_CREDENTIALS,
-                "AWS_ENDPOINT_URL": server.url,
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "EMR_PREFIX": "nightly-backup-",
-                "EMR_REGION": "us-east-1",
-                "AUTOSCALER_CLUSTER": world.cluster,
-                "AUTOSCALER_REGION": "us-east-1",
-                "AUTOSCALER_SERVICE": world.service,
-                "STATE_FILE": f"{tmp}/state.json",
-            }
+            env = tool_env(base_env(Path(tmp), AWS_ENDPOINT_URL=server.url))
             os.environ["AWS_ENDPOINT_URL"] = server.url
             code = reconcile.main([], environ=env, aws_factory=world.clients)
             calls = sum(world.calls.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess
@@ -13,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_CREDENTIALS, ROOT, base_env
+from conftest import ROOT, base_env, tool_env
 from prometheus_client.parser import text_string_to_metric_families
 
 import reconcile
@@ -235,16 +234,9 @@ def test_status_json_before_any_run(world, tmp_path, clock, capsys):
 
 
 def start_loop(env, *args):
-    full = {
-        "PATH": os.environ["PATH"],
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/nonexistent",
-        **FAKE_CREDENTIALS,
-        **env,
-    }
     return subprocess.Popen(
         [sys.executable, str(ROOT / "reconcile.py"), "--loop", *args],
-        env=full,
+        env=tool_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -318,14 +310,13 @@ def test_dockerfile_default_command_runs_the_original_docker_run_line(
         "AUTOSCALER_SERVICE": "ddb-scaler",
     }
     exe = Path(sys.executable).with_name("autoscaler-pauser")
-    env = {
-        "PATH": os.environ["PATH"],
-        **FAKE_CREDENTIALS,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": moto_server.url,
-        "STATE_FILE": str(tmp_path / "state.json"),  # the image's own state folder stands here
-        **original,
-    }
+    env = tool_env(
+        {
+            "AWS_ENDPOINT_URL": moto_server.url,
+            "STATE_FILE": str(tmp_path / "state.json"),  # stands for the image's state folder
+            **original,
+        }
+    )
     proc = subprocess.Popen(
         [str(exe), *cmd], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
