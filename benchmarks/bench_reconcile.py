@@ -37,16 +37,27 @@ ecs.describe_services(cluster="autoscaler", services=["ddb-scaler"], include=["T
 """
 
 
+# Children are started from this small launcher, not from the benchmark itself: Linux keeps
+# the largest memory a process had before exec, and a child forked from this large process
+# would report the benchmark's own size.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss
+    out = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *cmd], env=env, capture_output=True, text=True
+    )
+    seconds, rss, code = out.stdout.split()
+    if out.returncode != 0 or code != "0":
+        raise SystemExit(f"{cmd} failed: {out.stderr}")
+    return float(seconds), int(rss)
 
 
 def loop_iterations(env: dict[str, str], prom: Path, rounds: int) -> list[tuple[float, int]]:
