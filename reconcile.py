@@ -614,11 +614,7 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
 def state_to_json(state: State, config: Config) -> dict[str, Any]:
     data = dataclasses.asdict(state)
     data.pop("fresh")
-    data["version"] = STATE_VERSION
-    data["saved"] = {k: list(v) if isinstance(v, tuple) else v for k, v in state.saved.items()}
-    data["active_clusters"] = [dict(c) for c in state.active_clusters]
-    data["failed_targets"] = list(state.failed_targets)
-    data["ignored_clusters"] = list(state.ignored_clusters)
+    data["version"] = STATE_VERSION  # tuples in it are written as JSON arrays
     data["saved_desired_count"] = (
         state.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
         if config.has_ecs
@@ -1023,9 +1019,9 @@ def decide(observed: Observed, state: State, config: Config, now: datetime) -> P
                 f"; the last was seen {quiet:.0f}s ago, resume waits "
                 f"{config.resume_grace_seconds:g}s (resume_grace_seconds)"
             )
-    since = parse_iso(state.paused_at) if state.paused else None
-    if holding and since and config.max_pause_minutes:
-        minutes = (now - since).total_seconds() / 60
+    seconds = paused_seconds(state, now)
+    if holding and seconds is not None and config.max_pause_minutes:
+        minutes = seconds / 60
         if minutes > config.max_pause_minutes:
             over = (
                 f"paused for {minutes:.0f} min since {state.paused_at}, over max_pause_minutes="
@@ -1232,6 +1228,13 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def paused_seconds(state: State, now: datetime) -> float | None:
+    """How long the current pause has lasted, or None when there is none (or its start is not
+    known)."""
+    since = parse_iso(state.paused_at) if state.paused else None
+    return (now - since).total_seconds() if since else None
+
+
 def parse_iso(text: Any) -> datetime | None:
     """A time as iso() writes it, or None."""
     try:
@@ -1274,11 +1277,10 @@ def number(value: float) -> str:
 
 def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str:
     """Prometheus text exposition format, for node_exporter's textfile collector."""
-    since = parse_iso(state.paused_at)
     success = parse_iso(state.last_success_at)
     values = {
         "paused": int(state.paused),
-        "paused_seconds": (now - since).total_seconds() if state.paused and since else 0,
+        "paused_seconds": paused_seconds(state, now) or 0,
         "stuck": int(state.alarm is not None and state.paused),
         "active_clusters": len(state.active_clusters),
         "last_run_success": int(state.last_result == "ok"),
@@ -1486,8 +1488,7 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     data["never_ran"] = False
     data["last_run_age_seconds"] = age
     data["recent"] = age is not None and age <= max(3 * config.interval, 180)
-    since = parse_iso(state.paused_at)
-    data["paused_seconds"] = (now - since).total_seconds() if state.paused and since else None
+    data["paused_seconds"] = paused_seconds(state, now)
     return data
 
 
