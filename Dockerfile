@@ -7,7 +7,8 @@ RUN useradd --system --home-dir /var/lib/autoscaler-pauser --shell /usr/sbin/nol
     && install -d -m 0700 -o autoscaler-pauser -g autoscaler-pauser /var/lib/autoscaler-pauser
 
 WORKDIR /src
-COPY pyproject.toml README.md reconcile.py ./
+COPY pyproject.toml README.md ./
+COPY autoscaler_pauser ./autoscaler_pauser
 RUN pip install --no-cache-dir . && rm -rf /src
 
 WORKDIR /var/lib/autoscaler-pauser

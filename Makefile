@@ -45,11 +45,11 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_reconcile.py
 
-# Remake config.example.yaml and the README's table of keys from the key table in reconcile.py.
+# Remake config.example.yaml and the README's table of keys from autoscaler_pauser.config.KEYS.
 docs: $(VENV)/.installed
-	$(PY) -c 'import reconcile; print(reconcile.example_yaml(), end="")' > config.example.yaml
-	$(PY) -c 'import reconcile, pathlib; p = pathlib.Path("README.md"); \
-	  p.write_text(reconcile.readme_with_table(p.read_text()))'
+	$(PY) -c 'from autoscaler_pauser import docs; print(docs.example_yaml(), end="")' > config.example.yaml
+	$(PY) -c 'from autoscaler_pauser import docs; import pathlib; p = pathlib.Path("README.md"); \
+	  p.write_text(docs.readme_with_table(p.read_text()))'
 
 clean:
 	rm -rf $(VENV) .venv310 .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import FAKE_CREDENTIALS, MotoServer, World, base_env, tool_env  # noqa: E402
 
-import reconcile  # noqa: E402
+from autoscaler_pauser import cli  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 GOAL = 1.15
@@ -103,7 +103,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             env = tool_env(base_env(Path(tmp), AWS_ENDPOINT_URL=server.url))
             os.environ["AWS_ENDPOINT_URL"] = server.url
-            code = reconcile.main([], environ=env, aws_factory=world.clients)
+            code = cli.main([], environ=env, aws_factory=world.clients)
             calls = sum(world.calls.values())
             print(f"API calls per steady run: {calls} {dict(world.calls)} (must be 2)")
             if code != 0 or calls != 2:
@@ -120,7 +120,7 @@ def main() -> int:
                     )
             both = {**env, "DYNAMODB_TABLES": ",".join(tables)}
             world.calls.clear()
-            code = reconcile.main([], environ=both, aws_factory=world.clients)
+            code = cli.main([], environ=both, aws_factory=world.clients)
             print(
                 f"API calls per steady run, ECS service + 20 tables (40 scalable targets): "
                 f"{sum(world.calls.values())} {dict(world.calls)}"

@@ -25,7 +25,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import reconcile
+from autoscaler_pauser.aws import Aws, make_clients
+from autoscaler_pauser.config import CONFIG_ENV, KEYS, Config
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +46,9 @@ def _no_real_aws(monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for key in reconcile.KEYS:
+    for key in KEYS:
         monkeypatch.delenv(key.env, raising=False)
-    monkeypatch.delenv(reconcile.CONFIG_ENV, raising=False)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
 
 
 class World:
@@ -104,9 +105,9 @@ class World:
     def set_desired(self, count: int) -> None:
         self.ecs.update_service(cluster=self.cluster, service=self.service, desiredCount=count)
 
-    def clients(self, config: reconcile.Config) -> reconcile.Aws:
+    def clients(self, config: Config) -> Aws:
         """The tool's clients, counting every call they make by operation name."""
-        aws = reconcile.make_clients(config)
+        aws = make_clients(config)
         make = aws.make
 
         def counted(service, region):

@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import reconcile
-from reconcile import Change, Cluster, Observed, State, TargetView
+from autoscaler_pauser.config import Config
+from autoscaler_pauser.decide import Change, Cluster, Observed, TargetView, decide, next_state
+from autoscaler_pauser.report import plan_lines
+from autoscaler_pauser.state import State, iso
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 KEY = "ecs-service:autoscaler/ddb-scaler"
-CONFIG = reconcile.Config(
+CONFIG = Config(
     emr_prefix=("nightly-backup-",),
     emr_region="us-east-1",
     autoscaler_cluster="autoscaler",
@@ -31,7 +33,7 @@ def ecs(current, tag=None, resume_count=1):
 
 def plan_for(clusters, current, tag=None, saved=None):
     state = State(saved={KEY: saved} if saved is not None else {}, fresh=False)
-    return reconcile.decide(Observed(clusters, (ecs(current, tag),)), state, CONFIG, NOW)
+    return decide(Observed(clusters, (ecs(current, tag),)), state, CONFIG, NOW)
 
 
 # clusters, desired now, tag, state's saved -> changes expected, saved after
@@ -147,11 +149,11 @@ def test_reason_names_count_prefix_and_ids():
 
 def test_plan_lines_say_before_after_and_would_in_dry_run():
     observed = Observed(BACKUP, (ecs(3),))
-    plan = reconcile.decide(observed, State(), CONFIG, NOW)
-    assert reconcile.plan_lines(plan, observed) == [
+    plan = decide(observed, State(), CONFIG, NOW)
+    assert plan_lines(plan, observed) == [
         "paused ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' (j-1)"
     ]
-    assert reconcile.plan_lines(plan, observed, dry_run=True) == [
+    assert plan_lines(plan, observed, dry_run=True) == [
         "would pause ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' (j-1)"
     ]
 
@@ -172,7 +174,7 @@ def apply(current, tag, plan):
 
 
 def after_run(state, plan, observed):
-    return reconcile.next_state(state, plan, observed, [], None, NOW)
+    return next_state(state, plan, observed, [], None, NOW)
 
 
 steps = st.lists(
@@ -208,7 +210,7 @@ def test_never_running_during_backup_and_resume_restores_pre_pause_count(start, 
         elif kind == "lose_tag":
             tag, lost_tag = None, True
         observed = Observed(BACKUP if backup else (), (ecs(current, tag),))
-        plan = reconcile.decide(observed, state, CONFIG, NOW)
+        plan = decide(observed, state, CONFIG, NOW)
         if backup and pre_pause is None and current > 0:
             pre_pause = current
         was_paused = current == 0
@@ -242,11 +244,11 @@ def test_applying_a_plan_twice_equals_applying_it_once(backup, current, tag, sav
     clusters = BACKUP if backup else ()
     state = State(saved={KEY: saved} if saved else {}, fresh=False)
     observed = Observed(clusters, (ecs(current, tag),))
-    plan = reconcile.decide(observed, state, CONFIG, NOW)
+    plan = decide(observed, state, CONFIG, NOW)
     current1, tag1 = apply(current, tag, plan)
     state1 = after_run(state, plan, observed)
     observed2 = Observed(clusters, (ecs(current1, tag1),))
-    plan2 = reconcile.decide(observed2, state1, CONFIG, NOW)
+    plan2 = decide(observed2, state1, CONFIG, NOW)
     assert plan2.changes == ()
     assert apply(current1, tag1, plan2) == (current1, tag1)
 
@@ -271,7 +273,7 @@ def aas(current, tag=None):
 
 def aas_plan(clusters, current, saved=None, fresh=False, paused=False):
     state = State(saved={AAS: saved} if saved is not None else {}, fresh=fresh, paused=paused)
-    return reconcile.decide(Observed(clusters, (aas(current),)), state, CONFIG, NOW)
+    return decide(Observed(clusters, (aas(current),)), state, CONFIG, NOW)
 
 
 # clusters, current, state's saved, fresh state, state paused -> changes, saved after
@@ -375,11 +377,11 @@ def test_scalable_target_is_suspended_in_backups_and_restored_exactly(start, nig
     for length in [1, *nights]:
         for backup in [True] * length + [False, False]:
             observed = Observed(BACKUP if backup else (), (aas(current),))
-            plan = reconcile.decide(observed, state, CONFIG, NOW)
+            plan = decide(observed, state, CONFIG, NOW)
             for c in plan.changes:
                 if c.after is not None:
                     current = c.after
-            state = reconcile.next_state(state, plan, observed, [], None, NOW)
+            state = next_state(state, plan, observed, [], None, NOW)
             assert current == S if backup else current == start
 
 
@@ -392,7 +394,7 @@ FORCE = dataclasses.replace(LIMIT, force_resume_after_max_pause=True)
 
 
 def seen(minutes_ago):
-    return reconcile.iso(NOW - timedelta(minutes=minutes_ago))
+    return iso(NOW - timedelta(minutes=minutes_ago))
 
 
 # config, clusters, paused_at, last seen, ignored -> pause, alarm starts with, ignored after
@@ -463,7 +465,7 @@ def test_time_table(config, clusters, paused_at, last_seen, ignored, pause, alar
         ignored_clusters=ignored,
         fresh=False,
     )
-    plan = reconcile.decide(Observed(clusters, (ecs(0, 3),)), state, config, NOW)
+    plan = decide(Observed(clusters, (ecs(0, 3),)), state, config, NOW)
     assert plan.pause is pause
     assert (plan.alarm or "").startswith(alarm or "") and (plan.alarm is None) is (alarm is None)
     assert plan.ignored == ignored_after

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import FAKE_CREDENTIALS, REGION, ROOT
 
-import reconcile
+from autoscaler_pauser.config import DEFAULT_STATE_FILE, KEYS, Config, load_config
 
 SERVICE = ROOT / "systemd" / "autoscaler-pauser.service"
 TIMER = ROOT / "systemd" / "autoscaler-pauser.timer"
@@ -35,7 +35,7 @@ PLAYBOOK = ROOT / "ansible" / "playbook.yml"
 BIN = Path(sys.executable).parent
 USER = "autoscaler-pauser"
 CONFIG = Path("/etc/autoscaler-pauser/config.yaml")
-STATE = Path(reconcile.DEFAULT_STATE_FILE)
+STATE = Path(DEFAULT_STATE_FILE)
 
 
 def unit(path: Path) -> dict[str, list[str]]:
@@ -170,7 +170,7 @@ SPEC_TYPE = {
 }
 
 
-@pytest.mark.parametrize("key", reconcile.KEYS, ids=lambda k: k.name)
+@pytest.mark.parametrize("key", KEYS, ids=lambda k: k.name)
 def test_every_config_key_has_a_role_variable_spec_and_template_line(key):
     var = f"autoscaler_pauser_{key.name}"
     assert var in role_defaults(), f"add {var} to defaults/main.yml"
@@ -247,8 +247,8 @@ def test_config_template_renders_typed_values_the_tool_accepts(tmp_path):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert dest.read_text().startswith("#\n# Ansible managed")
-    config = reconcile.load_config(str(dest), {})
-    assert config == reconcile.Config(
+    config = load_config(str(dest), {})
+    assert config == Config(
         emr_prefix=("nightly-backup-", "adhoc-export-"),
         emr_region="eu-west-1",
         autoscaler_cluster="autoscaler",

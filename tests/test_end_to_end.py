@@ -8,7 +8,8 @@ import json
 import pytest
 from conftest import base_env, run_tool
 
-import reconcile
+from autoscaler_pauser import __version__
+from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_full_backup_night(server_world, env, tmp_path):
     ids = ", ".join(sorted([first, second]))
     assert f"paused ddb-scaler 3 → 0: 2 active clusters match 'nightly-backup-' ({ids})" in r.stderr
     assert w.desired() == 0
-    assert w.tags() == {reconcile.SAVED_COUNT_TAG: "3"}
+    assert w.tags() == {SAVED_COUNT_TAG: "3"}
 
     r = run_tool([], env)
     assert r.returncode == 0 and "no change: ddb-scaler stays at 0 (paused)" in r.stderr
@@ -85,4 +86,4 @@ def test_installed_command_runs(server_world, env):
     assert exe.exists() or shutil.which("autoscaler-pauser")
     server_world.create_service(desired=1)
     r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
-    assert r.returncode == 0 and reconcile.__version__ in r.stdout
+    assert r.returncode == 0 and __version__ in r.stdout

@@ -33,10 +33,13 @@ from conftest import (
 )
 from test_native_scaling import add_table, register, targets
 
-import reconcile
+from autoscaler_pauser.config import CONFIG_ENV, load_config
+from autoscaler_pauser.state import State, state_to_json
+from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG, SAVED_SCALING_TAG
+from autoscaler_pauser.targets.scalable import SCALING, format_flags
 
 START = 3  # the autoscaler's desired count before any backup
-TAGGED = {reconcile.SAVED_COUNT_TAG: str(START)}
+TAGGED = {SAVED_COUNT_TAG: str(START)}
 DEADLINE = 45  # seconds a run may take against a hung endpoint (the issue's requirement)
 # What the tool reports for each fault kind once botocore gives up.
 ERROR_CODES = {
@@ -62,8 +65,8 @@ def whole_state(env) -> dict:
     """The state file, which must be complete: valid JSON with every field, ended by a newline."""
     text = state_path(env).read_text()
     data = json.loads(text)
-    config = reconcile.load_config(None, env)
-    assert set(data) == set(reconcile.state_to_json(reconcile.State(), config)), text
+    config = load_config(None, env)
+    assert set(data) == set(state_to_json(State(), config)), text
     assert text.endswith("}\n"), text
     return data
 
@@ -129,7 +132,7 @@ def start_tool(env, **popen) -> subprocess.Popen:
 
 # --- 1. transient faults -------------------------------------------------------------------------
 
-SCALING_TAG = {reconcile.SAVED_SCALING_TAG: reconcile.format_flags(reconcile.SCALING)}
+SCALING_TAG = {SAVED_SCALING_TAG: format_flags(SCALING)}
 
 
 def add_native_scaling(world) -> None:
@@ -555,11 +558,11 @@ BAD_PATHS = {
     "lock file is a directory": ({"LOCK_FILE": "{tmp}/a-dir"}, "lock_file: "),
     "lock folder not writable": ({"LOCK_FILE": "/proc/pauser.lock"}, "lock_file: "),
     "config file under a file": (
-        {reconcile.CONFIG_ENV: "{tmp}/a-file/config.yaml"},
+        {CONFIG_ENV: "{tmp}/a-file/config.yaml"},
         "config file {tmp}/a-file/config.yaml: cannot read: Not a directory",
     ),
     "config file is a symlink loop": (
-        {reconcile.CONFIG_ENV: "{tmp}/loop"},
+        {CONFIG_ENV: "{tmp}/loop"},
         "config file {tmp}/loop: cannot read: Too many levels of symbolic links",
     ),
 }

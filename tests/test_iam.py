@@ -12,7 +12,9 @@ import pytest
 from botocore.client import BaseClient
 from conftest import REGION, ROOT, base_env
 
-import reconcile
+from autoscaler_pauser.aws import make_clients
+from autoscaler_pauser.cli import main
+from autoscaler_pauser.config import Config
 
 POLICY = json.loads((ROOT / "iam-policy.json").read_text())
 
@@ -92,7 +94,7 @@ def recorded(world, tmp_path, monkeypatch):
     def run(*args, **env):
         with monkeypatch.context() as m:
             m.setattr(BaseClient, "_make_api_call", spy)
-            return reconcile.main(list(args), environ=base_env(tmp_path, **env))
+            return main(list(args), environ=base_env(tmp_path, **env))
 
     world.create_service(desired=3)
     for dim in ("ReadCapacityUnits", "WriteCapacityUnits"):
@@ -137,16 +139,17 @@ def recorded(world, tmp_path, monkeypatch):
 
 @functools.cache
 def called_in_source() -> frozenset[tuple[str, str]]:
-    """Every client method reconcile.py calls on a client by the names it gives them
+    """Every client method the package calls on a client by the names it gives them
     (self.ecs.x(...), emr.get_paginator("x"), aas.x(...)), also those no scenario reaches."""
-    aws = reconcile.make_clients(reconcile.Config(("p-",), REGION, "c", REGION, "s"))
+    aws = make_clients(Config(("p-",), REGION, "c", REGION, "s"))
     clients = {
         "emr": aws.emr,
         "ecs": aws.client("ecs", REGION),
         "aas": aws.client("application-autoscaling", REGION),
     }
     found = set()
-    for node in ast.walk(ast.parse((ROOT / "reconcile.py").read_text())):
+    trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         receiver = node.func.value
@@ -164,7 +167,7 @@ def called_in_source() -> frozenset[tuple[str, str]]:
 
 def test_scenarios_reach_every_operation_the_source_calls(recorded):
     source = called_in_source()
-    assert source, "no client call found in reconcile.py: the source scan is broken"
+    assert source, "no client call found in autoscaler_pauser: the source scan is broken"
     assert source <= recorded, f"no scenario here makes {sorted(source - recorded)}: add one"
 
 

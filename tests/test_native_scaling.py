@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import base_env, run_tool
 
-import reconcile
+from autoscaler_pauser.cli import main
+from autoscaler_pauser.targets.ecs import SAVED_SCALING_TAG
 
 SUSPENDED = {
     "DynamicScalingInSuspended": True,
@@ -78,7 +79,7 @@ def hook(world, event, handler):
 
 def run(world, tmp_path, **env):
     environ = base_env(tmp_path, **env)
-    return reconcile.main([], environ=environ, aws_factory=world.clients)
+    return main([], environ=environ, aws_factory=world.clients)
 
 
 def tables_only(tmp_path, tables="orders,users,archive"):
@@ -145,17 +146,17 @@ def test_target_suspended_by_hand_stays_suspended_and_partial_is_restored(aws, t
     add_table(aws, "orders")
     add_table(aws, "users")
     env = tables_only(tmp_path)
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0  # before the backup
+    assert main([], environ=env, aws_factory=aws.clients) == 0  # before the backup
     register(aws, "table/users", f"dynamodb:table:{READ}", SUSPENDED)
     partial = {**SCALING, "ScheduledScalingSuspended": True}
     register(aws, "table/users", f"dynamodb:table:{WRITE}", partial)
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0  # still no backup
+    assert main([], environ=env, aws_factory=aws.clients) == 0  # still no backup
     assert targets(aws)["table/users ReadCapacityUnits"][0] == SUSPENDED
     cid = aws.start_cluster("nightly-backup-1")
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0
+    assert main([], environ=env, aws_factory=aws.clients) == 0
     assert all(v[0] == SUSPENDED for v in targets(aws).values())
     aws.stop_cluster(cid)
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0
+    assert main([], environ=env, aws_factory=aws.clients) == 0
     after = targets(aws)
     assert after["table/users ReadCapacityUnits"][0] == SUSPENDED
     assert after["table/users WriteCapacityUnits"][0] == partial
@@ -169,7 +170,7 @@ def test_state_file_lost_mid_pause_unsuspends_only_fully_suspended(aws, tmp_path
     register(aws, "table/users", f"dynamodb:table:{READ}")
     env = tables_only(tmp_path)
     cid = aws.start_cluster("nightly-backup-1")
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0
+    assert main([], environ=env, aws_factory=aws.clients) == 0
     (tmp_path / "state" / "state.json").unlink()
     # someone lifts one flag by hand while the pause goes on; the state is gone
     aws.aas.register_scalable_target(
@@ -179,7 +180,7 @@ def test_state_file_lost_mid_pause_unsuspends_only_fully_suspended(aws, tmp_path
         SuspendedState=partial,
     )
     aws.stop_cluster(cid)
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0
+    assert main([], environ=env, aws_factory=aws.clients) == 0
     after = targets(aws)
     assert after["table/orders ReadCapacityUnits"][0] == SCALING
     assert after["table/users ReadCapacityUnits"][0] == partial
@@ -194,7 +195,7 @@ def test_ecs_service_with_own_scaling_target_is_suspended_and_restored(aws, tmp_
     err = capsys.readouterr().err
     assert "paused ddb-scaler's scaling target scaling → suspended" in err
     assert targets(aws, "ecs")[f"{resource} DesiredCount"][0] == SUSPENDED
-    assert aws.tags()[reconcile.SAVED_SCALING_TAG] == "in=false out=false scheduled=false"
+    assert aws.tags()[SAVED_SCALING_TAG] == "in=false out=false scheduled=false"
     assert aws.desired() == 0
     aws.calls.clear()
     assert run(aws, tmp_path) == 0
@@ -244,7 +245,7 @@ def test_mixed_prefixes_each_pause_and_state_names_the_prefix(aws, tmp_path):
     add_table(aws, "orders")
     env = {**tables_only(tmp_path, "orders"), "EMR_PREFIX": "nightly-backup-,adhoc-export-"}
     aws.start_cluster("adhoc-export-7")
-    assert reconcile.main([], environ=env, aws_factory=aws.clients) == 0
+    assert main([], environ=env, aws_factory=aws.clients) == 0
     assert state(tmp_path)["active_clusters"][0]["prefix"] == "adhoc-export-"
     assert targets(aws)["table/orders ReadCapacityUnits"][0] == SUSPENDED
 

@@ -15,7 +15,8 @@ import pytest
 from conftest import ROOT, base_env, tool_env
 from prometheus_client.parser import text_string_to_metric_families
 
-import reconcile
+from autoscaler_pauser.cli import main
+from autoscaler_pauser.state import iso
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 
@@ -37,9 +38,7 @@ def clock():
 
 
 def run(world, tmp_path, clock, *args, **env):
-    return reconcile.main(
-        list(args), environ=base_env(tmp_path, **env), aws_factory=world.clients, now=clock
-    )
+    return main(list(args), environ=base_env(tmp_path, **env), aws_factory=world.clients, now=clock)
 
 
 def state(tmp_path):
@@ -104,7 +103,7 @@ def test_forced_resume_ignores_old_clusters_but_a_new_one_pauses_again(world, tm
     assert run(world, tmp_path, clock, **env) == 0
     assert world.desired() == 0
     s = state(tmp_path)
-    assert s["paused_at"] == reconcile.iso(clock.now) and s["ignored_clusters"] == [old]
+    assert s["paused_at"] == iso(clock.now) and s["ignored_clusters"] == [old]
     world.stop_cluster(new)
     world.stop_cluster(old)
     assert run(world, tmp_path, clock, **env) == 0

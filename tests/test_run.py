@@ -11,12 +11,17 @@ from datetime import datetime, timezone
 import pytest
 from conftest import base_env
 
-import reconcile
+from autoscaler_pauser import __version__
+from autoscaler_pauser.aws import AwsError
+from autoscaler_pauser.cli import main
+from autoscaler_pauser.decide import Change, Plan
+from autoscaler_pauser.run import WRITE_BUDGET_SECONDS, act
+from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 
 
 def run(world, tmp_path, *args, **env):
     environ = base_env(tmp_path, **env)
-    code = reconcile.main(list(args), environ=environ, aws_factory=world.clients)
+    code = main(list(args), environ=environ, aws_factory=world.clients)
     return code
 
 
@@ -39,7 +44,7 @@ def test_matching_cluster_pauses_and_saves_count_on_service_and_state(world, tmp
     cid = world.start_cluster("nightly-backup-orders")
     assert run(world, tmp_path) == 0
     assert world.desired() == 0
-    assert world.tags()[reconcile.SAVED_COUNT_TAG] == "3"
+    assert world.tags()[SAVED_COUNT_TAG] == "3"
     s = state(tmp_path)
     assert s["paused"] is True and s["last_action"] == "pause"
     assert s["saved_desired_count"] == 3
@@ -72,7 +77,7 @@ def test_resume_restores_pre_pause_count_and_removes_tag(world, tmp_path, capsys
     world.stop_cluster(cid)
     assert run(world, tmp_path) == 0
     assert world.desired() == 4
-    assert reconcile.SAVED_COUNT_TAG not in world.tags()
+    assert SAVED_COUNT_TAG not in world.tags()
     s = state(tmp_path)
     assert s["paused"] is False and s["last_action"] == "resume"
     assert s["saved_desired_count"] is None
@@ -104,7 +109,7 @@ def test_scaled_up_by_hand_during_backup_is_paused_again_keeping_first_count(wor
     world.set_desired(7)
     assert run(world, tmp_path) == 0
     assert world.desired() == 0
-    assert world.tags()[reconcile.SAVED_COUNT_TAG] == "3"
+    assert world.tags()[SAVED_COUNT_TAG] == "3"
     world.stop_cluster(cid)
     run(world, tmp_path)
     assert world.desired() == 3
@@ -118,7 +123,7 @@ def test_resumed_by_hand_is_left_and_leftover_tag_cleared(world, tmp_path):
     world.set_desired(6)
     assert run(world, tmp_path) == 0
     assert world.desired() == 6
-    assert reconcile.SAVED_COUNT_TAG not in world.tags()
+    assert SAVED_COUNT_TAG not in world.tags()
     assert state(tmp_path)["saved_desired_count"] is None
 
 
@@ -247,13 +252,13 @@ def test_bad_usage_exits_2(world, tmp_path, args):
 
 def test_version_exits_0(world, tmp_path, capsys):
     assert run(world, tmp_path, "--version") == 0
-    assert reconcile.__version__ in capsys.readouterr().out
+    assert __version__ in capsys.readouterr().out
 
 
 def test_clock_is_recorded_in_utc(world, tmp_path):
     world.create_service(desired=3)
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    reconcile.main([], environ=base_env(tmp_path), aws_factory=world.clients, now=lambda: when)
+    main([], environ=base_env(tmp_path), aws_factory=world.clients, now=lambda: when)
     assert state(tmp_path)["last_run_at"] == "2026-01-02T03:04:05Z"
 
 
@@ -266,18 +271,18 @@ class SlowKind:
     def apply(self, change):
         self.clock[0] += 16
         self.applied.append(change.key)
-        raise reconcile.AwsError(f"RegisterScalableTarget failed for {change.key}: hung")
+        raise AwsError(f"RegisterScalableTarget failed for {change.key}: hung")
 
 
 def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
     clock = [0.0]
     kind = SlowKind(clock)
-    changes = tuple(reconcile.Change(f"t{i}", f"t{i}", (False,) * 3, (True,) * 3) for i in range(6))
-    plan = reconcile.Plan(True, changes, {}, "reason")
-    failures = reconcile.act(
+    changes = tuple(Change(f"t{i}", f"t{i}", (False,) * 3, (True,) * 3) for i in range(6))
+    plan = Plan(True, changes, {}, "reason")
+    failures = act(
         plan,
         {c.key: kind for c in changes},
-        deadline=reconcile.WRITE_BUDGET_SECONDS,
+        deadline=WRITE_BUDGET_SECONDS,
         monotonic=lambda: clock[0],
     )
     assert kind.applied == ["t0", "t1"], "the third write would start at 32 s, past the budget"

@@ -1,0 +1,127 @@
+"""The command line: arguments, logging, and the wiring of one command."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+
+from . import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, __version__
+from .aws import Aws, make_clients
+from .config import CONFIG_ENV, Config, ConfigError, load_config
+from .run import cmd_loop, cmd_run
+from .state import StateFileError
+from .status import cmd_status
+
+log = logging.getLogger("autoscaler-pauser")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help=f"YAML config file (default: ${CONFIG_ENV}, else none)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="autoscaler-pauser",
+        parents=[common],
+        description="Pause a DynamoDB autoscaler while backup EMR clusters run.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="observe and print the plan; write nothing"
+    )
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="run every interval in one process until SIGTERM or SIGINT (container mode)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between runs with --loop (default: the interval key, 60)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config}")
+    run = sub.add_parser("run", parents=[common], help="one reconcile run (the default)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="observe and print the plan; write nothing",
+    )
+    status = sub.add_parser("status", parents=[common], help="show the state file")
+    status.add_argument("--json", action="store_true", help="print it as JSON")
+    sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+    return parser
+
+
+def setup_logging(debug: bool, environ: Mapping[str, str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    # journald stamps each line itself.
+    stamp = "" if "JOURNAL_STREAM" in environ else "%(asctime)s "
+    handler.setFormatter(
+        logging.Formatter(stamp + "%(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+    )
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    log.propagate = False
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    aws_factory: Callable[[Config], Aws] = make_clients,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> int:
+    environ = os.environ if environ is None else environ
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
+    setup_logging("DEBUG_OUTPUT" in environ, environ)
+    try:
+        config = load_config(path, environ)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"autoscaler-pauser: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(config.debug_output, environ)
+    log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
+    command = args.command or "run"
+    try:
+        if command == "check-config":
+            print(f"config OK: {path or 'environment only'}")
+            return EXIT_OK
+        if command == "status":
+            return cmd_status(config, args.json, now(), sys.stdout)
+        if args.loop:
+            if args.dry_run:
+                print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
+                return EXIT_USAGE
+            interval = args.interval if args.interval is not None else config.interval
+            if interval < 1:
+                print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
+                return EXIT_USAGE
+            return cmd_loop(config, aws_factory, now, interval)
+        return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
+    except StateFileError as e:
+        print(f"autoscaler-pauser: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:
+        log.error("run failed: %s: %s", type(e).__name__, e)
+        if config.debug_output:
+            log.debug("%s", traceback.format_exc())
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Prometheus textfile metrics, written after every run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from .state import State, parse_iso, paused_seconds
+
+log = logging.getLogger("autoscaler-pauser")
+
+METRICS = (
+    ("paused", "1 while the autoscaler is paused"),
+    ("paused_seconds", "how long the current pause has lasted"),
+    ("stuck", "1 while a pause is over max_pause_minutes"),
+    ("active_clusters", "active EMR clusters that match the prefixes"),
+    ("last_run_success", "1 if the last run succeeded, 0 if it failed"),
+    ("last_success_timestamp_seconds", "when a run last succeeded, Unix time"),
+    ("last_run_timestamp_seconds", "when the last run ended, Unix time"),
+    ("run_duration_seconds", "how long the last run took"),
+    ("api_calls", "AWS API calls the last run made"),
+)
+
+
+def number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str:
+    """Prometheus text exposition format, for node_exporter's textfile collector."""
+    success = parse_iso(state.last_success_at)
+    values = {
+        "paused": int(state.paused),
+        "paused_seconds": paused_seconds(state, now) or 0,
+        "stuck": int(state.alarm is not None and state.paused),
+        "active_clusters": len(state.active_clusters),
+        "last_run_success": int(state.last_result == "ok"),
+        "last_success_timestamp_seconds": success.timestamp() if success else 0,
+        "last_run_timestamp_seconds": now.timestamp(),
+        "run_duration_seconds": round(seconds, 3),
+        "api_calls": calls,
+    }
+    lines = []
+    for name, help_text in METRICS:
+        lines += [
+            f"# HELP autoscaler_pauser_{name} {help_text}.",
+            f"# TYPE autoscaler_pauser_{name} gauge",
+            f"autoscaler_pauser_{name} {number(values[name])}",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,224 @@
+"""One run: observe → decide → act → record, under the lock; and the loop."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from . import EXIT_FAILURE, EXIT_OK, EXIT_STUCK
+from .aws import Aws, AwsError, list_matching_clusters
+from .config import Config
+from .decide import Change, Observed, Plan, TargetView, decide, next_state
+from .metrics import metrics_text
+from .report import plan_lines
+from .state import (
+    State,
+    StateFileError,
+    check_files,
+    read_state,
+    state_to_json,
+    write_json_atomic,
+    write_text_atomic,
+)
+from .targets import TargetKind
+from .targets.dynamodb import DynamoDbScaling
+from .targets.ecs import EcsService, EcsServiceScaling
+
+log = logging.getLogger("autoscaler-pauser")
+
+
+def observe(
+    emr: Any, kinds: Sequence[TargetKind], prefixes: Sequence[str]
+) -> tuple[Observed, dict[str, TargetKind]]:
+    """The run's reads, and which kind owns each target. EMR first: if it fails, nothing else is
+    asked or changed."""
+    clusters = list_matching_clusters(emr, prefixes)
+    targets, owners = observe_targets(kinds)
+    return Observed(clusters, targets), owners
+
+
+def observe_targets(
+    kinds: Sequence[TargetKind],
+) -> tuple[tuple[TargetView, ...], dict[str, TargetKind]]:
+    owners: dict[str, TargetKind] = {}
+    targets = []
+    for kind in kinds:
+        for view in kind.observe():
+            owners[view.key] = kind
+            targets.append(view)
+    return tuple(targets), owners
+
+
+# No write starts later than this into a run: one call against a hung endpoint takes about 16 s
+# (three tries), so a run still ends within 45 s, however many targets it has to change.
+WRITE_BUDGET_SECONDS = 28
+
+
+def act(
+    plan: Plan,
+    owners: Mapping[str, TargetKind],
+    deadline: float = math.inf,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> list[tuple[Change, AwsError]]:
+    """Make each change; a failure on one target does not stop the others, but no change starts
+    after the deadline: the next run goes on with what is left. Returns the failures."""
+    failures = []
+    for change in plan.changes:
+        if monotonic() > deadline:
+            failures.append(
+                (change, AwsError("not tried: the run's time for writes was spent; next run"))
+            )
+            continue
+        try:
+            owners[change.key].apply(change)
+        except AwsError as e:
+            failures.append((change, e))
+    return failures
+
+
+def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:
+    """Write the state file, then the metrics file; False if the metrics could not be written."""
+    write_json_atomic(config.state_file, state_to_json(state, config))
+    if not config.metrics_file:
+        return True
+    try:
+        # Readable by node_exporter, which runs as another user; it holds no secret.
+        text = metrics_text(state, seconds, calls, now)
+        write_text_atomic(config.metrics_file, text, mode=0o644)
+    except OSError as e:
+        log.error("metrics_file: cannot write %s: %s", config.metrics_file, e.strerror or e)
+        return False
+    return True
+
+
+def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], list[EcsServiceScaling]]:
+    """The kinds read on every run, and those read only when a plan needs them."""
+    kinds: list[TargetKind] = []
+    lazy = []
+    if config.has_ecs:
+        region = config.autoscaler_region
+        service = EcsService(
+            aws.client("ecs", region),
+            config.autoscaler_cluster,
+            config.autoscaler_service,
+            config.resume_count,
+        )
+        kinds.append(service)
+        lazy.append(EcsServiceScaling(aws.client("application-autoscaling", region), service))
+    if config.dynamodb_tables:
+        aas = aws.client("application-autoscaling", config.tables_region)
+        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables))
+    return kinds, lazy
+
+
+def observe_and_decide(
+    config: Config, aws: Aws, state: State, now: datetime
+) -> tuple[Observed, Plan, dict[str, TargetKind]]:
+    """Read, decide, and if the plan touches the ECS service, read its scaling target too and
+    decide again, so that a steady run stays at one read per kind."""
+    kinds, lazy = target_kinds(config, aws)
+    observed, owners = observe(aws.emr, kinds, config.emr_prefix)
+    plan = decide(observed, state, config, now)
+    extra = [kind for kind in lazy if kind.needed(plan, state)]
+    if extra:
+        more, more_owners = observe_targets(extra)
+        owners.update(more_owners)
+        observed = Observed(observed.clusters, more + observed.targets)
+        plan = decide(observed, state, config, now)
+    return observed, plan, owners
+
+
+def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> int:
+    """One reconcile, the lock already held (or not needed for a dry run)."""
+    started, calls_before, clock = now(), aws.calls, time.monotonic()
+    state = read_state(config.state_file, started, move_aside=not dry_run)
+    try:
+        observed, plan, owners = observe_and_decide(config, aws, state, started)
+    except AwsError as e:
+        log.error("%s; the autoscaler was left as it is", e)
+        if not dry_run:
+            after = next_state(state, None, None, [], str(e), started)
+            record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
+        return EXIT_FAILURE
+    # Act first, then log: a line says what was done, not what was meant to be.
+    failures = [] if dry_run else act(plan, owners, clock + WRITE_BUDGET_SECONDS)
+    failed = {change.key: error for change, error in failures}
+    lines = plan_lines(plan, observed, dry_run, failed)
+    for target, line in zip(observed.targets, lines, strict=True):
+        (log.error if target.key in failed else log.info)("%s", line)
+    if plan.alarm:
+        log.error("%s", plan.alarm)
+    if dry_run:
+        return EXIT_STUCK if plan.alarm else EXIT_OK
+    after = next_state(state, plan, observed, failures, None, now())
+    if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, now()):
+        return EXIT_FAILURE
+    if failures:
+        return EXIT_FAILURE
+    return EXIT_STUCK if plan.alarm else EXIT_OK
+
+
+def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> int:
+    from filelock import FileLock, Timeout
+
+    check_files(config)
+    lock = FileLock(config.lock_path, timeout=config.lock_timeout, mode=0o600)
+    try:
+        with lock:
+            return run_once(config, aws, now, dry_run=False)
+    except Timeout:
+        log.warning(
+            "another run holds %s after %gs; this run is skipped",
+            config.lock_path,
+            config.lock_timeout,
+        )
+        return EXIT_OK
+
+
+def cmd_run(
+    config: Config, aws_factory: Callable[[Config], Aws], now: Callable[[], datetime], dry_run: bool
+) -> int:
+    if dry_run:
+        return run_once(config, aws_factory(config), now, dry_run=True)
+    return locked_run(config, aws_factory(config), now)
+
+
+def cmd_loop(
+    config: Config,
+    aws_factory: Callable[[Config], Aws],
+    now: Callable[[], datetime],
+    interval: float,
+) -> int:
+    """The same run every interval in one process, reusing the AWS clients, until SIGTERM or
+    SIGINT, which end it between runs. A failed run is logged and the loop goes on."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("%s received: stopping after this run", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    aws = aws_factory(config)
+    log.info("loop: a run every %gs; SIGTERM or SIGINT stops it", interval)
+    while not stop.is_set():
+        began = time.monotonic()
+        try:
+            code = locked_run(config, aws, now)
+        except StateFileError:
+            raise
+        except Exception as e:
+            log.error("run failed: %s: %s", type(e).__name__, e)
+            code = EXIT_FAILURE
+        if code not in (EXIT_OK, EXIT_STUCK):
+            log.warning("run ended with exit code %d; the loop goes on", code)
+        stop.wait(max(0.0, interval - (time.monotonic() - began)))
+    log.info("loop stopped")
+    return EXIT_OK

@@ -1,0 +1,15 @@
+"""The things a run can pause, one module per kind, each behind the same small interface."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..decide import Change, TargetView
+
+
+class TargetKind(Protocol):
+    """One kind of autoscaler: read every target of this kind in one call, then change each."""
+
+    def observe(self) -> list[TargetView]: ...
+
+    def apply(self, change: Change) -> None: ...
