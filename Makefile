@@ -28,12 +28,12 @@ ifeq ($(PYTHON310),)
 else
 	test -x .venv310/bin/python || $(PYTHON310) -m venv .venv310
 	.venv310/bin/python -m pip install --quiet -e . pytest hypothesis 'moto[server]' prometheus-client
-	.venv310/bin/python -m pytest -p no:cacheprovider tests/test_decide.py tests/test_config.py tests/test_run.py tests/test_operations.py
+	.venv310/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 endif
 
 # Applies ansible/ to this host as root (a disposable machine, like CI's): installs, twice.
 test-deploy: $(VENV)/.installed
-	$(PY) -m pytest -s -m deploy tests/test_deploy.py
+	$(PY) -m pytest -s -m deploy tests/deploy
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -43,7 +43,7 @@ demo: $(VENV)/.installed
 	$(PY) demo.py
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench_reconcile.py
+	$(PY) -m benchmarks.bench_reconcile
 
 # Remake config.example.yaml and the README's table of keys from autoscaler_pauser.config.KEYS.
 docs: $(VENV)/.installed

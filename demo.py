@@ -13,8 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
-from conftest import FAKE_CREDENTIALS, MotoServer, World, base_env, tool_env
+from tests.support.motoserver import MotoServer
+from tests.support.tool import FAKE_CREDENTIALS, base_env, tool_env
+from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parent
 

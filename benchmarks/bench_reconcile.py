@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`make bench`: the cost of one steady reconcile run against moto server on loopback.
+"""`make bench` (python -m benchmarks.bench_reconcile): the cost of one steady reconcile run
+against moto server on loopback.
 
 History: 300 terminated clusters with the backup prefix, the service running, no backup active.
 Prints the API calls of a steady run (must be 2), then the median wall time and peak memory of
@@ -16,12 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import FAKE_CREDENTIALS, MotoServer, World, base_env, tool_env  # noqa: E402
-
-from autoscaler_pauser import cli  # noqa: E402
+from autoscaler_pauser import cli
+from tests.support.motoserver import MotoServer
+from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env, tool_env
+from tests.support.world import World
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 GOAL = 1.15

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import base_env, run_tool
 
 from autoscaler_pauser import __version__
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.tool import base_env, run_tool
 
 
 @pytest.fixture

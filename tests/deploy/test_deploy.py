@@ -23,9 +23,10 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from conftest import FAKE_CREDENTIALS, REGION, ROOT
 
 from autoscaler_pauser.config import DEFAULT_STATE_FILE, KEYS, Config, load_config
+from tests.support.tool import FAKE_CREDENTIALS, ROOT
+from tests.support.world import REGION
 
 SERVICE = ROOT / "systemd" / "autoscaler-pauser.service"
 TIMER = ROOT / "systemd" / "autoscaler-pauser.timer"

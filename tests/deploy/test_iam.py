@@ -10,11 +10,12 @@ import json
 
 import pytest
 from botocore.client import BaseClient
-from conftest import REGION, ROOT, base_env
 
 from autoscaler_pauser.aws import make_clients
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import Config
+from tests.support.tool import ROOT, base_env
+from tests.support.world import REGION
 
 POLICY = json.loads((ROOT / "iam-policy.json").read_text())
 

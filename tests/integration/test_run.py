@@ -9,7 +9,6 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from conftest import base_env
 
 from autoscaler_pauser import __version__
 from autoscaler_pauser.aws import AwsError
@@ -17,6 +16,7 @@ from autoscaler_pauser.cli import main
 from autoscaler_pauser.decide import Change, Plan
 from autoscaler_pauser.run import WRITE_BUDGET_SECONDS, act
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.tool import base_env
 
 
 def run(world, tmp_path, *args, **env):

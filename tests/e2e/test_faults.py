@@ -1,8 +1,8 @@
 """Faults, throttling, hangs, races, crashes, bad state files and secrets.
 
 reconcile.py runs as cron runs it, a subprocess, over real HTTP through the fault proxy
-(conftest.py) to moto server on loopback. The promise under test: it never writes a wrong
-desired count, never loses the pre-pause count, and every failure is loud, clear and safe.
+(tests/support/proxy.py) to moto server on loopback. The promise under test: it never writes a
+wrong desired count, never loses the pre-pause count, and every failure is loud, clear and safe.
 """
 
 from __future__ import annotations
@@ -17,26 +17,22 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
-    AAS,
-    DESCRIBE_SERVICES,
-    ECS,
-    FAKE_CREDENTIALS,
-    LIST_CLUSTERS,
-    TAG_RESOURCE,
-    TOOL,
-    UNTAG_RESOURCE,
-    UPDATE_SERVICE,
-    base_env,
-    run_tool,
-    tool_env,
-)
-from test_native_scaling import add_table, register, targets
 
 from autoscaler_pauser.config import CONFIG_ENV, load_config
 from autoscaler_pauser.state import State, state_to_json
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG, SAVED_SCALING_TAG
 from autoscaler_pauser.targets.scalable import SCALING, format_flags
+from tests.support.proxy import (
+    AAS,
+    DESCRIBE_SERVICES,
+    ECS,
+    LIST_CLUSTERS,
+    TAG_RESOURCE,
+    UNTAG_RESOURCE,
+    UPDATE_SERVICE,
+)
+from tests.support.tool import FAKE_CREDENTIALS, TOOL, base_env, run_tool, tool_env
+from tests.support.world import add_table, register, targets
 
 START = 3  # the autoscaler's desired count before any backup
 TAGGED = {SAVED_COUNT_TAG: str(START)}
@@ -506,7 +502,7 @@ def test_runs_killed_at_random_moments_never_leave_a_partial_state_file(
     assert sorted(os.listdir(state_path(env).parent)) == ["state.json", "state.json.lock"]
 
 
-# --- 6. bad state files and unusable paths (the config table is in test_config.py) ---------------
+# --- 6. bad state files and unusable paths (the config table: test_bad_config.py) -------------
 
 # name -> (state file bytes, what the warning says is wrong)
 BAD_STATE = {

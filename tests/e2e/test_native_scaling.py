@@ -7,49 +7,11 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import base_env, run_tool
 
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.targets.ecs import SAVED_SCALING_TAG
-
-SUSPENDED = {
-    "DynamicScalingInSuspended": True,
-    "DynamicScalingOutSuspended": True,
-    "ScheduledScalingSuspended": True,
-}
-SCALING = dict.fromkeys(SUSPENDED, False)
-READ, WRITE = "ReadCapacityUnits", "WriteCapacityUnits"
-
-
-def register(world, resource, dimension, suspended=None, namespace="dynamodb"):
-    kw = {"SuspendedState": suspended} if suspended else {}
-    world.aas.register_scalable_target(
-        ServiceNamespace=namespace,
-        ResourceId=resource,
-        ScalableDimension=dimension,
-        MinCapacity=5,
-        MaxCapacity=500,
-        **kw,
-    )
-
-
-def add_table(world, table, indexes=(), suspended=None):
-    for dim in (READ, WRITE):
-        register(world, f"table/{table}", f"dynamodb:table:{dim}", suspended)
-        for index in indexes:
-            register(world, f"table/{table}/index/{index}", f"dynamodb:index:{dim}", suspended)
-
-
-def targets(world, namespace="dynamodb"):
-    """ResourceId + dimension -> (SuspendedState, Min, Max)."""
-    out = {}
-    pages = world.aas.get_paginator("describe_scalable_targets")
-    for page in pages.paginate(ServiceNamespace=namespace):
-        for t in page["ScalableTargets"]:
-            state = {k: t.get("SuspendedState", {}).get(k, False) for k in SUSPENDED}
-            key = f"{t['ResourceId']} {t['ScalableDimension'].split(':')[-1]}"
-            out[key] = (state, t["MinCapacity"], t["MaxCapacity"])
-    return out
+from tests.support.tool import base_env, run_tool
+from tests.support.world import READ, SCALING, SUSPENDED, WRITE, add_table, register, targets
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Running the tool as cron runs it: a fresh process with only the given environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .world import REGION
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0001",
+    "AWS_SECRET_ACCESS_KEY": "fakeSecretKeyThatMustNeverBeLogged/0001",
+}
+
+
+def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The original tool's environment variables, with the state kept under tmp_path."""
+    env = {
+        "EMR_PREFIX": "nightly-backup-",
+        "EMR_REGION": REGION,
+        "AUTOSCALER_CLUSTER": "autoscaler",
+        "AUTOSCALER_REGION": REGION,
+        "AUTOSCALER_SERVICE": "ddb-scaler",
+        "STATE_FILE": str(tmp_path / "state" / "state.json"),
+    }
+    env.update(extra)
+    return env
+
+
+def tool_env(env) -> dict[str, str]:
+    """The whole environment of a tool run: only the given variables, as under cron."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **FAKE_CREDENTIALS,
+        **env,
+    }
+
+
+TOOL = [sys.executable, str(ROOT / "reconcile.py")]
+
+
+def run_tool(args, env, timeout=60) -> subprocess.CompletedProcess:
+    """Run reconcile.py as cron would: a fresh process with only the given environment."""
+    return subprocess.run(
+        [*TOOL, *args], env=tool_env(env), capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,125 @@
+"""An AWS account to run against: an ECS autoscaler service, EMR clusters to start and stop."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import boto3
+
+from autoscaler_pauser.aws import Aws, make_clients
+from autoscaler_pauser.config import Config
+
+REGION = "us-east-1"
+
+
+class World:
+    """An AWS account with an ECS autoscaler service and EMR clusters to start and stop."""
+
+    def __init__(self, endpoint: str | None = None):
+        kw = {"region_name": REGION}
+        if endpoint:
+            kw["endpoint_url"] = endpoint
+        self.emr = boto3.client("emr", **kw)
+        self.ecs = boto3.client("ecs", **kw)
+        self.aas = boto3.client("application-autoscaling", **kw)
+        self.calls: Counter[str] = Counter()
+        self.cluster, self.service = "autoscaler", "ddb-scaler"
+
+    def create_service(self, desired: int = 3, name: str | None = None) -> str:
+        name = name or self.service
+        self.ecs.create_cluster(clusterName=self.cluster)
+        self.ecs.register_task_definition(
+            family="scaler", containerDefinitions=[{"name": "s", "image": "x", "memory": 128}]
+        )
+        svc = self.ecs.create_service(
+            cluster=self.cluster, serviceName=name, taskDefinition="scaler", desiredCount=desired
+        )
+        return svc["service"]["serviceArn"]
+
+    def start_cluster(self, name: str) -> str:
+        return self.emr.run_job_flow(
+            Name=name,
+            ReleaseLabel="emr-6.15.0",
+            Instances={
+                "InstanceCount": 1,
+                "MasterInstanceType": "m5.xlarge",
+                "KeepJobFlowAliveWhenNoSteps": True,
+            },
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+        )["JobFlowId"]
+
+    def stop_cluster(self, cluster_id: str) -> None:
+        self.emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+    def describe(self) -> dict:
+        return self.ecs.describe_services(
+            cluster=self.cluster, services=[self.service], include=["TAGS"]
+        )["services"][0]
+
+    def desired(self) -> int:
+        return self.describe()["desiredCount"]
+
+    def tags(self) -> dict[str, str]:
+        return {t["key"]: t["value"] for t in self.describe().get("tags") or []}
+
+    def set_desired(self, count: int) -> None:
+        self.ecs.update_service(cluster=self.cluster, service=self.service, desiredCount=count)
+
+    def clients(self, config: Config) -> Aws:
+        """The tool's clients, counting every call they make by operation name."""
+        aws = make_clients(config)
+        make = aws.make
+
+        def counted(service, region):
+            client = make(service, region)
+            client.meta.events.register("before-call.*.*", self._count)
+            return client
+
+        aws.make = counted
+        return aws
+
+    def _count(self, model, **_):
+        self.calls[model.name] += 1
+
+
+# Application Auto Scaling: DynamoDB tables and indexes, and other scalable targets.
+
+SUSPENDED = {
+    "DynamicScalingInSuspended": True,
+    "DynamicScalingOutSuspended": True,
+    "ScheduledScalingSuspended": True,
+}
+SCALING = dict.fromkeys(SUSPENDED, False)
+READ, WRITE = "ReadCapacityUnits", "WriteCapacityUnits"
+
+
+def register(world, resource, dimension, suspended=None, namespace="dynamodb"):
+    kw = {"SuspendedState": suspended} if suspended else {}
+    world.aas.register_scalable_target(
+        ServiceNamespace=namespace,
+        ResourceId=resource,
+        ScalableDimension=dimension,
+        MinCapacity=5,
+        MaxCapacity=500,
+        **kw,
+    )
+
+
+def add_table(world, table, indexes=(), suspended=None):
+    for dim in (READ, WRITE):
+        register(world, f"table/{table}", f"dynamodb:table:{dim}", suspended)
+        for index in indexes:
+            register(world, f"table/{table}/index/{index}", f"dynamodb:index:{dim}", suspended)
+
+
+def targets(world, namespace="dynamodb"):
+    """ResourceId + dimension -> (SuspendedState, Min, Max)."""
+    out = {}
+    pages = world.aas.get_paginator("describe_scalable_targets")
+    for page in pages.paginate(ServiceNamespace=namespace):
+        for t in page["ScalableTargets"]:
+            state = {k: t.get("SuspendedState", {}).get(k, False) for k in SUSPENDED}
+            key = f"{t['ResourceId']} {t['ScalableDimension'].split(':')[-1]}"
+            out[key] = (state, t["MinCapacity"], t["MaxCapacity"])
+    return out

@@ -1,0 +1,100 @@
+"""Config: file + environment, every problem reported at once, docs made from the same table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autoscaler_pauser.config import KEYS, ConfigError, load_config
+from autoscaler_pauser.docs import config_table, example_yaml, readme_with_table
+from tests.support.tool import ROOT
+
+ENV_ONLY = {
+    "EMR_PREFIX": "nightly-backup-",
+    "EMR_REGION": "us-east-1",
+    "AUTOSCALER_CLUSTER": "autoscaler",
+    "AUTOSCALER_REGION": "eu-west-1",
+    "AUTOSCALER_SERVICE": "ddb-scaler",
+}
+
+
+def test_original_environment_variables_alone_are_a_full_config():
+    config = load_config(None, ENV_ONLY)
+    assert config.emr_prefix == ("nightly-backup-",)
+    assert config.autoscaler_region == "eu-west-1"
+    assert config.resume_count == 1 and config.lock_timeout == 10
+    assert config.state_file == "/var/lib/autoscaler-pauser/state.json"
+    assert config.lock_path == "/var/lib/autoscaler-pauser/state.json.lock"
+    assert config.debug_output is False
+
+
+@pytest.mark.parametrize("value", ["", "1", "false", "anything"])
+def test_debug_output_present_in_environment_turns_it_on(value):
+    assert load_config(None, {**ENV_ONLY, "DEBUG_OUTPUT": value}).debug_output
+
+
+def test_environment_wins_over_file(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text((ROOT / "config.example.yaml").read_text() + "resume_count: 4\n")
+    config = load_config(str(f), {"EMR_PREFIX": "adhoc-", "RESUME_COUNT": "7"})
+    assert config.emr_prefix == ("adhoc-",) and config.resume_count == 7
+    assert config.autoscaler_service == "ddb-scaler"
+
+
+def test_tables_alone_are_a_target_and_take_the_autoscaler_region_by_default():
+    env = {"EMR_PREFIX": "b-", "EMR_REGION": "us-east-1", "DYNAMODB_TABLES": "orders, users,"}
+    config = load_config(None, {**env, "DYNAMODB_REGION": "eu-west-1"})
+    assert config.dynamodb_tables == ("orders", "users") and not config.has_ecs
+    assert config.tables_region == "eu-west-1"
+    both = load_config(None, {**ENV_ONLY, "DYNAMODB_TABLES": "orders"})
+    assert both.has_ecs and both.tables_region == "eu-west-1"
+
+
+def test_prefix_list_from_file_and_env():
+    env = {**ENV_ONLY, "EMR_PREFIX": "a-, b- ,a-"}
+    assert load_config(None, env).emr_prefix == ("a-", "b-")
+
+
+def test_example_config_is_made_from_the_key_table_and_loads():
+    example = ROOT / "config.example.yaml"
+    assert example.read_text() == example_yaml()
+    config = load_config(str(example), {})
+    for key in KEYS:
+        expected = key.example if key.example is not None else key.default
+        if key.kind == "prefixes":
+            expected = (expected,)
+        if key.kind == "tables":
+            expected = tuple(expected)
+        assert getattr(config, key.name) == expected, key.name
+
+
+def test_readme_config_table_is_made_from_the_key_table():
+    readme = (ROOT / "README.md").read_text()
+    assert readme_with_table(readme) == readme
+    assert config_table() in readme
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("emr_prefix: ' '\nemr_region: moon\nresume_count: -1\nbogus: 1\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(str(f), {})
+    assert e.value.problems == [
+        "bogus: unknown key",
+        "emr_prefix: must not be blank",
+        "emr_region: is not a region name like us-east-1, got 'moon'",
+        "resume_count: must be at least 1, got -1",
+        "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER), "
+        "unless dynamodb_tables is set",
+        "autoscaler_region: required (set it in the config file or AUTOSCALER_REGION), "
+        "unless dynamodb_tables is set",
+        "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE), "
+        "unless dynamodb_tables is set",
+    ]
+
+
+def test_readme_lists_every_environment_name():
+    readme = (ROOT / "README.md").read_text()
+    for key in KEYS:
+        assert re.search(rf"`{key.env}`", readme), key.env
