@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .config import Config
-from .decide import Cluster
+from .model import Cluster
 
 log = logging.getLogger("autoscaler-pauser")
 

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
-from . import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, __version__
+from . import Exit, __version__
 from .aws import Aws, make_clients
 from .config import CONFIG_ENV, Config, ConfigError, load_config
 from .run import cmd_loop, cmd_run
@@ -93,34 +93,34 @@ def main(
     except ConfigError as e:
         for problem in e.problems:
             print(f"autoscaler-pauser: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     setup_logging(config.debug_output, environ)
     log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
     command = args.command or "run"
     try:
         if command == "check-config":
             print(f"config OK: {path or 'environment only'}")
-            return EXIT_OK
+            return Exit.OK
         if command == "status":
             return cmd_status(config, args.json, now(), sys.stdout)
         if args.loop:
             if args.dry_run:
                 print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
-                return EXIT_USAGE
+                return Exit.USAGE
             interval = args.interval if args.interval is not None else config.interval
             if interval < 1:
                 print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
-                return EXIT_USAGE
+                return Exit.USAGE
             return cmd_loop(config, aws_factory, now, interval)
         return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
     except StateFileError as e:
         print(f"autoscaler-pauser: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except Exception as e:
         log.error("run failed: %s: %s", type(e).__name__, e)
         if config.debug_output:
             log.debug("%s", traceback.format_exc())
-        return EXIT_FAILURE
+        return Exit.FAILURE
 
 
 if __name__ == "__main__":

@@ -1,68 +1,139 @@
-"""What the autoscaler should look like now, and the writes that get it there. Pure."""
+"""What the autoscaler should look like now, and the writes that get it there.
+
+Pure: the clock comes in as `now`, nothing here reads or writes anything. First the verdict
+(which clusters hold the pause, the resume grace, the stuck-pause alarm), then one step per
+target, for a pause or for a resume; then the records the run leaves behind.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import NamedTuple
 
 from .config import Config
-from .state import State, iso, parse_iso, paused_seconds
-
-if TYPE_CHECKING:
-    from .aws import AwsError
-
-
-@dataclass(frozen=True)
-class Cluster:
-    id: str
-    name: str
-    state: str
-    prefix: str
-
-
-@dataclass(frozen=True)
-class TargetView:
-    """One thing the tool can pause, as observed, with its kind's rules as plain data."""
-
-    key: str  # stable id in the state file
-    label: str  # name in log lines
-    current: Any  # the setting now: a desired count, or a (in, out, scheduled) suspension tuple
-    saved: Any  # the pre-pause setting recorded on AWS itself, or None
-    paused_value: Any  # the setting that means "paused"
-    resume_default: Any  # the setting to resume to when no earlier one is known anywhere
-    # Found already paused when a pause begins: someone else paused it, so it stays paused on
-    # resume. (A service found at 0 is resumed to resume_count instead, as the original tool did.)
-    keeps_earlier_pause: bool = False
+from .model import (
+    Change,
+    Cluster,
+    Failure,
+    Observed,
+    PauseRecord,
+    RunRecord,
+    Setting,
+    TargetView,
+    Why,
+    iso,
+    parse_iso,
+    paused_seconds,
+)
 
 
 @dataclass(frozen=True)
-class Change:
-    key: str
-    label: str
-    before: Any
-    after: Any  # None: the setting is left as it is
-    save: Any = None  # pre-pause setting to record on AWS before the change, or None
-    forget: bool = False  # remove the record on AWS after the change
-
-
-@dataclass(frozen=True)
-class Observed:
-    clusters: tuple[Cluster, ...]
-    targets: tuple[TargetView, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
+class Verdict:
     pause: bool  # whether the autoscaler should be paused after this run
-    changes: tuple[Change, ...]
-    saved: Mapping[str, Any]  # pre-pause settings to record once the changes are made
     reason: str
     holding: tuple[str, ...] = ()  # ids of the clusters that hold the pause
     ignored: tuple[str, ...] = ()  # ids of active clusters that no longer may
     alarm: str | None = None  # the pause is over max_pause_minutes
+
+
+@dataclass(frozen=True)
+class Plan:
+    verdict: Verdict
+    changes: tuple[Change, ...]
+    saved: Mapping[str, Setting]  # pre-pause settings to record once the changes are made
+
+
+class Step(NamedTuple):
+    change: Change | None
+    keep: Setting | None  # the target's pre-pause setting to record, if any
+
+
+NOTHING = Step(None, None)
+
+
+def decide(observed: Observed, record: PauseRecord, config: Config, now: datetime) -> Plan:
+    verdict = judge(observed.clusters, record, config, now)
+    step = pause_step if verdict.pause else resume_step
+    changes, saved = [], {}
+    for target in observed.targets:
+        known = target.saved if target.saved is not None else record.saved.get(target.key)
+        change, keep = step(target, known, record)
+        if change is not None:
+            changes.append(change)
+        if keep is not None:
+            saved[target.key] = keep
+    return Plan(verdict, tuple(changes), saved)
+
+
+# --- the verdict -------------------------------------------------------------------------------
+
+
+def judge(
+    clusters: Sequence[Cluster], record: PauseRecord, config: Config, now: datetime
+) -> Verdict:
+    """Whether the autoscaler should be paused, and why.
+
+    | matching clusters | the pause so far                     | verdict                         |
+    |-------------------|--------------------------------------|---------------------------------|
+    | none              | none, or no cluster seen within grace | resume                         |
+    | none              | one was seen less than grace ago     | pause (grace)                   |
+    | only ignored ones | any                                  | as if there were none           |
+    | some              | under max_pause_minutes (or 0)       | pause                           |
+    | some              | over it                              | pause, alarm                    |
+    | some              | over it, force_resume_after_max_pause | resume, alarm; they are ignored |
+    """
+    ignored = {c.id for c in clusters if c.id in record.ignored_clusters}
+    holding = tuple(c for c in clusters if c.id not in ignored)
+    reason = describe_clusters(holding, config.emr_prefix)
+    if ignored:
+        reason += f" ({len(ignored)} more held a pause past max_pause_minutes and are ignored)"
+    if not holding:
+        return _without_clusters(record, config, now, reason, tuple(sorted(ignored)))
+    held = tuple(c.id for c in holding)
+    over = _over_limit(record, config, now, reason)
+    if over is None:
+        return Verdict(True, reason, held, tuple(sorted(ignored)))
+    if not config.force_resume_after_max_pause:
+        alarm = over + "; a stuck backup cluster? the autoscaler stays paused"
+        return Verdict(True, reason, held, tuple(sorted(ignored)), alarm)
+    alarm = (
+        over + "; resumed anyway (force_resume_after_max_pause), and these clusters hold no "
+        "further pause"
+    )
+    return Verdict(False, alarm, (), tuple(sorted(ignored | set(held))), alarm)
+
+
+def _without_clusters(
+    record: PauseRecord, config: Config, now: datetime, reason: str, ignored: tuple[str, ...]
+) -> Verdict:
+    """No cluster holds a pause: resume, unless the last one was seen within the grace."""
+    last_seen = parse_iso(record.last_seen_active_at)
+    if not (record.paused and last_seen and config.resume_grace_seconds):
+        return Verdict(False, reason, (), ignored)
+    quiet = (now - last_seen).total_seconds()
+    if quiet >= config.resume_grace_seconds:
+        return Verdict(False, reason, (), ignored)
+    waiting = (
+        f"; the last was seen {quiet:.0f}s ago, resume waits "
+        f"{config.resume_grace_seconds:g}s (resume_grace_seconds)"
+    )
+    return Verdict(True, reason + waiting, (), ignored)
+
+
+def _over_limit(record: PauseRecord, config: Config, now: datetime, reason: str) -> str | None:
+    """The alarm's text when the pause has lasted longer than max_pause_minutes, else None."""
+    seconds = paused_seconds(record, now)
+    if seconds is None or not config.max_pause_minutes:
+        return None
+    minutes = seconds / 60
+    if minutes <= config.max_pause_minutes:
+        return None
+    return (
+        f"paused for {minutes:.0f} min since {record.paused_at}, over max_pause_minutes="
+        f"{config.max_pause_minutes:g}: {reason}"
+    )
 
 
 def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> str:
@@ -75,135 +146,130 @@ def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> s
     return f"{len(clusters)} active {noun} {used} ({ids})"
 
 
-def decide(observed: Observed, state: State, config: Config, now: datetime) -> Plan:
-    """What the autoscaler should look like now, and the writes that get it there. Pure."""
-    active = {c.id for c in observed.clusters}
-    ignored = {cid for cid in state.ignored_clusters if cid in active}
-    holding = tuple(c for c in observed.clusters if c.id not in ignored)
-    reason = describe_clusters(holding, config.emr_prefix)
-    if ignored:
-        reason += f" ({len(ignored)} more held a pause past max_pause_minutes and are ignored)"
-    pause, alarm = bool(holding), None
-    last_seen = parse_iso(state.last_seen_active_at)
-    if not pause and state.paused and last_seen and config.resume_grace_seconds:
-        quiet = (now - last_seen).total_seconds()
-        if quiet < config.resume_grace_seconds:
-            pause = True
-            reason += (
-                f"; the last was seen {quiet:.0f}s ago, resume waits "
-                f"{config.resume_grace_seconds:g}s (resume_grace_seconds)"
-            )
-    seconds = paused_seconds(state, now)
-    if holding and seconds is not None and config.max_pause_minutes:
-        minutes = seconds / 60
-        if minutes > config.max_pause_minutes:
-            over = (
-                f"paused for {minutes:.0f} min since {state.paused_at}, over max_pause_minutes="
-                f"{config.max_pause_minutes:g}: {reason}"
-            )
-            if config.force_resume_after_max_pause:
-                ignored |= {c.id for c in holding}
-                pause, holding = False, ()
-                alarm = over + "; resumed anyway (force_resume_after_max_pause), and these "
-                alarm += "clusters hold no further pause"
-                reason = alarm
-            else:
-                alarm = over + "; a stuck backup cluster? the autoscaler stays paused"
-    changes: list[Change] = []
-    saved: dict[str, Any] = {}
-    for t in observed.targets:
-        known = t.saved if t.saved is not None else state.saved.get(t.key)
-        if pause:
-            if t.current != t.paused_value:
-                # Someone may have lifted it during the backup: keep the first pre-pause setting.
-                keep = known if known is not None else t.current
-                changes.append(
-                    Change(
-                        t.key,
-                        t.label,
-                        t.current,
-                        t.paused_value,
-                        save=keep if t.saved != keep else None,
-                    )
-                )
-                saved[t.key] = keep
-            elif known is not None:
-                saved[t.key] = known
-            elif t.keeps_earlier_pause and not state.fresh and not state.paused:
-                # Paused by someone else before this pause began: it stays so on resume.
-                changes.append(Change(t.key, t.label, t.current, None, save=t.current))
-                saved[t.key] = t.current
-        elif t.current == t.paused_value:
-            if known is None and t.keeps_earlier_pause and not (state.fresh or state.paused):
-                continue  # paused by someone else while this tool was not pausing: leave it
-            target = known if known is not None else t.resume_default
-            changes.append(
-                Change(
-                    t.key,
-                    t.label,
-                    t.current,
-                    target if target != t.current else None,
-                    forget=t.saved is not None,
-                )
-            )
-        elif t.saved is not None:
-            # Resumed by someone else: only the leftover record goes.
-            changes.append(Change(t.key, t.label, t.current, None, forget=True))
-    return Plan(
-        pause,
-        tuple(changes),
-        saved,
-        reason,
-        holding=tuple(c.id for c in holding),
-        ignored=tuple(sorted(ignored)),
-        alarm=alarm,
-    )
+# --- one step per target -------------------------------------------------------------------------
 
 
-def next_state(
-    before: State,
-    plan: Plan | None,
-    observed: Observed | None,
-    failures: Sequence[tuple[Change, AwsError]],
-    error: str | None,
-    now: datetime,
-) -> State:
-    """The state to record. A pre-pause setting is dropped only once its resume succeeded."""
-    stamp = iso(now)
-    if plan is None or observed is None:
-        return dataclasses.replace(
-            before, last_run_at=stamp, last_result="error", last_error=error, fresh=False
+def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -> Step:
+    """One target while the autoscaler is to be paused. `known`: its pre-pause setting as
+    recorded, on AWS first, else in the pause record.
+
+    | the target now | its pre-pause setting            | change                      | recorded |
+    |----------------|----------------------------------|-----------------------------|----------|
+    | not paused     | not known                        | pause, saving the setting   | setting  |
+    | not paused     | known (lifted during the backup) | pause, saving it where gone | known    |
+    | paused         | known                            | none                        | known    |
+    | paused         | not known: paused before ours    | keep: save it, so it stays  | setting  |
+    | paused         | not known, otherwise             | none                        | nothing  |
+    """
+    if target.current != target.paused_value:
+        keep = known if known is not None else target.current
+        save = keep if target.saved != keep else None
+        pause = Change(
+            target.key, target.label, Why.PAUSE, target.current, target.paused_value, save=save
         )
-    failed = {c.key for c, _ in failures}
+        return Step(pause, keep)
+    if known is not None:
+        return Step(None, known)
+    if paused_by_someone_else(target, known, record):
+        keep = Change(target.key, target.label, Why.KEEP, target.current, None, save=target.current)
+        return Step(keep, target.current)
+    return NOTHING
+
+
+def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) -> Step:
+    """One target while the autoscaler is to run. `known` as for pause_step.
+
+    | the target now | its pre-pause setting               | change                             |
+    |----------------|-------------------------------------|------------------------------------|
+    | paused         | not known: someone else paused it   | none: it stays paused              |
+    | paused         | known, or not known                 | resume to it, else to the default; |
+    |                |                                     | forget the record on AWS           |
+    | paused         | known, and the same as now          | clear the record on AWS, if any    |
+    | not paused     | still recorded on AWS               | clear that record                  |
+    | not paused     | not recorded on AWS                 | none                               |
+    """
+    if target.current != target.paused_value:
+        if target.saved is None:
+            return NOTHING
+        return Step(_clear(target), None)
+    if paused_by_someone_else(target, known, record):
+        return NOTHING
+    goal = known if known is not None else target.resume_default
+    if goal == target.current:
+        return Step(_clear(target), None) if target.saved is not None else NOTHING
+    resume = Change(
+        target.key,
+        target.label,
+        Why.RESUME,
+        target.current,
+        goal,
+        forget=target.saved is not None,
+    )
+    return Step(resume, None)
+
+
+def _clear(target: TargetView) -> Change:
+    return Change(target.key, target.label, Why.CLEAR, target.current, None, forget=True)
+
+
+def paused_by_someone_else(target: TargetView, known: Setting | None, record: PauseRecord) -> bool:
+    """A target of a kind that keeps earlier pauses, found paused with nothing recorded while
+    no pause of ours was on (and an earlier run would have known of one)."""
+    return target.keeps_earlier_pause and known is None and not record.fresh and not record.paused
+
+
+# --- the records the run leaves ------------------------------------------------------------------
+
+
+def next_pause_record(
+    before: PauseRecord, plan: Plan, failures: Mapping[str, Failure], now: datetime
+) -> PauseRecord:
+    """The pause record after the plan was carried out. A pre-pause setting is dropped only once
+    its resume succeeded; a failed resume is retried as one."""
+    stamp = iso(now)
     saved = dict(plan.saved)
-    for key in failed:
+    for key in failures:
         if key in before.saved:
             saved.setdefault(key, before.saved[key])
-    undone = {c.key for c, e in failures if not e.changed}
-    wrote = [c for c in plan.changes if c.after is not None and c.key not in undone]
-    action = ("pause" if plan.pause else "resume") if wrote else "none"
-    clusters = tuple(
-        {"id": c.id, "name": c.name, "state": c.state, "prefix": c.prefix}
-        for c in observed.clusters
-    )
-    resume_failed = bool(undone) and not plan.pause
-    paused = plan.pause or resume_failed  # a failed resume is retried as one
-    return State(
+    undone = any(not failure.changed for failure in failures.values())
+    paused = plan.verdict.pause or undone
+    began = before.paused_at if before.paused and before.paused_at else stamp
+    return PauseRecord(
         paused=paused,
-        paused_at=(before.paused_at if before.paused and before.paused_at else stamp)
-        if paused
-        else None,
-        last_seen_active_at=stamp if plan.holding else before.last_seen_active_at,
-        last_success_at=before.last_success_at if failures else stamp,
-        ignored_clusters=plan.ignored,
-        alarm=plan.alarm,
+        paused_at=began if paused else None,
+        last_seen_active_at=stamp if plan.verdict.holding else before.last_seen_active_at,
+        ignored_clusters=plan.verdict.ignored,
+        alarm=plan.verdict.alarm,
         saved=saved,
+        fresh=False,
+    )
+
+
+def next_run_record(
+    before: RunRecord,
+    plan: Plan,
+    observed: Observed,
+    failures: Mapping[str, Failure],
+    now: datetime,
+) -> RunRecord:
+    """This host's record of a run that got as far as acting."""
+    stamp = iso(now)
+    undone = {key for key, failure in failures.items() if not failure.changed}
+    wrote = [c for c in plan.changes if c.after is not None and c.key not in undone]
+    action = ("pause" if plan.verdict.pause else "resume") if wrote else "none"
+    failed = [c for c in plan.changes if c.key in failures]
+    return RunRecord(
         last_action=action,
         last_action_at=stamp if wrote else before.last_action_at,
         last_run_at=stamp,
         last_result="error" if failures else "ok",
-        last_error="; ".join(str(e) for _, e in failures) or None,
-        active_clusters=clusters,
-        failed_targets=tuple(c.label for c, _ in failures),
-        fresh=False,
+        last_error="; ".join(failures[c.key].error for c in failed) or None,
+        last_success_at=before.last_success_at if failures else stamp,
+        active_clusters=observed.clusters,
+        failed_targets=tuple(c.label for c in failed),
     )
+
+
+def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:
+    """This host's record of a run that failed before it could act."""
+    return replace(before, last_run_at=iso(now), last_result="error", last_error=error)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from .state import State, parse_iso, paused_seconds
-
-log = logging.getLogger("autoscaler-pauser")
+from .model import State, parse_iso, paused_seconds
 
 METRICS = (
     ("paused", "1 while the autoscaler is paused"),
@@ -28,13 +25,14 @@ def number(value: float) -> str:
 
 def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str:
     """Prometheus text exposition format, for node_exporter's textfile collector."""
-    success = parse_iso(state.last_success_at)
+    pause, run = state.pause, state.run
+    success = parse_iso(run.last_success_at)
     values = {
-        "paused": int(state.paused),
-        "paused_seconds": paused_seconds(state, now) or 0,
-        "stuck": int(state.alarm is not None and state.paused),
-        "active_clusters": len(state.active_clusters),
-        "last_run_success": int(state.last_result == "ok"),
+        "paused": int(pause.paused),
+        "paused_seconds": paused_seconds(pause, now) or 0,
+        "stuck": int(pause.alarm is not None and pause.paused),
+        "active_clusters": len(run.active_clusters),
+        "last_run_success": int(run.last_result == "ok"),
         "last_success_timestamp_seconds": success.timestamp() if success else 0,
         "last_run_timestamp_seconds": now.timestamp(),
         "run_duration_seconds": round(seconds, 3),

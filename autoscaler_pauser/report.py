@@ -1,24 +1,36 @@
-"""What a run says: one line per target, before → after and why."""
+"""What a run says: one line per target, before → after and why. A line is a lookup of the
+change's reason, never a second copy of decide's reasoning."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
-from .decide import Observed, Plan
+from .decide import Plan
+from .model import Change, Failure, Observed, Setting, Suspension, TargetView, Why
 
-if TYPE_CHECKING:
-    from .aws import AwsError
+# why -> (done, dry run, failed), and the line's shape
+VERBS = {
+    Why.PAUSE: ("paused", "would pause", "could not pause"),
+    Why.RESUME: ("resumed", "would resume", "could not resume"),
+    Why.KEEP: ("kept", "would keep", "could not keep"),
+    Why.CLEAR: ("cleared", "would clear", "could not clear"),
+}
+LINES = {
+    Why.PAUSE: "{verb} {label} {before} → {after}: {reason}",
+    Why.RESUME: "{verb} {label} {before} → {after}: {reason}",
+    Why.KEEP: "{verb} {label} at {before} after the pause too: it was paused before it",
+    Why.CLEAR: "{verb} the leftover saved setting of {label}, at {before}: {reason}",
+}
+FLAG_WORDS = ("in", "out", "scheduled")
 
 
-def format_setting(value: Any) -> str:
-    if isinstance(value, tuple):
+def format_setting(value: Setting | None) -> str:
+    if isinstance(value, Suspension):
         if all(value):
             return "suspended"
         if not any(value):
             return "scaling"
-        names = ("in", "out", "scheduled")
-        return "suspended " + "+".join(n for n, v in zip(names, value, strict=True) if v)
+        return "suspended " + "+".join(n for n, v in zip(FLAG_WORDS, value, strict=True) if v)
     return str(value)
 
 
@@ -26,45 +38,38 @@ def plan_lines(
     plan: Plan,
     observed: Observed,
     dry_run: bool = False,
-    failed: Mapping[str, AwsError] | None = None,
+    failed: Mapping[str, Failure] | None = None,
 ) -> list[str]:
-    """One line per target, before -> after and why; `would` in front for a dry run. A target
+    """One line per target, before → after and why; `would` in front for a dry run. A target
     whose change failed gets the error after it, and `could not` in front unless its setting
     was changed all the same."""
     failed = failed or {}
     changes = {c.key: c for c in plan.changes}
-    verb = (
-        ("would pause" if dry_run else "paused")
-        if plan.pause
-        else ("would resume" if dry_run else "resumed")
-    )
-    lines = []
-    for t in observed.targets:
-        c = changes.get(t.key)
-        error = failed.get(t.key)
-        undone = error is not None and not error.changed
-        if c is not None and c.after is not None:
-            do = ("could not pause" if plan.pause else "could not resume") if undone else verb
-            line = (
-                f"{do} {t.label} {format_setting(c.before)} → "
-                f"{format_setting(c.after)}: {plan.reason}"
-            )
-        elif c is not None and c.save is not None:
-            do = "could not keep" if undone else ("would keep" if dry_run else "kept")
-            line = (
-                f"{do} {t.label} at {format_setting(t.current)} after the pause too: "
-                "it was paused before it"
-            )
-        elif c is not None:
-            do = "could not clear" if undone else ("would clear" if dry_run else "cleared")
-            line = (
-                f"{do} the leftover saved setting of {t.label}, at "
-                f"{format_setting(t.current)}: {plan.reason}"
-            )
-        else:
-            mode = "paused" if t.current == t.paused_value else "running"
-            line = (
-                f"no change: {t.label} stays at {format_setting(t.current)} ({mode}): {plan.reason}"
-            )
-        lines.append(line if error is None else f"{line}; {error}")
-    return lines
+    return [
+        target_line(t, changes.get(t.key), plan.verdict.reason, dry_run, failed.get(t.key))
+        for t in observed.targets
+    ]
+
+
+def target_line(
+    target: TargetView,
+    change: Change | None,
+    reason: str,
+    dry_run: bool,
+    failure: Failure | None,
+) -> str:
+    if change is None:
+        mode = "paused" if target.current == target.paused_value else "running"
+        line = f"no change: {target.label} stays at {format_setting(target.current)} ({mode})"
+        line += f": {reason}"
+    else:
+        done, would, could_not = VERBS[change.why]
+        verb = could_not if failure and not failure.changed else would if dry_run else done
+        line = LINES[change.why].format(
+            verb=verb,
+            label=target.label,
+            before=format_setting(change.before),
+            after=format_setting(change.after),
+            reason=reason,
+        )
+    return line if failure is None else f"{line}; {failure.error}"

@@ -9,14 +9,20 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from . import EXIT_FAILURE, EXIT_OK, EXIT_STUCK
+from . import Exit
 from .aws import Aws, AwsError, list_matching_clusters
 from .config import Config
-from .decide import Change, Observed, Plan, TargetView, decide, next_state
+from .decide import (
+    Plan,
+    decide,
+    failed_run_record,
+    next_pause_record,
+    next_run_record,
+)
 from .metrics import metrics_text
+from .model import Failure, Observed, PauseRecord, State, TargetView
 from .report import plan_lines
 from .state import (
-    State,
     StateFileError,
     check_files,
     read_state,
@@ -29,6 +35,31 @@ from .targets.dynamodb import DynamoDbScaling
 from .targets.ecs import EcsService, EcsServiceScaling
 
 log = logging.getLogger("autoscaler-pauser")
+
+# No write starts later than this into a run: one call against a hung endpoint takes about 16 s
+# (three tries), so a run still ends within 45 s, however many targets it has to change.
+WRITE_BUDGET_SECONDS = 28
+NOT_TRIED = "not tried: the run's time for writes was spent; next run"
+
+
+def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], EcsServiceScaling | None]:
+    """The kinds read on every run, and the service's scaling target, read only when needed."""
+    kinds: list[TargetKind] = []
+    scaling = None
+    if config.has_ecs:
+        region = config.autoscaler_region
+        service = EcsService(
+            aws.client("ecs", region),
+            config.autoscaler_cluster,
+            config.autoscaler_service,
+            config.resume_count,
+        )
+        kinds.append(service)
+        scaling = EcsServiceScaling(aws.client("application-autoscaling", region), service)
+    if config.dynamodb_tables:
+        aas = aws.client("application-autoscaling", config.tables_region)
+        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables))
+    return kinds, scaling
 
 
 def observe(
@@ -53,9 +84,28 @@ def observe_targets(
     return tuple(targets), owners
 
 
-# No write starts later than this into a run: one call against a hung endpoint takes about 16 s
-# (three tries), so a run still ends within 45 s, however many targets it has to change.
-WRITE_BUDGET_SECONDS = 28
+def observe_and_decide(
+    config: Config, aws: Aws, record: PauseRecord, now: datetime
+) -> tuple[Observed, Plan, dict[str, TargetKind]]:
+    """Read, decide, and if the plan touches the ECS service, read its scaling target too and
+    decide again, so that a steady run stays at one read per kind."""
+    kinds, scaling = target_kinds(config, aws)
+    observed, owners = observe(aws.emr, kinds, config.emr_prefix)
+    plan = decide(observed, record, config, now)
+    if scaling is not None and needs_scaling_target(plan, record, scaling):
+        more, more_owners = observe_targets([scaling])
+        owners.update(more_owners)
+        observed = Observed(observed.clusters, more + observed.targets)
+        plan = decide(observed, record, config, now)
+    return observed, plan, owners
+
+
+def needs_scaling_target(plan: Plan, record: PauseRecord, scaling: EcsServiceScaling) -> bool:
+    """The service's scaling target is read when the service is about to change, or at resume
+    when a record of its earlier suspension is left."""
+    touched = any(c.key == scaling.service.key for c in plan.changes)
+    recorded = scaling.service.saved_scaling is not None or scaling.key in record.saved
+    return touched or (recorded and not plan.verdict.pause)
 
 
 def act(
@@ -63,20 +113,20 @@ def act(
     owners: Mapping[str, TargetKind],
     deadline: float = math.inf,
     monotonic: Callable[[], float] = time.monotonic,
-) -> list[tuple[Change, AwsError]]:
+) -> dict[str, Failure]:
     """Make each change; a failure on one target does not stop the others, but no change starts
-    after the deadline: the next run goes on with what is left. Returns the failures."""
-    failures = []
+    after the deadline: the next run goes on with what is left. Returns the failures by target."""
+    failures = {}
     for change in plan.changes:
         if monotonic() > deadline:
-            failures.append(
-                (change, AwsError("not tried: the run's time for writes was spent; next run"))
+            failures[change.key] = Failure(
+                "not tried: the run's time for writes was spent; next run"
             )
             continue
         try:
             owners[change.key].apply(change)
         except AwsError as e:
-            failures.append((change, e))
+            failures[change.key] = Failure(str(e), e.changed)
     return failures
 
 
@@ -95,74 +145,40 @@ def record(config: Config, state: State, seconds: float, calls: int, now: dateti
     return True
 
 
-def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], list[EcsServiceScaling]]:
-    """The kinds read on every run, and those read only when a plan needs them."""
-    kinds: list[TargetKind] = []
-    lazy = []
-    if config.has_ecs:
-        region = config.autoscaler_region
-        service = EcsService(
-            aws.client("ecs", region),
-            config.autoscaler_cluster,
-            config.autoscaler_service,
-            config.resume_count,
-        )
-        kinds.append(service)
-        lazy.append(EcsServiceScaling(aws.client("application-autoscaling", region), service))
-    if config.dynamodb_tables:
-        aas = aws.client("application-autoscaling", config.tables_region)
-        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables))
-    return kinds, lazy
-
-
-def observe_and_decide(
-    config: Config, aws: Aws, state: State, now: datetime
-) -> tuple[Observed, Plan, dict[str, TargetKind]]:
-    """Read, decide, and if the plan touches the ECS service, read its scaling target too and
-    decide again, so that a steady run stays at one read per kind."""
-    kinds, lazy = target_kinds(config, aws)
-    observed, owners = observe(aws.emr, kinds, config.emr_prefix)
-    plan = decide(observed, state, config, now)
-    extra = [kind for kind in lazy if kind.needed(plan, state)]
-    if extra:
-        more, more_owners = observe_targets(extra)
-        owners.update(more_owners)
-        observed = Observed(observed.clusters, more + observed.targets)
-        plan = decide(observed, state, config, now)
-    return observed, plan, owners
-
-
-def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> int:
+def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> Exit:
     """One reconcile, the lock already held (or not needed for a dry run)."""
     started, calls_before, clock = now(), aws.calls, time.monotonic()
     state = read_state(config.state_file, started, move_aside=not dry_run)
     try:
-        observed, plan, owners = observe_and_decide(config, aws, state, started)
+        observed, plan, owners = observe_and_decide(config, aws, state.pause, started)
     except AwsError as e:
         log.error("%s; the autoscaler was left as it is", e)
         if not dry_run:
-            after = next_state(state, None, None, [], str(e), started)
+            after = State(state.pause, failed_run_record(state.run, str(e), started))
             record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
-        return EXIT_FAILURE
+        return Exit.FAILURE
     # Act first, then log: a line says what was done, not what was meant to be.
-    failures = [] if dry_run else act(plan, owners, clock + WRITE_BUDGET_SECONDS)
-    failed = {change.key: error for change, error in failures}
-    lines = plan_lines(plan, observed, dry_run, failed)
+    failures = {} if dry_run else act(plan, owners, clock + WRITE_BUDGET_SECONDS)
+    lines = plan_lines(plan, observed, dry_run, failures)
     for target, line in zip(observed.targets, lines, strict=True):
-        (log.error if target.key in failed else log.info)("%s", line)
-    if plan.alarm:
-        log.error("%s", plan.alarm)
+        (log.error if target.key in failures else log.info)("%s", line)
+    if plan.verdict.alarm:
+        log.error("%s", plan.verdict.alarm)
     if dry_run:
-        return EXIT_STUCK if plan.alarm else EXIT_OK
-    after = next_state(state, plan, observed, failures, None, now())
-    if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, now()):
-        return EXIT_FAILURE
+        return Exit.STUCK if plan.verdict.alarm else Exit.OK
+    ended = now()
+    after = State(
+        next_pause_record(state.pause, plan, failures, ended),
+        next_run_record(state.run, plan, observed, failures, ended),
+    )
+    if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, ended):
+        return Exit.FAILURE
     if failures:
-        return EXIT_FAILURE
-    return EXIT_STUCK if plan.alarm else EXIT_OK
+        return Exit.FAILURE
+    return Exit.STUCK if plan.verdict.alarm else Exit.OK
 
 
-def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> int:
+def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> Exit:
     from filelock import FileLock, Timeout
 
     check_files(config)
@@ -176,12 +192,12 @@ def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> int:
             config.lock_path,
             config.lock_timeout,
         )
-        return EXIT_OK
+        return Exit.OK
 
 
 def cmd_run(
     config: Config, aws_factory: Callable[[Config], Aws], now: Callable[[], datetime], dry_run: bool
-) -> int:
+) -> Exit:
     if dry_run:
         return run_once(config, aws_factory(config), now, dry_run=True)
     return locked_run(config, aws_factory(config), now)
@@ -192,7 +208,7 @@ def cmd_loop(
     aws_factory: Callable[[Config], Aws],
     now: Callable[[], datetime],
     interval: float,
-) -> int:
+) -> Exit:
     """The same run every interval in one process, reusing the AWS clients, until SIGTERM or
     SIGINT, which end it between runs. A failed run is logged and the loop goes on."""
     import signal
@@ -216,9 +232,9 @@ def cmd_loop(
             raise
         except Exception as e:
             log.error("run failed: %s: %s", type(e).__name__, e)
-            code = EXIT_FAILURE
-        if code not in (EXIT_OK, EXIT_STUCK):
+            code = Exit.FAILURE
+        if code not in (Exit.OK, Exit.STUCK):
             log.warning("run ended with exit code %d; the loop goes on", code)
         stop.wait(max(0.0, interval - (time.monotonic() - began)))
     log.info("loop stopped")
-    return EXIT_OK
+    return Exit.OK

@@ -11,88 +11,82 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from .config import Config
+from .model import Cluster, PauseRecord, RunRecord, Setting, State, Suspension, parse_iso
 
 log = logging.getLogger("autoscaler-pauser")
 
 STATE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class State:
-    """What the last run recorded. `fresh` is true when there was no usable earlier state."""
-
-    paused: bool = False
-    saved: Mapping[str, Any] = field(default_factory=dict)  # target key -> pre-pause setting
-    last_action: str = "none"
-    last_action_at: str | None = None
-    last_run_at: str | None = None
-    last_result: str | None = None
-    last_error: str | None = None
-    active_clusters: tuple[Mapping[str, str], ...] = ()
-    failed_targets: tuple[str, ...] = ()
-    paused_at: str | None = None  # when the current pause began
-    last_seen_active_at: str | None = None  # when a cluster holding the pause was last seen
-    last_success_at: str | None = None
-    ignored_clusters: tuple[str, ...] = ()  # held a pause past max_pause_minutes: hold no more
-    alarm: str | None = None
-    fresh: bool = True
-
-
 class StateFileError(Exception):
     """The state file's path cannot be used at all (not a bad file: that is moved aside)."""
 
 
-def _check_state(data: Any) -> State:
+TIMES = ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at")
+
+
+def state_from_json(data: Any) -> State:
+    """The state file's content, checked; ValueError says what is wrong with it."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     version = data.get("version", STATE_VERSION)
     if version != STATE_VERSION:
         raise ValueError(f"written by an unknown version {version!r} of the state format")
+    for name in TIMES:
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+    return State(pause_from_json(data), run_from_json(data))
+
+
+def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
     saved = data.get("saved", {})
     if not isinstance(data.get("paused", False), bool) or not isinstance(saved, dict):
         raise ValueError("'paused' or 'saved' has the wrong type")
-    clean = {}
-    for k, v in saved.items():
-        if isinstance(v, list):
-            v = tuple(v)
-        if not (isinstance(v, int) and not isinstance(v, bool)) and not (
-            isinstance(v, tuple) and len(v) == 3 and all(isinstance(b, bool) for b in v)
-        ):
-            raise ValueError(f"saved setting of {k!r} is not understood")
-        clean[k] = v
+    ignored = data.get("ignored_clusters", [])
+    if not isinstance(ignored, list):
+        raise ValueError("'failed_targets' or 'ignored_clusters' is not a list")
+    return PauseRecord(
+        paused=data.get("paused", False),
+        paused_at=data.get("paused_at"),
+        last_seen_active_at=data.get("last_seen_active_at"),
+        ignored_clusters=tuple(map(str, ignored)),
+        alarm=data.get("alarm"),
+        saved={key: setting_from_json(key, value) for key, value in saved.items()},
+        fresh=False,
+    )
+
+
+def setting_from_json(key: str, value: Any) -> Setting:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, list) and len(value) == 3 and all(isinstance(b, bool) for b in value):
+        return Suspension(*value)
+    raise ValueError(f"saved setting of {key!r} is not understood")
+
+
+def run_from_json(data: Mapping[str, Any]) -> RunRecord:
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
     failed = data.get("failed_targets", [])
-    ignored = data.get("ignored_clusters", [])
-    if not isinstance(failed, list) or not isinstance(ignored, list):
+    if not isinstance(failed, list):
         raise ValueError("'failed_targets' or 'ignored_clusters' is not a list")
-    times = {}
-    for name in ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at"):
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
-        times[name] = data.get(name)
-    return State(
-        paused=data.get("paused", False),
-        failed_targets=tuple(map(str, failed)),
-        ignored_clusters=tuple(map(str, ignored)),
-        paused_at=times["paused_at"],
-        last_seen_active_at=times["last_seen_active_at"],
-        last_success_at=times["last_success_at"],
-        alarm=data.get("alarm"),
-        saved=clean,
+    return RunRecord(
         last_action=str(data.get("last_action", "none")),
         last_action_at=data.get("last_action_at"),
         last_run_at=data.get("last_run_at"),
         last_result=data.get("last_result"),
         last_error=data.get("last_error"),
-        active_clusters=tuple(clusters),
-        fresh=False,
+        last_success_at=data.get("last_success_at"),
+        active_clusters=tuple(
+            Cluster(*(str(c.get(f, "")) for f in ("id", "name", "state", "prefix")))
+            for c in clusters
+        ),
+        failed_targets=tuple(map(str, failed)),
     )
 
 
@@ -108,7 +102,7 @@ def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
     except OSError as e:
         raise StateFileError(f"state_file: cannot read {path}: {e.strerror}") from None
     try:
-        return _check_state(json.loads(content.decode("utf-8")))
+        return state_from_json(json.loads(content.decode("utf-8")))
     except (ValueError, UnicodeDecodeError) as e:
         if not move_aside:
             log.warning("state file %s is not usable (%s)", path, e)
@@ -179,35 +173,18 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
 
 
 def state_to_json(state: State, config: Config) -> dict[str, Any]:
-    data = dataclasses.asdict(state)
-    data.pop("fresh")
-    data["version"] = STATE_VERSION  # tuples in it are written as JSON arrays
+    """The state file's content: both records in one object (tuples are written as arrays)."""
+    pause = dataclasses.asdict(state.pause)
+    del pause["fresh"]
+    data = {**pause, **dataclasses.asdict(state.run), "version": STATE_VERSION}
     data["saved_desired_count"] = (
-        state.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
+        state.pause.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
         if config.has_ecs
         else None
     )
     return data
 
 
-def ecs_key(cluster: str, service: str) -> str:
+def ecs_key(cluster: str | None, service: str | None) -> str:
+    """The ECS service's key in the records."""
     return f"ecs-service:{cluster}/{service}"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def paused_seconds(state: State, now: datetime) -> float | None:
-    """How long the current pause has lasted, or None when there is none (or its start is not
-    known)."""
-    since = parse_iso(state.paused_at) if state.paused else None
-    return (now - since).total_seconds() if since else None
-
-
-def parse_iso(text: Any) -> datetime | None:
-    """A time as iso() writes it, or None."""
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except (TypeError, ValueError):
-        return None

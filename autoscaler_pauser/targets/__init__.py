@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..decide import Change, TargetView
+from ..model import Change, TargetView
 
 
 class TargetKind(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..aws import aws_error
-from ..decide import Change, TargetView
+from ..model import Change, TargetView
 from .scalable import register_suspension, scaling_view
 
 log = logging.getLogger("autoscaler-pauser")

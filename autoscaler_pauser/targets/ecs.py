@@ -1,14 +1,18 @@
-"""The custom autoscaler as an ECS service, and the service's own scalable target."""
+"""The custom autoscaler as an ECS service, and the service's own scalable target.
+
+Both keep their pre-pause setting on the service itself, as a tag, so that a lost state file, a
+replaced host or a second host still resumes to it.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..aws import AwsError, aws_error
-from ..decide import Change, Plan, TargetView
-from ..state import State, ecs_key
+from ..model import Change, Suspension, TargetView
+from ..state import ecs_key
 from .scalable import format_flags, parse_flags, register_suspension, scaling_view
 
 log = logging.getLogger("autoscaler-pauser")
@@ -16,20 +20,18 @@ log = logging.getLogger("autoscaler-pauser")
 SAVED_COUNT_TAG = "autoscaler-pauser:saved-desired-count"
 SAVED_SCALING_TAG = "autoscaler-pauser:saved-scaling"
 
+T = TypeVar("T")
+
 
 class EcsService:
-    """The custom autoscaler as an ECS service: paused at desired count 0.
-
-    The pre-pause count is also kept on the service as a tag, so that a lost state file, a
-    replaced host or a second host still resumes to it.
-    """
+    """The custom autoscaler as an ECS service: paused at desired count 0."""
 
     def __init__(self, ecs: Any, cluster: str, service: str, resume_count: int):
         self.ecs, self.cluster, self.service = ecs, cluster, service
         self.resume_count = resume_count
         self.key = ecs_key(cluster, service)
         self.arn: str | None = None
-        self.saved_scaling: tuple[bool, bool, bool] | None = None
+        self.saved_scaling: Suspension | None = None  # the tag its scaling target's record is in
 
     def observe(self) -> list[TargetView]:
         try:
@@ -52,74 +54,86 @@ class EcsService:
             )
         self.arn = svc["serviceArn"]
         tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
-        saved = None
-        if SAVED_COUNT_TAG in tags:
-            raw = tags[SAVED_COUNT_TAG]
-            if raw.isdigit() and int(raw) > 0:
-                saved = int(raw)
-            else:
-                log.warning(
-                    "ignored tag %s=%r on %s: not a count above 0",
-                    SAVED_COUNT_TAG,
-                    raw,
-                    self.service,
-                )
-        if SAVED_SCALING_TAG in tags:
-            self.saved_scaling = parse_flags(tags[SAVED_SCALING_TAG])
-            if self.saved_scaling is None:
-                log.warning(
-                    "ignored tag %s=%r on %s: not understood",
-                    SAVED_SCALING_TAG,
-                    tags[SAVED_SCALING_TAG],
-                    self.service,
-                )
+        self.saved_scaling = self._tag(tags, SAVED_SCALING_TAG, parse_flags, "not understood")
+        saved = self._tag(tags, SAVED_COUNT_TAG, _count, "not a count above 0")
         return [
             TargetView(self.key, self.service, svc["desiredCount"], saved, 0, self.resume_count)
         ]
 
-    def tag(self, key: str, value: str) -> None:
-        try:
-            self.ecs.tag_resource(resourceArn=self.arn, tags=[{"key": key, "value": value}])
-        except Exception as e:
-            raise aws_error("TagResource", e) from e
-
-    def untag(self, key: str) -> None:
-        try:
-            self.ecs.untag_resource(resourceArn=self.arn, tagKeys=[key])
-        except Exception as e:
-            raise aws_error("UntagResource", e) from e
+    def _tag(
+        self, tags: Mapping[str, str], key: str, parse: Callable[[str], T | None], bad: str
+    ) -> T | None:
+        """A saved setting from the service's tags, or None; a tag that cannot be understood is
+        warned of and left out."""
+        if key not in tags:
+            return None
+        value = parse(tags[key])
+        if value is None:
+            log.warning("ignored tag %s=%r on %s: %s", key, tags[key], self.service, bad)
+        return value
 
     def apply(self, change: Change) -> None:
-        tag_error = None
-        if change.save is not None:
-            try:
-                self.tag(SAVED_COUNT_TAG, str(change.save))
-            except AwsError as e:
-                tag_error = e  # pause all the same, to protect the backup
-        if change.after is not None:
+        def update() -> None:
             try:
                 self.ecs.update_service(
                     cluster=self.cluster, service=self.service, desiredCount=change.after
                 )
             except Exception as e:
                 raise aws_error("UpdateService", e) from e
+
+        count = None if change.save is None else str(change.save)
+        kept = f"the pre-pause count {change.save} is kept in the state file only"
+        self.save_write_forget(change, SAVED_COUNT_TAG, count, update, kept)
+
+    def save_write_forget(
+        self,
+        change: Change,
+        tag: str,
+        value: str | None,
+        write: Callable[[], None],
+        kept: str,
+    ) -> None:
+        """Record the pre-pause setting (`value`) in the service's tag `tag`, make the change,
+        then remove the tag if the change says so. A failed record does not stop a pause: the
+        change is made all the same and the error says where the setting is still kept."""
+        tag_error = None
+        if value is not None:
+            try:
+                self._tag_resource(tag, value)
+            except AwsError as e:
+                tag_error = e
+        if change.after is not None:
+            write()
         if tag_error is not None:
-            raise AwsError(
-                f"{tag_error} (the pre-pause count {change.save} is kept in the state file only)",
-                changed=True,
-            )
+            raise AwsError(f"{tag_error} ({kept})", changed=True)
         if change.forget:
             try:
-                self.untag(SAVED_COUNT_TAG)
+                self._untag_resource(tag)
             except AwsError as e:
                 raise AwsError(str(e), changed=change.after is not None) from e
+
+    def _tag_resource(self, key: str, value: str) -> None:
+        try:
+            self.ecs.tag_resource(resourceArn=self.arn, tags=[{"key": key, "value": value}])
+        except Exception as e:
+            raise aws_error("TagResource", e) from e
+
+    def _untag_resource(self, key: str) -> None:
+        try:
+            self.ecs.untag_resource(resourceArn=self.arn, tagKeys=[key])
+        except Exception as e:
+            raise aws_error("UntagResource", e) from e
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 class EcsServiceScaling:
     """The ECS service's own Application Auto Scaling target, if it has one: suspended with the
     service, or a scale-out alarm or scheduled action would lift desiredCount=0 again.
 
-    Looked at only when the service is about to change (or a record of it is left over at
+    A run reads it only when the service is about to change (or a record of it is left over at
     resume), so a steady run makes no extra call. Its pre-pause suspension is kept as a tag on
     the service and in the state file.
     """
@@ -128,11 +142,6 @@ class EcsServiceScaling:
         self.aas, self.service = aas, service
         self.key = f"aas:ecs:service/{service.cluster}/{service.service}"
         self.target: Mapping[str, Any] = {}
-
-    def needed(self, plan: Plan, state: State) -> bool:
-        touched = any(c.key == self.service.key for c in plan.changes)
-        recorded = self.service.saved_scaling is not None or self.key in state.saved
-        return touched or (recorded and not plan.pause)
 
     def observe(self) -> list[TargetView]:
         resource = f"service/{self.service.cluster}/{self.service.service}"
@@ -152,21 +161,9 @@ class EcsServiceScaling:
         return [scaling_view(self.key, label, self.target, self.service.saved_scaling)]
 
     def apply(self, change: Change) -> None:
-        tag_error = None
-        if change.save is not None:
-            try:
-                self.service.tag(SAVED_SCALING_TAG, format_flags(change.save))
-            except AwsError as e:
-                tag_error = e  # suspend all the same; the state file keeps the record
-        if change.after is not None:
-            register_suspension(self.aas, self.target, change.after)
-        if tag_error is not None:
-            raise AwsError(
-                f"{tag_error} (the earlier suspension is kept in the state file only)",
-                changed=True,
-            )
-        if change.forget:
-            try:
-                self.service.untag(SAVED_SCALING_TAG)
-            except AwsError as e:
-                raise AwsError(str(e), changed=change.after is not None) from e
+        def register() -> None:
+            register_suspension(self.aas, self.target, change.after)  # type: ignore[arg-type]
+
+        flags = None if change.save is None else format_flags(change.save)  # type: ignore[arg-type]
+        kept = "the earlier suspension is kept in the state file only"
+        self.service.save_write_forget(change, SAVED_SCALING_TAG, flags, register, kept)

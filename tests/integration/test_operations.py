@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.state import iso
+from autoscaler_pauser.model import iso
 from tests.support.tool import base_env
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)

@@ -13,7 +13,8 @@ import pytest
 from autoscaler_pauser import __version__
 from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.decide import Change, Plan
+from autoscaler_pauser.decide import Plan, Verdict
+from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
 from autoscaler_pauser.run import WRITE_BUDGET_SECONDS, act
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.tool import base_env
@@ -277,8 +278,8 @@ class SlowKind:
 def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
     clock = [0.0]
     kind = SlowKind(clock)
-    changes = tuple(Change(f"t{i}", f"t{i}", (False,) * 3, (True,) * 3) for i in range(6))
-    plan = Plan(True, changes, {}, "reason")
+    changes = tuple(Change(f"t{i}", f"t{i}", Why.PAUSE, SCALING, SUSPENDED) for i in range(6))
+    plan = Plan(Verdict(True, "reason"), changes, {})
     failures = act(
         plan,
         {c.key: kind for c in changes},
@@ -287,5 +288,5 @@ def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
     )
     assert kind.applied == ["t0", "t1"], "the third write would start at 32 s, past the budget"
     assert clock[0] == 32, "two hung writes, then no more"
-    assert [c.key for c, _ in failures] == [f"t{i}" for i in range(6)]
-    assert all("not tried" in str(e) for _, e in failures[2:])
+    assert list(failures) == [f"t{i}" for i in range(6)]
+    assert all("not tried" in failures[f"t{i}"].error for i in range(2, 6))

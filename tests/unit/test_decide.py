@@ -1,4 +1,5 @@
-"""decide() is pure: tables of observation + state -> plan, and properties over sequences."""
+"""decide is pure: its verdict and its per-target steps tested by tables, and the whole of it by
+properties over random sequences of runs."""
 
 from __future__ import annotations
 
@@ -10,9 +11,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoscaler_pauser.config import Config
-from autoscaler_pauser.decide import Change, Cluster, Observed, TargetView, decide, next_state
-from autoscaler_pauser.report import plan_lines
-from autoscaler_pauser.state import State, iso
+from autoscaler_pauser.decide import (
+    decide,
+    judge,
+    next_pause_record,
+    next_run_record,
+    pause_step,
+    resume_step,
+)
+from autoscaler_pauser.model import (
+    SCALING,
+    SUSPENDED,
+    Change,
+    Cluster,
+    Failure,
+    Observed,
+    PauseRecord,
+    RunRecord,
+    Suspension,
+    TargetView,
+    Why,
+    iso,
+)
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 KEY = "ecs-service:autoscaler/ddb-scaler"
@@ -31,361 +51,188 @@ def ecs(current, tag=None, resume_count=1):
     return TargetView(KEY, "ddb-scaler", current, tag, 0, resume_count)
 
 
-def plan_for(clusters, current, tag=None, saved=None):
-    state = State(saved={KEY: saved} if saved is not None else {}, fresh=False)
-    return decide(Observed(clusters, (ecs(current, tag),)), state, CONFIG, NOW)
+def ecs_change(why, before, after, **kw):
+    return Change(KEY, "ddb-scaler", why, before, after, **kw)
 
 
-# clusters, desired now, tag, state's saved -> changes expected, saved after
-ECS_TABLE = [
-    ("no backup, running: nothing", (), 3, None, None, (), {}),
+def known(tag, saved):
+    """A target's pre-pause setting as decide finds it: on AWS first, else in the record."""
+    return tag if tag is not None else saved
+
+
+# --- one ECS service: a desired count, paused at 0 ------------------------------------------------
+
+PAUSED_RECORD = PauseRecord(paused=True, fresh=False)
+
+# current count, tag, record's saved -> change, setting recorded after
+ECS_PAUSE = [
+    ("backup starts: pause and save", 3, None, None, ecs_change(Why.PAUSE, 3, 0, save=3), 3),
+    ("paused: nothing", 0, 3, 3, None, 3),
+    ("paused, tag lost, record knows: nothing", 0, None, 3, None, 3),
+    ("paused, record lost, tag knows: nothing", 0, 3, None, None, 3),
+    ("scaled up by hand: back to 0, keep first count", 5, 3, 3, ecs_change(Why.PAUSE, 5, 0), 3),
     (
-        "backup starts: pause and save",
-        BACKUP,
-        3,
-        None,
-        None,
-        (Change(KEY, "ddb-scaler", 3, 0, save=3),),
-        {KEY: 3},
-    ),
-    ("backup goes on, paused: nothing", BACKUP, 0, 3, 3, (), {KEY: 3}),
-    ("paused, tag lost, state knows: nothing", BACKUP, 0, None, 3, (), {KEY: 3}),
-    ("paused, state lost, tag knows: nothing", BACKUP, 0, 3, None, (), {KEY: 3}),
-    (
-        "scaled up by hand mid-backup: back to 0, keep first count",
-        BACKUP,
-        5,
-        3,
-        3,
-        (Change(KEY, "ddb-scaler", 5, 0),),
-        {KEY: 3},
-    ),
-    (
-        "scaled up mid-backup, tag lost: re-tag with state's count",
-        BACKUP,
+        "scaled up by hand, tag lost: re-tag with the record's count",
         5,
         None,
         3,
-        (Change(KEY, "ddb-scaler", 5, 0, save=3),),
-        {KEY: 3},
-    ),
-    ("at 0 when backup starts, nothing known: stay, save nothing", BACKUP, 0, None, None, (), {}),
-    (
-        "backup over: resume to tag's count",
-        (),
-        0,
-        4,
-        4,
-        (Change(KEY, "ddb-scaler", 0, 4, forget=True),),
-        {},
-    ),
-    (
-        "backup over, tag wins over state",
-        (),
-        0,
-        4,
-        9,
-        (Change(KEY, "ddb-scaler", 0, 4, forget=True),),
-        {},
-    ),
-    (
-        "backup over, state lost: tag's count",
-        (),
-        0,
-        4,
-        None,
-        (Change(KEY, "ddb-scaler", 0, 4, forget=True),),
-        {},
-    ),
-    (
-        "backup over, tag lost: state's count",
-        (),
-        0,
-        None,
-        4,
-        (Change(KEY, "ddb-scaler", 0, 4),),
-        {},
-    ),
-    (
-        "at 0, nothing known: resume_count",
-        (),
-        0,
-        None,
-        None,
-        (Change(KEY, "ddb-scaler", 0, 1),),
-        {},
-    ),
-    (
-        "resumed by hand, leftover tag: clear it",
-        (),
-        6,
+        ecs_change(Why.PAUSE, 5, 0, save=3),
         3,
-        3,
-        (Change(KEY, "ddb-scaler", 6, None, forget=True),),
-        {},
     ),
-    ("resumed by hand, no tag: nothing", (), 6, None, 3, (), {}),
+    ("at 0 when the backup starts, nothing known: stay, save nothing", 0, None, None, None, None),
 ]
 
 
 @pytest.mark.parametrize(
-    "clusters,current,tag,saved,changes,saved_after",
-    [row[1:] for row in ECS_TABLE],
-    ids=[row[0] for row in ECS_TABLE],
+    "current,tag,saved,change,keep", [r[1:] for r in ECS_PAUSE], ids=[r[0] for r in ECS_PAUSE]
 )
-def test_ecs_service_table(clusters, current, tag, saved, changes, saved_after):
-    plan = plan_for(clusters, current, tag, saved)
-    assert plan.changes == changes
-    assert dict(plan.saved) == saved_after
-    assert plan.pause is bool(clusters)
+def test_ecs_pause_step(current, tag, saved, change, keep):
+    assert pause_step(ecs(current, tag), known(tag, saved), PAUSED_RECORD) == (change, keep)
+
+
+# current count, tag, record's saved -> change
+ECS_RESUME = [
+    ("no backup, running: nothing", 3, None, None, None),
+    ("backup over: resume to the tag's count", 0, 4, 4, ecs_change(Why.RESUME, 0, 4, forget=True)),
+    (
+        "backup over, the tag wins over the record",
+        0,
+        4,
+        9,
+        ecs_change(Why.RESUME, 0, 4, forget=True),
+    ),
+    (
+        "backup over, record lost: the tag's count",
+        0,
+        4,
+        None,
+        ecs_change(Why.RESUME, 0, 4, forget=True),
+    ),
+    ("backup over, tag lost: the record's count", 0, None, 4, ecs_change(Why.RESUME, 0, 4)),
+    ("at 0, nothing known: resume_count", 0, None, None, ecs_change(Why.RESUME, 0, 1)),
+    (
+        "resumed by hand, leftover tag: clear it",
+        6,
+        3,
+        3,
+        ecs_change(Why.CLEAR, 6, None, forget=True),
+    ),
+    ("resumed by hand, no tag: nothing", 6, None, 3, None),
+]
+
+
+@pytest.mark.parametrize(
+    "current,tag,saved,change", [r[1:] for r in ECS_RESUME], ids=[r[0] for r in ECS_RESUME]
+)
+def test_ecs_resume_step(current, tag, saved, change):
+    assert resume_step(ecs(current, tag), known(tag, saved), PAUSED_RECORD) == (change, None)
 
 
 def test_reason_names_count_prefix_and_ids():
     clusters = (*BACKUP, Cluster("j-2", "nightly-backup-b", "STARTING", "nightly-backup-"))
-    plan = plan_for(clusters, 3)
-    assert plan.reason == "2 active clusters match 'nightly-backup-' (j-1, j-2)"
-    assert plan_for((), 3).reason == "no active cluster matches 'nightly-backup-'"
+    record = PauseRecord()
+    assert judge(clusters, record, CONFIG, NOW).reason == (
+        "2 active clusters match 'nightly-backup-' (j-1, j-2)"
+    )
+    assert judge((), record, CONFIG, NOW).reason == "no active cluster matches 'nightly-backup-'"
 
 
-def test_plan_lines_say_before_after_and_would_in_dry_run():
-    observed = Observed(BACKUP, (ecs(3),))
-    plan = decide(observed, State(), CONFIG, NOW)
-    assert plan_lines(plan, observed) == [
-        "paused ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' (j-1)"
-    ]
-    assert plan_lines(plan, observed, dry_run=True) == [
-        "would pause ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' (j-1)"
-    ]
+def test_decide_takes_one_step_per_target_and_records_what_the_pause_needs():
+    observed = Observed(BACKUP, (ecs(3), TargetView("other", "o", 0, 2, 0, 1)))
+    plan = decide(observed, PauseRecord(), CONFIG, NOW)
+    assert plan.verdict.pause and plan.verdict.holding == ("j-1",)
+    assert plan.changes == (ecs_change(Why.PAUSE, 3, 0, save=3),)
+    assert dict(plan.saved) == {KEY: 3, "other": 2}
 
 
-# --- properties: a model of the service, driven by random observations --------------------------
-
-
-def apply(current, tag, plan):
-    """What AWS looks like after the plan's changes succeed."""
-    for c in plan.changes:
-        if c.save is not None:
-            tag = c.save
-        if c.after is not None:
-            current = c.after
-        if c.forget:
-            tag = None
-    return current, tag
-
-
-def after_run(state, plan, observed):
-    return next_state(state, plan, observed, [], None, NOW)
-
-
-steps = st.lists(
-    st.one_of(
-        st.tuples(st.just("backup"), st.booleans()),
-        st.tuples(st.just("hand"), st.integers(min_value=0, max_value=9)),
-        st.tuples(st.just("lose_state"), st.none()),
-        st.tuples(st.just("lose_tag"), st.none()),
-    ),
-    min_size=1,
-    max_size=30,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(start=st.integers(min_value=1, max_value=9), steps=steps)
-def test_never_running_during_backup_and_resume_restores_pre_pause_count(start, steps):
-    current, tag, state, backup = start, None, State(), False
-    pre_pause = None  # the count before the current pause began, as a person would remember it
-    lost_tag = lost_state = False  # records lost during the current pause
-    hand_counts = set()  # counts set by hand during the current pause
-    for kind, value in steps:
-        if kind == "backup":
-            backup = value
-        elif kind == "hand":
-            current = value
-            if backup:
-                hand_counts.add(value)
-            else:
-                pre_pause = None
-        elif kind == "lose_state":
-            state, lost_state = State(), True
-        elif kind == "lose_tag":
-            tag, lost_tag = None, True
-        observed = Observed(BACKUP if backup else (), (ecs(current, tag),))
-        plan = decide(observed, state, CONFIG, NOW)
-        if backup and pre_pause is None and current > 0:
-            pre_pause = current
-        was_paused = current == 0
-        current, tag = apply(current, tag, plan)
-        state = after_run(state, plan, observed)
-        if backup:
-            assert current == 0, "a matching cluster is active, so the service must be at 0"
-        elif was_paused:
-            if pre_pause is None:
-                assert current == CONFIG.resume_count
-            elif lost_tag and lost_state:
-                # both records gone: the tool can only know what it saw after that
-                assert current in hand_counts | {pre_pause, CONFIG.resume_count}
-            else:
-                assert current == pre_pause
-        else:
-            assert current > 0
-        if not backup:
-            assert tag is None and not plan.pause
-            pre_pause, lost_tag, lost_state, hand_counts = None, False, False, set()
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    backup=st.booleans(),
-    current=st.integers(min_value=0, max_value=9),
-    tag=st.one_of(st.none(), st.integers(min_value=1, max_value=9)),
-    saved=st.one_of(st.none(), st.integers(min_value=1, max_value=9)),
-)
-def test_applying_a_plan_twice_equals_applying_it_once(backup, current, tag, saved):
-    clusters = BACKUP if backup else ()
-    state = State(saved={KEY: saved} if saved else {}, fresh=False)
-    observed = Observed(clusters, (ecs(current, tag),))
-    plan = decide(observed, state, CONFIG, NOW)
-    current1, tag1 = apply(current, tag, plan)
-    state1 = after_run(state, plan, observed)
-    observed2 = Observed(clusters, (ecs(current1, tag1),))
-    plan2 = decide(observed2, state1, CONFIG, NOW)
-    assert plan2.changes == ()
-    assert apply(current1, tag1, plan2) == (current1, tag1)
-
-
-@settings(max_examples=200, deadline=None)
-@given(current=st.integers(min_value=0, max_value=9), saved=st.integers(min_value=1, max_value=9))
-def test_never_paused_without_a_matching_cluster(current, saved):
-    plan = plan_for((), current, saved, saved)
-    assert not plan.pause
-    assert all(c.after != 0 for c in plan.changes)
-
-
-# --- native auto scaling: suspension tuples (in, out, scheduled) ---------------------------------
+# --- native auto scaling: suspension flags (in, out, scheduled) ----------------------------------
 
 AAS = "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits"
-S, F, PART = (True, True, True), (False, False, False), (False, False, True)
+S, F, PART = SUSPENDED, SCALING, Suspension(False, False, True)
 
 
-def aas(current, tag=None):
-    return TargetView(AAS, "table/orders read", current, tag, S, F, keeps_earlier_pause=True)
+def aas(current):
+    return TargetView(AAS, "table/orders read", current, None, S, F, keeps_earlier_pause=True)
 
 
-def aas_plan(clusters, current, saved=None, fresh=False, paused=False):
-    state = State(saved={AAS: saved} if saved is not None else {}, fresh=fresh, paused=paused)
-    return decide(Observed(clusters, (aas(current),)), state, CONFIG, NOW)
+def aas_change(why, before, after, **kw):
+    return Change(AAS, "table/orders read", why, before, after, **kw)
 
 
-# clusters, current, state's saved, fresh state, state paused -> changes, saved after
-AAS_TABLE = [
-    ("no backup, scaling: nothing", (), F, None, False, False, (), {}),
+def record(fresh=False, paused=False):
+    return PauseRecord(paused=paused, fresh=fresh)
+
+
+# current, record's saved, the record -> change, setting recorded after
+AAS_PAUSE = [
     (
         "backup starts: suspend all, save scaling",
-        BACKUP,
         F,
         None,
-        False,
-        False,
-        (Change(AAS, "table/orders read", F, S, save=F),),
-        {AAS: F},
+        record(),
+        aas_change(Why.PAUSE, F, S, save=F),
+        F,
     ),
     (
         "backup starts, partly suspended by hand: save it",
-        BACKUP,
         PART,
         None,
-        False,
-        False,
-        (Change(AAS, "table/orders read", PART, S, save=PART),),
-        {AAS: PART},
+        record(),
+        aas_change(Why.PAUSE, PART, S, save=PART),
+        PART,
     ),
     (
         "backup starts, fully suspended by hand: record, no write",
-        BACKUP,
         S,
         None,
-        False,
-        False,
-        (Change(AAS, "table/orders read", S, None, save=S),),
-        {AAS: S},
-    ),
-    ("backup goes on: nothing", BACKUP, S, F, False, True, (), {AAS: F}),
-    ("backup goes on, state lost: nothing recorded", BACKUP, S, None, True, False, (), {}),
-    (
-        "backup over: restore saved",
-        (),
+        record(),
+        aas_change(Why.KEEP, S, None, save=S),
         S,
-        F,
-        False,
-        True,
-        (Change(AAS, "table/orders read", S, F),),
-        {},
     ),
-    (
-        "backup over: restore partial",
-        (),
-        S,
-        PART,
-        False,
-        True,
-        (Change(AAS, "table/orders read", S, PART),),
-        {},
-    ),
-    (
-        "backup over, was suspended by hand: stays",
-        (),
-        S,
-        S,
-        False,
-        True,
-        (Change(AAS, "table/orders read", S, None),),
-        {},
-    ),
-    (
-        "backup over, state lost: unsuspend fully suspended",
-        (),
-        S,
-        None,
-        True,
-        False,
-        (Change(AAS, "table/orders read", S, F),),
-        {},
-    ),
-    ("no pause of ours, suspended by someone: leave", (), S, None, False, False, (), {}),
-    ("no pause, partly suspended: leave", (), PART, None, True, False, (), {}),
+    ("backup goes on: nothing", S, F, record(paused=True), None, F),
+    ("backup goes on, record lost: nothing recorded", S, None, record(fresh=True), None, None),
 ]
 
 
 @pytest.mark.parametrize(
-    "clusters,current,saved,fresh,paused,changes,saved_after",
-    [row[1:] for row in AAS_TABLE],
-    ids=[row[0] for row in AAS_TABLE],
+    "current,saved,before,change,keep", [r[1:] for r in AAS_PAUSE], ids=[r[0] for r in AAS_PAUSE]
 )
-def test_scalable_target_table(clusters, current, saved, fresh, paused, changes, saved_after):
-    plan = aas_plan(clusters, current, saved, fresh, paused)
-    assert plan.changes == changes
-    assert dict(plan.saved) == saved_after
+def test_scalable_target_pause_step(current, saved, before, change, keep):
+    assert pause_step(aas(current), saved, before) == (change, keep)
 
 
-flags = st.tuples(st.booleans(), st.booleans(), st.booleans())
+# current, record's saved, the record -> change
+AAS_RESUME = [
+    ("no backup, scaling: nothing", F, None, record(), None),
+    ("backup over: restore saved", S, F, record(paused=True), aas_change(Why.RESUME, S, F)),
+    ("backup over: restore partial", S, PART, record(paused=True), aas_change(Why.RESUME, S, PART)),
+    (
+        "backup over, was suspended by hand: stays, nothing to write",
+        S,
+        S,
+        record(paused=True),
+        None,
+    ),
+    (
+        "backup over, record lost: unsuspend the fully suspended",
+        S,
+        None,
+        record(fresh=True),
+        aas_change(Why.RESUME, S, F),
+    ),
+    ("no pause of ours, suspended by someone: leave", S, None, record(), None),
+    ("no pause, partly suspended: leave", PART, None, record(fresh=True), None),
+]
 
 
-@settings(max_examples=300, deadline=None)
-@given(start=flags, nights=st.lists(st.integers(min_value=1, max_value=4), max_size=5))
-def test_scalable_target_is_suspended_in_backups_and_restored_exactly(start, nights):
-    current, state = start, State(fresh=False)
-    for length in [1, *nights]:
-        for backup in [True] * length + [False, False]:
-            observed = Observed(BACKUP if backup else (), (aas(current),))
-            plan = decide(observed, state, CONFIG, NOW)
-            for c in plan.changes:
-                if c.after is not None:
-                    current = c.after
-            state = next_state(state, plan, observed, [], None, NOW)
-            assert current == S if backup else current == start
+@pytest.mark.parametrize(
+    "current,saved,before,change", [r[1:] for r in AAS_RESUME], ids=[r[0] for r in AAS_RESUME]
+)
+def test_scalable_target_resume_step(current, saved, before, change):
+    assert resume_step(aas(current), saved, before) == (change, None)
 
 
-# --- time: resume grace and the stuck-pause alarm ---------------------------------------------
+# --- the verdict: resume grace and the stuck-pause alarm -----------------------------------------
 
 T = "2026-11-26T00:00:00Z"  # NOW is 03:00, three hours later
 GRACE = dataclasses.replace(CONFIG, resume_grace_seconds=600)
@@ -458,14 +305,163 @@ TIME_TABLE = [
     ids=[row[0] for row in TIME_TABLE],
 )
 def test_time_table(config, clusters, paused_at, last_seen, ignored, pause, alarm, ignored_after):
-    state = State(
+    before = PauseRecord(
         paused=paused_at is not None,
         paused_at=paused_at,
         last_seen_active_at=last_seen,
         ignored_clusters=ignored,
         fresh=False,
     )
-    plan = decide(Observed(clusters, (ecs(0, 3),)), state, config, NOW)
-    assert plan.pause is pause
-    assert (plan.alarm or "").startswith(alarm or "") and (plan.alarm is None) is (alarm is None)
-    assert plan.ignored == ignored_after
+    verdict = judge(clusters, before, config, NOW)
+    assert verdict.pause is pause
+    assert (verdict.alarm or "").startswith(alarm or "") and (verdict.alarm is None) is (
+        alarm is None
+    )
+    assert verdict.ignored == ignored_after
+
+
+# --- the records a run leaves --------------------------------------------------------------------
+
+
+def test_a_failed_resume_keeps_the_pause_and_its_saved_setting():
+    before = PauseRecord(paused=True, paused_at=T, saved={KEY: 3}, fresh=False)
+    observed = Observed((), (ecs(0, 3),))
+    plan = decide(observed, before, CONFIG, NOW)
+    failures = {KEY: Failure("UpdateService failed: ThrottlingException: Rate exceeded")}
+    after = next_pause_record(before, plan, failures, NOW)
+    assert after.paused and after.paused_at == T and dict(after.saved) == {KEY: 3}
+    run = next_run_record(RunRecord(), plan, observed, failures, NOW)
+    assert run.last_action == "none" and run.last_result == "error"
+    assert run.failed_targets == ("ddb-scaler",) and "ThrottlingException" in run.last_error
+
+
+def test_a_resume_whose_untag_failed_still_counts_as_done():
+    before = PauseRecord(paused=True, paused_at=T, saved={KEY: 3}, fresh=False)
+    observed = Observed((), (ecs(0, 3),))
+    plan = decide(observed, before, CONFIG, NOW)
+    failures = {KEY: Failure("UntagResource failed: 5xx", changed=True)}
+    after = next_pause_record(before, plan, failures, NOW)
+    assert not after.paused and after.paused_at is None
+    assert next_run_record(RunRecord(), plan, observed, failures, NOW).last_action == "resume"
+
+
+# --- properties: a model of the service, driven by random observations --------------------------
+
+
+def apply(current, tag, plan):
+    """What AWS looks like after the plan's changes succeed."""
+    for c in plan.changes:
+        if c.save is not None:
+            tag = c.save
+        if c.after is not None:
+            current = c.after
+        if c.forget:
+            tag = None
+    return current, tag
+
+
+def after_run(before, plan):
+    return next_pause_record(before, plan, {}, NOW)
+
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("backup"), st.booleans()),
+        st.tuples(st.just("hand"), st.integers(min_value=0, max_value=9)),
+        st.tuples(st.just("lose_state"), st.none()),
+        st.tuples(st.just("lose_tag"), st.none()),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.integers(min_value=1, max_value=9), steps=steps)
+def test_never_running_during_backup_and_resume_restores_pre_pause_count(start, steps):
+    current, tag, state, backup = start, None, PauseRecord(), False
+    pre_pause = None  # the count before the current pause began, as a person would remember it
+    lost_tag = lost_state = False  # records lost during the current pause
+    hand_counts = set()  # counts set by hand during the current pause
+    for kind, value in steps:
+        if kind == "backup":
+            backup = value
+        elif kind == "hand":
+            current = value
+            if backup:
+                hand_counts.add(value)
+            else:
+                pre_pause = None
+        elif kind == "lose_state":
+            state, lost_state = PauseRecord(), True
+        elif kind == "lose_tag":
+            tag, lost_tag = None, True
+        observed = Observed(BACKUP if backup else (), (ecs(current, tag),))
+        plan = decide(observed, state, CONFIG, NOW)
+        if backup and pre_pause is None and current > 0:
+            pre_pause = current
+        was_paused = current == 0
+        current, tag = apply(current, tag, plan)
+        state = after_run(state, plan)
+        if backup:
+            assert current == 0, "a matching cluster is active, so the service must be at 0"
+        elif was_paused:
+            if pre_pause is None:
+                assert current == CONFIG.resume_count
+            elif lost_tag and lost_state:
+                # both records gone: the tool can only know what it saw after that
+                assert current in hand_counts | {pre_pause, CONFIG.resume_count}
+            else:
+                assert current == pre_pause
+        else:
+            assert current > 0
+        if not backup:
+            assert tag is None and not plan.verdict.pause
+            pre_pause, lost_tag, lost_state, hand_counts = None, False, False, set()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    backup=st.booleans(),
+    current=st.integers(min_value=0, max_value=9),
+    tag=st.one_of(st.none(), st.integers(min_value=1, max_value=9)),
+    saved=st.one_of(st.none(), st.integers(min_value=1, max_value=9)),
+)
+def test_applying_a_plan_twice_equals_applying_it_once(backup, current, tag, saved):
+    clusters = BACKUP if backup else ()
+    state = PauseRecord(saved={KEY: saved} if saved else {}, fresh=False)
+    observed = Observed(clusters, (ecs(current, tag),))
+    plan = decide(observed, state, CONFIG, NOW)
+    current1, tag1 = apply(current, tag, plan)
+    state1 = after_run(state, plan)
+    observed2 = Observed(clusters, (ecs(current1, tag1),))
+    plan2 = decide(observed2, state1, CONFIG, NOW)
+    assert plan2.changes == ()
+    assert apply(current1, tag1, plan2) == (current1, tag1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(current=st.integers(min_value=0, max_value=9), saved=st.integers(min_value=1, max_value=9))
+def test_never_paused_without_a_matching_cluster(current, saved):
+    state = PauseRecord(saved={KEY: saved}, fresh=False)
+    plan = decide(Observed((), (ecs(current, saved),)), state, CONFIG, NOW)
+    assert not plan.verdict.pause
+    assert all(c.after != 0 for c in plan.changes)
+
+
+flags = st.builds(Suspension, st.booleans(), st.booleans(), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=flags, nights=st.lists(st.integers(min_value=1, max_value=4), max_size=5))
+def test_scalable_target_is_suspended_in_backups_and_restored_exactly(start, nights):
+    current, state = start, PauseRecord(fresh=False)
+    for length in [1, *nights]:
+        for backup in [True] * length + [False, False]:
+            observed = Observed(BACKUP if backup else (), (aas(current),))
+            plan = decide(observed, state, CONFIG, NOW)
+            for c in plan.changes:
+                if c.after is not None:
+                    current = c.after
+            state = after_run(state, plan)
+            assert current == S if backup else current == start

@@ -1,0 +1,132 @@
+"""The log lines: one per target, before → after and why, `would` in a dry run, `could not` when
+the change failed; each a lookup of why the change exists."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from autoscaler_pauser.config import Config
+from autoscaler_pauser.decide import Plan, Verdict, decide
+from autoscaler_pauser.model import (
+    SCALING,
+    SUSPENDED,
+    Change,
+    Cluster,
+    Failure,
+    Observed,
+    PauseRecord,
+    Suspension,
+    TargetView,
+    Why,
+)
+from autoscaler_pauser.report import format_setting, plan_lines
+
+NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
+KEY = "ecs-service:autoscaler/ddb-scaler"
+CONFIG = Config(
+    emr_prefix=("nightly-backup-",),
+    emr_region="us-east-1",
+    autoscaler_cluster="autoscaler",
+    autoscaler_region="us-east-1",
+    autoscaler_service="ddb-scaler",
+)
+BACKUP = (Cluster("j-1", "nightly-backup-a", "RUNNING", "nightly-backup-"),)
+REASON = "1 active cluster matches 'nightly-backup-' (j-1)"
+
+
+def ecs(current, tag=None):
+    return TargetView(KEY, "ddb-scaler", current, tag, 0, 1)
+
+
+def test_plan_lines_say_before_after_and_would_in_dry_run():
+    observed = Observed(BACKUP, (ecs(3),))
+    plan = decide(observed, PauseRecord(), CONFIG, NOW)
+    assert plan_lines(plan, observed) == [f"paused ddb-scaler 3 → 0: {REASON}"]
+    assert plan_lines(plan, observed, dry_run=True) == [f"would pause ddb-scaler 3 → 0: {REASON}"]
+
+
+TABLE = "table/orders read"
+
+
+def line(change, current, dry_run=False, failure=None):
+    target = TargetView("t", TABLE, current, None, SUSPENDED, SCALING, keeps_earlier_pause=True)
+    plan = Plan(Verdict(change is None or change.why is not Why.RESUME, "why"), (), {})
+    if change is not None:
+        plan = Plan(plan.verdict, (change,), {})
+    return plan_lines(plan, Observed((), (target,)), dry_run, {"t": failure} if failure else {})[0]
+
+
+# change, the target now, dry run, failure -> the line
+LINES = [
+    (
+        "no change",
+        None,
+        SUSPENDED,
+        False,
+        None,
+        f"no change: {TABLE} stays at suspended (paused): why",
+    ),
+    (
+        "resumed",
+        Change("t", TABLE, Why.RESUME, SUSPENDED, SCALING),
+        SUSPENDED,
+        False,
+        None,
+        f"resumed {TABLE} suspended → scaling: why",
+    ),
+    (
+        "kept",
+        Change("t", TABLE, Why.KEEP, SUSPENDED, None, save=SUSPENDED),
+        SUSPENDED,
+        True,
+        None,
+        f"would keep {TABLE} at suspended after the pause too: it was paused before it",
+    ),
+    (
+        "cleared",
+        Change("t", TABLE, Why.CLEAR, SCALING, None, forget=True),
+        SCALING,
+        False,
+        None,
+        f"cleared the leftover saved setting of {TABLE}, at scaling: why",
+    ),
+    (
+        "could not pause",
+        Change("t", TABLE, Why.PAUSE, SCALING, SUSPENDED),
+        SCALING,
+        False,
+        Failure("RegisterScalableTarget failed: ThrottlingException: Rate exceeded"),
+        f"could not pause {TABLE} scaling → suspended: why; RegisterScalableTarget failed: "
+        "ThrottlingException: Rate exceeded",
+    ),
+    (
+        "paused, only its record failed",
+        Change("t", TABLE, Why.PAUSE, SCALING, SUSPENDED, save=SCALING),
+        SCALING,
+        False,
+        Failure("TagResource failed: AccessDenied", changed=True),
+        f"paused {TABLE} scaling → suspended: why; TagResource failed: AccessDenied",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "change,current,dry_run,failure,expected", [r[1:] for r in LINES], ids=[r[0] for r in LINES]
+)
+def test_each_kind_of_change_has_its_line(change, current, dry_run, failure, expected):
+    assert line(change, current, dry_run, failure) == expected
+
+
+@pytest.mark.parametrize(
+    "setting,text",
+    [
+        (3, "3"),
+        (SUSPENDED, "suspended"),
+        (SCALING, "scaling"),
+        (Suspension(True, False, True), "suspended in+scheduled"),
+    ],
+)
+def test_settings_read_as_words(setting, text):
+    assert format_setting(setting) == text
