@@ -45,7 +45,7 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_reconcile
 
-# Remake config.example.yaml and the README's table of keys from autoscaler_pauser.config.KEYS.
+# Remake config.example.yaml and the README's table of keys from autoscaler_pauser.keys.KEYS.
 docs: $(VENV)/.installed
 	$(PY) -c 'from autoscaler_pauser import docs; print(docs.example_yaml(), end="")' > config.example.yaml
 	$(PY) -c 'from autoscaler_pauser import docs; import pathlib; p = pathlib.Path("README.md"); \

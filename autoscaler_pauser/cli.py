@@ -91,28 +91,12 @@ def main(
     try:
         config = load_config(path, environ)
     except ConfigError as e:
-        for problem in e.problems:
-            print(f"autoscaler-pauser: {problem}", file=sys.stderr)
+        print("\n".join(f"autoscaler-pauser: {p}" for p in e.problems), file=sys.stderr)
         return Exit.USAGE
     setup_logging(config.debug_output, environ)
     log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
-    command = args.command or "run"
     try:
-        if command == "check-config":
-            print(f"config OK: {path or 'environment only'}")
-            return Exit.OK
-        if command == "status":
-            return cmd_status(config, args.json, now(), sys.stdout)
-        if args.loop:
-            if args.dry_run:
-                print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
-                return Exit.USAGE
-            interval = args.interval if args.interval is not None else config.interval
-            if interval < 1:
-                print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
-                return Exit.USAGE
-            return cmd_loop(config, aws_factory, now, interval)
-        return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
+        return command(args, config, path, aws_factory, now)
     except StateFileError as e:
         print(f"autoscaler-pauser: {e}", file=sys.stderr)
         return Exit.USAGE
@@ -122,6 +106,30 @@ def main(
             log.debug("%s", traceback.format_exc())
         return Exit.FAILURE
 
+
+def command(
+    args: argparse.Namespace,
+    config: Config,
+    path: str | None,
+    aws_factory: Callable[[Config], Aws],
+    now: Callable[[], datetime],
+) -> Exit:
+    """The command the arguments name, with the config loaded."""
+    if args.command == "check-config":
+        print(f"config OK: {path or 'environment only'}")
+        return Exit.OK
+    if args.command == "status":
+        return cmd_status(config, args.json, now(), sys.stdout)
+    if not args.loop:
+        return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
+    if args.dry_run:
+        print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
+        return Exit.USAGE
+    interval = args.interval if args.interval is not None else config.interval
+    if interval < 1:
+        print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
+        return Exit.USAGE
+    return cmd_loop(config, aws_factory, now, interval)
 
 if __name__ == "__main__":
     sys.exit(main())

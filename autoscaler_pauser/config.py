@@ -1,19 +1,20 @@
-"""The config: one table of keys (KEYS), read from a YAML file and the environment, every
-problem reported at once."""
+"""The config: the keys of keys.py read from a YAML file and the environment (the environment
+wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger("autoscaler-pauser")
+from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required
 
-DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 
 
 class ConfigError(Exception):
@@ -22,159 +23,6 @@ class ConfigError(Exception):
     def __init__(self, problems: Sequence[str]):
         super().__init__("\n".join(problems))
         self.problems = list(problems)
-
-
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
-
-
-@dataclass(frozen=True)
-class Key:
-    name: str
-    kind: str  # "str", "prefixes", "tables", "region", "int", "number", "bool", "flag", "path"
-    default: Any
-    help: str
-    required: bool = False  # "ecs" when required unless dynamodb_tables is set
-    minimum: float | None = None
-    example: Any = None  # the value config.example.yaml shows for a required key
-
-    @property
-    def env(self) -> str:
-        return self.name.upper()
-
-    @property
-    def type_name(self) -> str:
-        return {
-            "prefixes": "string or list of strings",
-            "tables": "list of strings",
-            "region": "AWS region",
-            "int": "integer",
-            "number": "number",
-            "flag": "boolean",
-            "bool": "boolean",
-            "path": "path",
-        }.get(self.kind, "string")
-
-
-# The single source for parsing, validation, environment names, config.example.yaml and the
-# README's table (tests/test_config.py checks that both agree with it).
-KEYS: tuple[Key, ...] = (
-    Key(
-        "emr_prefix",
-        "prefixes",
-        None,
-        "EMR cluster name prefix that marks a backup cluster; "
-        "a list (env: comma-separated) matches any of them",
-        required=True,
-        example="nightly-backup-",
-    ),
-    Key("emr_region", "region", None, "region of the EMR clusters", True, example="us-east-1"),
-    Key(
-        "autoscaler_cluster",
-        "str",
-        None,
-        "ECS cluster of the autoscaler service",
-        required="ecs",
-        example="autoscaler",
-    ),
-    Key(
-        "autoscaler_region",
-        "region",
-        None,
-        "region of that ECS cluster",
-        required="ecs",
-        example="us-east-1",
-    ),
-    Key(
-        "autoscaler_service",
-        "str",
-        None,
-        "ECS service name of the autoscaler; if it is itself an Application Auto Scaling "
-        "target, that target is suspended too while paused",
-        required="ecs",
-        example="ddb-scaler",
-    ),
-    Key(
-        "dynamodb_tables",
-        "tables",
-        [],
-        "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
-        "global secondary indexes) is suspended while paused; env: comma-separated",
-    ),
-    Key(
-        "dynamodb_region",
-        "region",
-        None,
-        "region of those tables; default: autoscaler_region",
-    ),
-    Key(
-        "debug_output",
-        "flag",
-        False,
-        "debug logging; in the environment, the variable being "
-        "present turns it on, whatever its value",
-    ),
-    Key(
-        "resume_count",
-        "int",
-        1,
-        "desired count on resume when no earlier count is known",
-        minimum=1,
-    ),
-    Key(
-        "max_pause_minutes",
-        "number",
-        360,
-        "a pause longer than this is an alarm: every run logs an ERROR naming the clusters that "
-        "hold it and exits 3; 0 turns the alarm off",
-        minimum=0,
-    ),
-    Key(
-        "force_resume_after_max_pause",
-        "bool",
-        False,
-        "resume instead once a pause is over max_pause_minutes; the clusters active then hold "
-        "no further pause, a new matching cluster pauses again",
-    ),
-    Key(
-        "resume_grace_seconds",
-        "number",
-        0,
-        "resume only once no matching cluster has been seen for this long, so that backups "
-        "run back to back do not resume the autoscaler in between; pauses are never delayed",
-        minimum=0,
-    ),
-    Key(
-        "metrics_file",
-        "path",
-        None,
-        "Prometheus metrics file written after every run, for node_exporter's textfile "
-        "collector (name it *.prom); default: none",
-    ),
-    Key(
-        "interval",
-        "number",
-        60,
-        "seconds between runs in --loop mode",
-        minimum=1,
-    ),
-    Key("state_file", "path", DEFAULT_STATE_FILE, "JSON file recording the last action"),
-    Key(
-        "lock_file",
-        "path",
-        None,
-        "lock taken for the whole run; default: the state file's path + .lock",
-    ),
-    Key(
-        "lock_timeout",
-        "number",
-        10,
-        "seconds to wait for another run's lock before skipping this run",
-        minimum=0,
-    ),
-)
-KEYS_BY_NAME = {k.name: k for k in KEYS}
 
 
 @dataclass(frozen=True)
@@ -208,6 +56,42 @@ class Config:
     @property
     def tables_region(self) -> str | None:
         return self.dynamodb_region or self.autoscaler_region
+
+
+def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
+    """File values merged with environment values (the environment wins), all checked at once."""
+    raw, problems = _from_file(path) if path else ({}, [])
+    raw.update({key.name: (environ[key.env], True) for key in KEYS if key.env in environ})
+    values = {}
+    for key in KEYS:
+        value, from_env = raw.get(key.name, (None, False))
+        if value is None and not from_env:
+            if key.required is Required.YES:
+                problems.append(f"{key.name}: required (set it in the config file or {key.env})")
+            continue
+        try:
+            values[key.name] = CONVERTERS[key.kind](key, value, from_env)
+        except ValueError as e:
+            source = f" (from {key.env})" if from_env else ""
+            problems.append(f"{key.name}: {e}{source}")
+    problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values)
+
+
+def _from_file(path: str) -> tuple[dict[str, tuple[Any, bool]], list[str]]:
+    """The file's values by key, and a problem for each key that is not one."""
+    raw, problems = {}, []
+    for name, value in read_config_file(path).items():
+        if name in KEYS_BY_NAME:
+            raw[name] = (value, False)
+            continue
+        plain = str(name).replace("_", "").replace("-", "").lower()
+        close = [k for k in KEYS_BY_NAME if k.replace("_", "") == plain]
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name}: unknown key{hint}")
+    return raw, problems
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -247,98 +131,103 @@ def _yaml_type(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _convert(key: Key, value: Any, from_env: bool) -> Any:
-    """One key's value, converted and checked; raises ValueError with the reason."""
-    if key.kind == "flag" and from_env:
-        return True
-    if key.kind == "bool" and from_env:
+# --- one converter per kind: the value, converted and checked; ValueError says why not ----------
+
+
+def _flag(key: Key, value: Any, from_env: bool) -> bool:
+    return True if from_env else _bool(key, value, from_env)
+
+
+def _bool(key: Key, value: Any, from_env: bool) -> bool:
+    if from_env:
         word = value.strip().lower()
         if word not in ("true", "false", "1", "0", "yes", "no"):
             raise ValueError(f"must be true or false, got {value!r}")
         return word in ("true", "1", "yes")
-    if key.kind in ("flag", "bool"):
-        if not isinstance(value, bool):
-            raise ValueError(f"must be true or false, got {value!r}")
-        return value
-    if key.kind in ("prefixes", "tables"):
-        items = value.split(",") if from_env and isinstance(value, str) else value
-        if isinstance(items, str) and key.kind == "prefixes":
-            items = [items]
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            what = "a string or a list" if key.kind == "prefixes" else "a list"
-            raise ValueError(f"must be {what} of strings")
-        items = [i.strip() for i in items]
-        if key.kind == "tables":
-            items = [i for i in items if i] if from_env else items
-            bad = [i for i in items if not TABLE_RE.match(i)]
-            if bad:
-                raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
-        elif not items or any(not i for i in items):
-            raise ValueError("must not be blank")
-        return tuple(dict.fromkeys(items))
-    if key.kind in ("int", "number"):
-        if from_env:
-            try:
-                value = int(value) if key.kind == "int" else float(value)
-            except ValueError:
-                kind = "a whole number" if key.kind == "int" else "a number"
-                raise ValueError(f"must be {kind}, got {value!r}") from None
-        elif isinstance(value, bool) or not isinstance(
-            value, int if key.kind == "int" else (int, float)
-        ):
-            kind = "a whole number" if key.kind == "int" else "a number"
-            raise ValueError(f"must be {kind}, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value!r}")
-        if key.minimum is not None and value < key.minimum:
-            raise ValueError(f"must be at least {key.minimum:g}, got {value!r}")
-        return value
-    # str, region, path
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
+def _strings(value: Any, from_env: bool, what: str) -> list[str]:
+    items = value.split(",") if from_env and isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"must be {what} of strings")
+    return [i.strip() for i in items]
+
+
+def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    one = isinstance(value, str) and not from_env
+    items = _strings([value] if one else value, from_env, "a string or a list")
+    if not items or any(not i for i in items):
+        raise ValueError("must not be blank")
+    return tuple(dict.fromkeys(items))
+
+
+def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    items = _strings(value, from_env, "a list")
+    items = [i for i in items if i] if from_env else items
+    bad = [i for i in items if not TABLE_RE.match(i)]
+    if bad:
+        raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def _int(key: Key, value: Any, from_env: bool) -> int:
+    return _bounded(key, _parse_number(value, from_env, int, "a whole number"))
+
+
+def _number(key: Key, value: Any, from_env: bool) -> float:
+    return _bounded(key, _parse_number(value, from_env, float, "a number"))
+
+
+def _parse_number(value: Any, from_env: bool, kind: type, what: str) -> Any:
+    if from_env:
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"must be {what}, got {value!r}") from None
+    allowed = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise ValueError(f"must be {what}, got {value!r}")
+    return value
+
+
+def _bounded(key: Key, value: Any) -> Any:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    if key.minimum is not None and value < key.minimum:
+        raise ValueError(f"must be at least {key.minimum:g}, got {value!r}")
+    return value
+
+
+def _text(key: Key, value: Any, from_env: bool) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {_yaml_type(value)}")
     value = value.strip()
     if not value:
         raise ValueError("must not be blank")
-    if key.kind == "region" and not REGION_RE.match(value):
+    return value
+
+
+def _region(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    if not REGION_RE.match(value):
         raise ValueError(f"is not a region name like us-east-1, got {value!r}")
     return value
 
 
-def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
-    """File values merged with environment values (the environment wins), all checked at once."""
-    raw: dict[str, tuple[Any, bool]] = {}
-    problems: list[str] = []
-    if path:
-        for name, value in read_config_file(path).items():
-            if name not in KEYS_BY_NAME:
-                close = [
-                    k
-                    for k in KEYS_BY_NAME
-                    if k.replace("_", "") == str(name).replace("_", "").replace("-", "").lower()
-                ]
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                problems.append(f"{name}: unknown key{hint}")
-            else:
-                raw[name] = (value, False)
-    for key in KEYS:
-        if key.env in environ:
-            raw[key.name] = (environ[key.env], True)
-    values: dict[str, Any] = {}
-    for key in KEYS:
-        if key.name not in raw or (raw[key.name][0] is None and not raw[key.name][1]):
-            if key.required is True:
-                problems.append(f"{key.name}: required (set it in the config file or {key.env})")
-            continue
-        value, from_env = raw[key.name]
-        try:
-            values[key.name] = _convert(key, value, from_env)
-        except ValueError as e:
-            source = f" (from {key.env})" if from_env else ""
-            problems.append(f"{key.name}: {e}{source}")
-    problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
-    if problems:
-        raise ConfigError(problems)
-    return Config(**values)
+CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
+    Kind.FLAG: _flag,
+    Kind.BOOL: _bool,
+    Kind.PREFIXES: _prefixes,
+    Kind.TABLES: _tables,
+    Kind.INT: _int,
+    Kind.NUMBER: _number,
+    Kind.STR: _text,
+    Kind.PATH: _text,
+    Kind.REGION: _region,
+}
 
 
 def _target_problems(values: Mapping[str, Any], given: set[str]) -> list[str]:

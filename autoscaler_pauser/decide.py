@@ -254,13 +254,11 @@ def next_run_record(
 ) -> RunRecord:
     """This host's record of a run that got as far as acting."""
     stamp = iso(now)
-    undone = {key for key, failure in failures.items() if not failure.changed}
-    wrote = [c for c in plan.changes if c.after is not None and c.key not in undone]
-    action = ("pause" if plan.verdict.pause else "resume") if wrote else "none"
+    action = _action(plan, failures)
     failed = [c for c in plan.changes if c.key in failures]
     return RunRecord(
         last_action=action,
-        last_action_at=stamp if wrote else before.last_action_at,
+        last_action_at=before.last_action_at if action == "none" else stamp,
         last_run_at=stamp,
         last_result="error" if failures else "ok",
         last_error="; ".join(failures[c.key].error for c in failed) or None,
@@ -268,6 +266,15 @@ def next_run_record(
         active_clusters=observed.clusters,
         failed_targets=tuple(c.label for c in failed),
     )
+
+
+def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
+    """pause or resume when a setting was written, else none."""
+    for change in plan.changes:
+        failure = failures.get(change.key)
+        if change.after is not None and (failure is None or failure.changed):
+            return "pause" if plan.verdict.pause else "resume"
+    return "none"
 
 
 def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:

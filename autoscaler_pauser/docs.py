@@ -1,10 +1,10 @@
-"""config.example.yaml and the README's table of keys, made from KEYS."""
+"""config.example.yaml and the README's table of keys, made from the table of keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .config import KEYS, Key
+from .keys import KEYS, Key, Required
 
 
 def _yaml_value(value: Any) -> str:
@@ -14,9 +14,11 @@ def _yaml_value(value: Any) -> str:
 
 
 def _requirement(key: Key) -> str:
-    if key.required == "ecs":
+    if key.required is Required.UNLESS_TABLES:
         return "required unless dynamodb_tables is set"
-    return "required" if key.required else f"default: {_yaml_value(key.default)}"
+    if key.required is Required.YES:
+        return "required"
+    return f"default: {_yaml_value(key.default)}"
 
 
 def example_yaml() -> str:
@@ -29,7 +31,7 @@ def example_yaml() -> str:
     ]
     for key in KEYS:
         out.append(f"# {key.help[0].upper()}{key.help[1:]}.")
-        out.append(f"# {key.type_name}, {_requirement(key)}; env {key.env}")
+        out.append(f"# {key.kind.type_name}, {_requirement(key)}; env {key.env}")
         if key.example is not None:
             out.append(f"{key.name}: {_yaml_value(key.example)}")
         else:
@@ -41,7 +43,7 @@ def example_yaml() -> str:
 def readme_with_table(readme: str) -> str:
     """The README with its table of keys remade."""
     start, end = (
-        "<!-- keys: made by `make docs` from autoscaler_pauser.config.KEYS -->\n",
+        "<!-- keys: made by `make docs` from autoscaler_pauser.keys.KEYS -->\n",
         "<!-- /keys -->",
     )
     head, rest = readme.split(start, 1)
@@ -53,6 +55,8 @@ def config_table() -> str:
     rows = ["| key | environment | type | default | meaning |", "|---|---|---|---|---|"]
     for key in KEYS:
         default = _requirement(key).removeprefix("default: ")
-        default = default if key.required else f"`{default}`"
-        rows.append(f"| `{key.name}` | `{key.env}` | {key.type_name} | {default} | {key.help} |")
+        default = default if key.required is not Required.NO else f"`{default}`"
+        rows.append(
+            f"| `{key.name}` | `{key.env}` | {key.kind.type_name} | {default} | {key.help} |"
+        )
     return "\n".join(rows) + "\n"

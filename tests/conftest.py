@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from autoscaler_pauser.config import CONFIG_ENV, KEYS
+from autoscaler_pauser.config import CONFIG_ENV
+from autoscaler_pauser.keys import KEYS
 from tests.support.motoserver import MotoServer
 from tests.support.proxy import FaultProxy
 from tests.support.tool import FAKE_CREDENTIALS

@@ -24,7 +24,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from autoscaler_pauser.config import DEFAULT_STATE_FILE, KEYS, Config, load_config
+from autoscaler_pauser.config import Config, load_config
+from autoscaler_pauser.keys import DEFAULT_STATE_FILE, KEYS, Kind, Required
 from tests.support.tool import FAKE_CREDENTIALS, ROOT
 from tests.support.world import REGION
 
@@ -159,15 +160,15 @@ def role_specs() -> dict:
 
 
 SPEC_TYPE = {
-    "prefixes": "raw",
-    "region": "str",
-    "str": "str",
-    "path": "str",
-    "int": "int",
-    "number": "float",
-    "flag": "bool",
-    "bool": "bool",
-    "tables": "list",
+    Kind.PREFIXES: "raw",
+    Kind.REGION: "str",
+    Kind.STR: "str",
+    Kind.PATH: "str",
+    Kind.INT: "int",
+    Kind.NUMBER: "float",
+    Kind.FLAG: "bool",
+    Kind.BOOL: "bool",
+    Kind.TABLES: "list",
 }
 
 
@@ -178,8 +179,8 @@ def test_every_config_key_has_a_role_variable_spec_and_template_line(key):
     spec = role_specs().get(var)
     assert spec, f"add {var} to meta/argument_specs.yml"
     assert spec["type"] == SPEC_TYPE.get(key.kind), f"{key.kind}: add it to SPEC_TYPE"
-    assert bool(spec.get("required")) == (key.required is True)
-    if key.required is False:
+    assert bool(spec.get("required")) == (key.required is Required.YES)
+    if key.required is Required.NO:
         assert role_defaults()[var] == key.default, "the role's default is the tool's"
     template = (ROLE / "templates" / "config.yaml.j2").read_text()
     assert re.search(rf"^{key.name}: {{{{ {var} [|]", template, re.M), "add it to the template"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from autoscaler_pauser.config import CONFIG_ENV, KEYS_BY_NAME
+from autoscaler_pauser.config import CONFIG_ENV
+from autoscaler_pauser.keys import KEYS_BY_NAME
 from tests.support.tool import ROOT, base_env, run_tool
 
 

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from autoscaler_pauser.config import KEYS, ConfigError, load_config
+from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.docs import config_table, example_yaml, readme_with_table
+from autoscaler_pauser.keys import KEYS, Kind
 from tests.support.tool import ROOT
 
 ENV_ONLY = {
@@ -62,9 +63,9 @@ def test_example_config_is_made_from_the_key_table_and_loads():
     config = load_config(str(example), {})
     for key in KEYS:
         expected = key.example if key.example is not None else key.default
-        if key.kind == "prefixes":
+        if key.kind is Kind.PREFIXES:
             expected = (expected,)
-        if key.kind == "tables":
+        if key.kind is Kind.TABLES:
             expected = tuple(expected)
         assert getattr(config, key.name) == expected, key.name
 

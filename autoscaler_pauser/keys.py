@@ -1,0 +1,189 @@
+"""The table of config keys: the single source for parsing, validation, environment names,
+config.example.yaml, the README's table and the Ansible role's variables (the tests check that
+they all agree with it)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
+
+
+class Kind(enum.Enum):
+    """How a key's value is read and checked."""
+
+    PREFIXES = "prefixes"  # a string or a list of them; env: comma-separated
+    TABLES = "tables"  # a list of DynamoDB table names; env: comma-separated
+    REGION = "region"
+    STR = "str"
+    PATH = "path"
+    INT = "int"
+    NUMBER = "number"
+    BOOL = "bool"
+    FLAG = "flag"  # a boolean; in the environment, being set at all turns it on
+
+    @property
+    def type_name(self) -> str:
+        """The type's name in the docs."""
+        return TYPE_NAMES[self]
+
+
+TYPE_NAMES = {
+    Kind.PREFIXES: "string or list of strings",
+    Kind.TABLES: "list of strings",
+    Kind.REGION: "AWS region",
+    Kind.STR: "string",
+    Kind.PATH: "path",
+    Kind.INT: "integer",
+    Kind.NUMBER: "number",
+    Kind.BOOL: "boolean",
+    Kind.FLAG: "boolean",
+}
+
+
+class Required(enum.Enum):
+    NO = "no"
+    YES = "yes"
+    UNLESS_TABLES = "unless dynamodb_tables is set"  # the ECS autoscaler service's keys
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: Kind
+    default: Any
+    help: str
+    required: Required = Required.NO
+    minimum: float | None = None
+    example: Any = None  # the value config.example.yaml shows for a required key
+
+    @property
+    def env(self) -> str:
+        return self.name.upper()
+
+
+KEYS: tuple[Key, ...] = (
+    Key(
+        "emr_prefix",
+        Kind.PREFIXES,
+        None,
+        "EMR cluster name prefix that marks a backup cluster; "
+        "a list (env: comma-separated) matches any of them",
+        required=Required.YES,
+        example="nightly-backup-",
+    ),
+    Key(
+        "emr_region",
+        Kind.REGION,
+        None,
+        "region of the EMR clusters",
+        required=Required.YES,
+        example="us-east-1",
+    ),
+    Key(
+        "autoscaler_cluster",
+        Kind.STR,
+        None,
+        "ECS cluster of the autoscaler service",
+        required=Required.UNLESS_TABLES,
+        example="autoscaler",
+    ),
+    Key(
+        "autoscaler_region",
+        Kind.REGION,
+        None,
+        "region of that ECS cluster",
+        required=Required.UNLESS_TABLES,
+        example="us-east-1",
+    ),
+    Key(
+        "autoscaler_service",
+        Kind.STR,
+        None,
+        "ECS service name of the autoscaler; if it is itself an Application Auto Scaling "
+        "target, that target is suspended too while paused",
+        required=Required.UNLESS_TABLES,
+        example="ddb-scaler",
+    ),
+    Key(
+        "dynamodb_tables",
+        Kind.TABLES,
+        [],
+        "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
+        "global secondary indexes) is suspended while paused; env: comma-separated",
+    ),
+    Key(
+        "dynamodb_region",
+        Kind.REGION,
+        None,
+        "region of those tables; default: autoscaler_region",
+    ),
+    Key(
+        "debug_output",
+        Kind.FLAG,
+        False,
+        "debug logging; in the environment, the variable being "
+        "present turns it on, whatever its value",
+    ),
+    Key(
+        "resume_count",
+        Kind.INT,
+        1,
+        "desired count on resume when no earlier count is known",
+        minimum=1,
+    ),
+    Key(
+        "max_pause_minutes",
+        Kind.NUMBER,
+        360,
+        "a pause longer than this is an alarm: every run logs an ERROR naming the clusters that "
+        "hold it and exits 3; 0 turns the alarm off",
+        minimum=0,
+    ),
+    Key(
+        "force_resume_after_max_pause",
+        Kind.BOOL,
+        False,
+        "resume instead once a pause is over max_pause_minutes; the clusters active then hold "
+        "no further pause, a new matching cluster pauses again",
+    ),
+    Key(
+        "resume_grace_seconds",
+        Kind.NUMBER,
+        0,
+        "resume only once no matching cluster has been seen for this long, so that backups "
+        "run back to back do not resume the autoscaler in between; pauses are never delayed",
+        minimum=0,
+    ),
+    Key(
+        "metrics_file",
+        Kind.PATH,
+        None,
+        "Prometheus metrics file written after every run, for node_exporter's textfile "
+        "collector (name it *.prom); default: none",
+    ),
+    Key(
+        "interval",
+        Kind.NUMBER,
+        60,
+        "seconds between runs in --loop mode",
+        minimum=1,
+    ),
+    Key("state_file", Kind.PATH, DEFAULT_STATE_FILE, "JSON file recording the last action"),
+    Key(
+        "lock_file",
+        Kind.PATH,
+        None,
+        "lock taken for the whole run; default: the state file's path + .lock",
+    ),
+    Key(
+        "lock_timeout",
+        Kind.NUMBER,
+        10,
+        "seconds to wait for another run's lock before skipping this run",
+        minimum=0,
+    ),
+)
+KEYS_BY_NAME = {k.name: k for k in KEYS}
