@@ -1,4 +1,6 @@
 # The commands the README names: test, demo, bench, lint.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -35,9 +37,16 @@ endif
 test-deploy: $(VENV)/.installed
 	$(PY) -m pytest -s -m deploy tests/deploy
 
+# ruff; the package's layers (import-linter, contracts in pyproject.toml); and radon's measure of
+# it: no function over cyclomatic complexity 15, no module over 450 lines.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/radon cc --show-complexity --min C autoscaler_pauser \
+	  | awk -F'[()]' '/ - [C-F] \(/ && $$2 > 15 {print "complexity over 15:", $$0; bad = 1} END {exit bad}'
+	wc -l $$(find autoscaler_pauser -name '*.py') \
+	  | awk '$$2 != "total" && $$1 > 450 {print "over 450 lines:", $$0; bad = 1} END {exit bad}'
 
 demo: $(VENV)/.installed
 	$(PY) demo.py

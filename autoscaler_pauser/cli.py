@@ -131,5 +131,6 @@ def command(
         return Exit.USAGE
     return cmd_loop(config, aws_factory, now, interval)
 
+
 if __name__ == "__main__":
     sys.exit(main())
