@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PYTHON310 ?= $(shell for p in /root/.pyenv/versions/3.10*/bin/python3.10 python3.10; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: test demo bench lint pytest test-py310 test-deploy docs clean
+.PHONY: test demo bench lint pytest test-py310 test-deploy deploy-tools docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: lint pytest test-deploy test-py310
+test: lint deploy-tools pytest test-deploy test-py310
 
 pytest: $(VENV)/.installed
 	$(PY) -m pytest
@@ -29,9 +29,14 @@ ifeq ($(PYTHON310),)
 	@echo "test-py310: NOT RUN: no python3.10 on this machine"
 else
 	test -x .venv310/bin/python || $(PYTHON310) -m venv .venv310
-	.venv310/bin/python -m pip install --quiet -e . pytest hypothesis 'moto[server]' prometheus-client
+	.venv310/bin/python -m pip install --quiet -e . pytest pytest-timeout hypothesis 'moto[server]' prometheus-client
 	.venv310/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 endif
+
+# systemd-analyze and libseccomp check the units (tests/deploy); Debian's systemd package has both.
+deploy-tools:
+	command -v systemd-analyze >/dev/null || { apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends systemd libseccomp2; }
 
 # Applies ansible/ to this host as root (a disposable machine, like CI's): installs, twice.
 test-deploy: $(VENV)/.installed

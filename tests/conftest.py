@@ -8,10 +8,13 @@ from moto import mock_aws
 
 from autoscaler_pauser.config import CONFIG_ENV
 from autoscaler_pauser.keys import KEYS
+from tests.support import motopatch
 from tests.support.motoserver import MotoServer
 from tests.support.proxy import FaultProxy
 from tests.support.tool import FAKE_CREDENTIALS
 from tests.support.world import World
+
+motopatch.apply()  # moto in process, as in the moto server the tests start
 
 
 @pytest.fixture(autouse=True)

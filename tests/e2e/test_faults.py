@@ -48,6 +48,8 @@ ERROR_CODES = {
 }
 QUICK_KINDS = ["throttle", "5xx", "denied", "drop"]
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def env(server_world, fault_proxy, tmp_path):
@@ -444,7 +446,10 @@ def test_runs_killed_at_random_moments_never_leave_a_partial_state_file(
         after)."""
         reads = proxy.answered[DESCRIBE_SERVICES]
         run = start_tool(env)
-        assert proxy.wait_answered(DESCRIBE_SERVICES, reads + 1)
+        if not proxy.wait_answered(DESCRIBE_SERVICES, reads + 1):
+            run.kill()
+            _, err = run.communicate(timeout=30)
+            pytest.fail(f"the run's reads were not answered: exit {run.returncode}, {err}")
         return run, time.monotonic()
 
     # How long a run takes on this host, and how long after its reads it ends.

@@ -4,6 +4,9 @@ HTTP to moto server on loopback."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +44,8 @@ def test_full_backup_night(server_world, env, tmp_path):
 
     w.stop_cluster(first)
     r = run_tool([], env)
-    assert w.desired() == 0, r.stderr
+    assert r.returncode == 0, r.stderr
+    assert w.desired() == 0, "one backup cluster still holds the pause"
 
     w.stop_cluster(second)
     r = run_tool([], env)
@@ -60,8 +64,9 @@ def test_status_and_dry_run_over_http(server_world, env):
     assert server_world.desired() == 2
     r = run_tool(["status"], env)
     assert r.returncode == 0 and r.stdout.startswith("never ran")
-    run_tool([], env)
+    assert run_tool([], env).returncode == 0
     r = run_tool(["status", "--json"], env)
+    assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["saved_desired_count"] == 2
 
 
@@ -77,13 +82,14 @@ def test_unreachable_endpoint_fails_safe_with_one_line(tmp_path):
 
 
 def test_installed_command_runs(server_world, env):
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
     exe = Path(sys.executable).with_name("autoscaler-pauser")
-    assert exe.exists() or shutil.which("autoscaler-pauser")
-    server_world.create_service(desired=1)
-    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
-    assert r.returncode == 0 and __version__ in r.stdout
+    assert exe.is_file(), f"{exe}: the console script is not installed in this environment"
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and __version__ in r.stdout, r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "autoscaler_pauser", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and __version__ in r.stdout, r.stderr

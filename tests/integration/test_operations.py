@@ -75,7 +75,7 @@ def test_pause_over_max_is_an_alarm_naming_clusters_and_exits_3(world, tmp_path,
 def test_max_pause_zero_turns_the_alarm_off(world, tmp_path, clock):
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-long")
-    run(world, tmp_path, clock, MAX_PAUSE_MINUTES="0")
+    assert run(world, tmp_path, clock, MAX_PAUSE_MINUTES="0") == 0
     clock.advance(days=3)
     assert run(world, tmp_path, clock, MAX_PAUSE_MINUTES="0") == 0
 
@@ -123,23 +123,23 @@ def test_resume_waits_for_grace_and_pause_is_never_delayed(world, tmp_path, cloc
     assert "the last was seen 60s ago, resume waits 300s" in capsys.readouterr().err
     second = world.start_cluster("nightly-backup-2")  # the next backup of the sequence
     clock.advance(seconds=60)
-    run(world, tmp_path, clock, **env)
+    assert run(world, tmp_path, clock, **env) == 0
     world.stop_cluster(second)
     clock.advance(seconds=299)
-    run(world, tmp_path, clock, **env)
+    assert run(world, tmp_path, clock, **env) == 0
     assert world.desired() == 0, "grace counts from the last cluster seen"
     clock.advance(seconds=2)
-    run(world, tmp_path, clock, **env)
+    assert run(world, tmp_path, clock, **env) == 0
     assert world.desired() == 2
 
 
 def test_no_grace_by_default_resumes_at_once(world, tmp_path, clock):
     world.create_service(desired=2)
     cid = world.start_cluster("nightly-backup-1")
-    run(world, tmp_path, clock)
+    assert run(world, tmp_path, clock) == 0
     world.stop_cluster(cid)
     clock.advance(seconds=1)
-    run(world, tmp_path, clock)
+    assert run(world, tmp_path, clock) == 0
     assert world.desired() == 2
 
 
@@ -173,7 +173,7 @@ def test_metrics_file_is_valid_prometheus_text_readable_by_node_exporter(world, 
 def test_metrics_after_a_failed_run_keep_the_last_success_time(world, tmp_path, clock):
     world.create_service(desired=3)
     prom = tmp_path / "pauser.prom"
-    run(world, tmp_path, clock, METRICS_FILE=str(prom))
+    assert run(world, tmp_path, clock, METRICS_FILE=str(prom)) == 0
     world.ecs.delete_service(cluster=world.cluster, service=world.service, force=True)
     clock.advance(minutes=5)
     assert run(world, tmp_path, clock, METRICS_FILE=str(prom)) == 1
@@ -200,9 +200,9 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
 ):
     world.create_service(desired=3)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path, clock)
+    assert run(world, tmp_path, clock) == 0
     clock.advance(minutes=90)
-    run(world, tmp_path, clock)
+    assert run(world, tmp_path, clock) == 0
     clock.advance(seconds=30)
     capsys.readouterr()
     assert run(world, tmp_path, clock, "status") == 0

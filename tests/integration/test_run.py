@@ -74,7 +74,7 @@ def test_second_run_during_backup_makes_no_write(world, tmp_path):
 def test_resume_restores_pre_pause_count_and_removes_tag(world, tmp_path, capsys):
     world.create_service(desired=4)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     world.stop_cluster(cid)
     assert run(world, tmp_path) == 0
     assert world.desired() == 4
@@ -90,7 +90,7 @@ def test_resume_restores_pre_pause_count_and_removes_tag(world, tmp_path, capsys
 def test_resume_uses_tag_when_state_file_is_lost(world, tmp_path):
     world.create_service(desired=5)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     (tmp_path / "state" / "state.json").unlink()
     world.stop_cluster(cid)
     assert run(world, tmp_path) == 0
@@ -106,20 +106,20 @@ def test_resume_without_any_saved_count_uses_resume_count(world, tmp_path):
 def test_scaled_up_by_hand_during_backup_is_paused_again_keeping_first_count(world, tmp_path):
     world.create_service(desired=3)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     world.set_desired(7)
     assert run(world, tmp_path) == 0
     assert world.desired() == 0
     assert world.tags()[SAVED_COUNT_TAG] == "3"
     world.stop_cluster(cid)
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     assert world.desired() == 3
 
 
 def test_resumed_by_hand_is_left_and_leftover_tag_cleared(world, tmp_path):
     world.create_service(desired=3)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     world.stop_cluster(cid)
     world.set_desired(6)
     assert run(world, tmp_path) == 0
@@ -196,8 +196,11 @@ def test_corrupt_state_file_is_moved_aside_and_run_goes_on(world, tmp_path, caps
 
 def test_state_and_lock_files_are_private(world, tmp_path):
     world.create_service(desired=3)
-    os.umask(0o022)
-    assert run(world, tmp_path) == 0
+    before = os.umask(0o022)  # the usual one, which would make files readable by all
+    try:
+        assert run(world, tmp_path) == 0
+    finally:
+        os.umask(before)
     folder = tmp_path / "state"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "state.json").stat().st_mode) == 0o600
@@ -215,7 +218,8 @@ def test_held_lock_skips_run_without_aws_calls(world, tmp_path, capsys):
         done = []
         t = threading.Thread(target=lambda: done.append(run(world, tmp_path, LOCK_TIMEOUT="0.2")))
         t.start()
-        t.join()
+        t.join(timeout=60)
+    assert not t.is_alive(), "the run did not give up waiting for the lock"
     assert done == [0]
     assert world.calls == {}
     assert world.desired() == 3
@@ -231,7 +235,7 @@ def test_status_before_any_run_says_never_ran(world, tmp_path, capsys):
 def test_status_shows_pause_and_json_matches_state(world, tmp_path, capsys):
     world.create_service(desired=3)
     cid = world.start_cluster("nightly-backup-a")
-    run(world, tmp_path)
+    assert run(world, tmp_path) == 0
     capsys.readouterr()
     assert run(world, tmp_path, "status") == 0
     out = capsys.readouterr().out
@@ -259,7 +263,7 @@ def test_version_exits_0(world, tmp_path, capsys):
 def test_clock_is_recorded_in_utc(world, tmp_path):
     world.create_service(desired=3)
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    main([], environ=base_env(tmp_path), aws_factory=world.clients, now=lambda: when)
+    assert main([], environ=base_env(tmp_path), aws_factory=world.clients, now=lambda: when) == 0
     assert state(tmp_path)["last_run_at"] == "2026-01-02T03:04:05Z"
 
 

@@ -1,46 +1,80 @@
-"""moto server on loopback, for tests over real HTTP."""
+"""moto server on loopback, for tests over real HTTP.
+
+The server runs in a process of its own, started as `python -m tests.support.motoserver`: it
+applies tests/support/motopatch.py, listens on a port the kernel picks (so no other process can
+take the port between choosing it and binding it) and prints that port.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import socket
+import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class MotoServer:
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).with_name("moto_server")
+    """moto server on 127.0.0.1. `env` is added to its environment, e.g.
+    INITIAL_NO_AUTH_ACTION_COUNT to enforce IAM policies after that many calls."""
+
+    def __init__(self, env: dict[str, str] | None = None, timeout: float = 60):
         self.proc = subprocess.Popen(
-            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", "tests.support.motoserver"],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("moto_server did not start")
+        line = self.proc.stdout.readline()  # the port, once it listens
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"moto server did not start: {line!r}")
+        self.port = int(line)
+        self.url = f"http://127.0.0.1:{self.port}"
+        urllib.request.urlopen(self.url + "/moto-api/", timeout=timeout)
 
     def reset(self) -> None:
         req = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
-        urllib.request.urlopen(req, timeout=5)
+        urllib.request.urlopen(req, timeout=10)
+
+    def enforce_iam_after(self, calls: int | str) -> None:
+        """From `calls` more calls on, every call must be allowed by the caller's IAM policies
+        ("inf": never)."""
+        req = urllib.request.Request(
+            self.url + "/moto-api/reset-auth", data=str(calls).encode(), method="POST"
+        )
+        urllib.request.urlopen(req, timeout=10)
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def serve() -> None:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from tests.support import motopatch
+
+    motopatch.apply()
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve()
