@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,20 +20,54 @@ class AwsError(Exception):
     """An AWS call failed: one line with the operation and the AWS error code. `changed`: the
     target's setting was changed all the same, only the record of it on AWS failed."""
 
-    def __init__(self, message: str, changed: bool = False):
+    def __init__(
+        self,
+        message: str,
+        changed: bool = False,
+        code: str | None = None,
+        status: int | None = None,
+    ):
         super().__init__(message)
-        self.changed = changed
+        self.changed, self.code, self.status = changed, code, status
+
+    @property
+    def denied(self) -> bool:
+        """IAM did not allow the call."""
+        return (self.code or "").startswith("AccessDenied") or self.status == 403
 
 
 def aws_error(operation: str, e: Exception) -> AwsError:
     from botocore.exceptions import ClientError
 
-    if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        code = err.get("Code", "Unknown")
-        message = err.get("Message", "")
-        return AwsError(f"{operation} failed: {code}: {message}".rstrip(": "))
-    return AwsError(f"{operation} failed: {type(e).__name__}: {e}")
+    if not isinstance(e, ClientError):
+        return AwsError(f"{operation} failed: {type(e).__name__}: {one_line(str(e))}")
+    code, message = _code_and_message(e.response.get("Error", {}))
+    status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    text = f"{operation} failed: {code}: {message}".rstrip(": ")
+    return AwsError(text, code=code, status=status)
+
+
+XML_CODE = re.compile(r"<Code>\s*([^<]*?)\s*</Code>")
+XML_MESSAGE = re.compile(r"<Message>\s*([^<]*?)\s*</Message>")
+MARKUP = re.compile(r"<[!?/]?[A-Za-z][^>]*>")
+
+
+def _code_and_message(error: dict[str, Any]) -> tuple[str, str]:
+    """The AWS error code and message. Where an error page came instead of an AWS error (an HTTP
+    status for a code, an XML or HTML page for the message), the code and message inside it."""
+    code, message = str(error.get("Code") or "Unknown"), str(error.get("Message") or "")
+    inner = XML_CODE.search(message)
+    if code.isdigit() and inner:
+        code = inner.group(1)
+        found = XML_MESSAGE.search(message)
+        message = found.group(1) if found else ""
+    return code, one_line(message)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Text for a log line: markup and line breaks gone, at most `limit` characters."""
+    text = " ".join(MARKUP.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def list_matching_clusters(emr: Any, prefixes: Sequence[str]) -> tuple[Cluster, ...]:
@@ -74,8 +109,27 @@ class Aws:
         return self.client("emr", self.config.emr_region)
 
 
-def make_clients(config: Config) -> Aws:
+def new_session() -> Any:
+    """A boto3 session: its botocore session holds the endpoint data every client loads."""
     import boto3
+
+    return boto3.session.Session()
+
+
+def regions_of(session: Any) -> Callable[[str], frozenset[str]]:
+    """The regions a service has in any partition, as botocore knows them; no AWS call."""
+
+    def regions(service: str) -> frozenset[str]:
+        return frozenset(
+            region
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions(service, partition)
+        )
+
+    return regions
+
+
+def make_clients(config: Config, session: Any = None) -> Aws:
     from botocore.config import Config as BotoConfig
 
     # Three tries at 3 s to connect and 5 s to read bound one call to about 16 s against a hung
@@ -84,5 +138,5 @@ def make_clients(config: Config) -> Aws:
     boto = BotoConfig(
         connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
     )
-    session = boto3.session.Session()
+    session = session or new_session()
     return Aws(config, lambda name, region: session.client(name, region_name=region, config=boto))

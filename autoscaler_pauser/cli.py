@@ -10,12 +10,13 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from . import Exit, __version__
-from .aws import Aws, make_clients
+from .aws import Aws, make_clients, new_session, regions_of
 from .config import CONFIG_ENV, Config, ConfigError, load_config
 from .run import cmd_loop, cmd_run
-from .state import StateFileError
+from .state import StateFileError, check_files
 from .status import cmd_status
 
 log = logging.getLogger("autoscaler-pauser")
@@ -45,9 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--interval",
-        type=float,
         metavar="SECONDS",
-        help="seconds between runs with --loop (default: the interval key, 60)",
+        help="seconds between runs with --loop, 1 to 86400 (default: the interval key, 60)",
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config}")
     run = sub.add_parser("run", parents=[common], help="one reconcile run (the default)")
@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", parents=[common], help="show the state file")
     status.add_argument("--json", action="store_true", help="print it as JSON")
+    status.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless the last run succeeded within three intervals (a health check)",
+    )
     sub.add_parser("check-config", parents=[common], help="validate the config and exit")
     return parser
 
@@ -78,7 +83,7 @@ def setup_logging(debug: bool, environ: Mapping[str, str]) -> None:
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
-    aws_factory: Callable[[Config], Aws] = make_clients,
+    aws_factory: Callable[[Config, Any], Aws] = make_clients,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> int:
     environ = os.environ if environ is None else environ
@@ -86,17 +91,28 @@ def main(
         args = build_parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    if args.interval is not None and not args.loop:
+        print("autoscaler-pauser: --interval goes with --loop", file=sys.stderr)
+        return Exit.USAGE
     path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
     setup_logging("DEBUG_OUTPUT" in environ, environ)
+    # One botocore session: its endpoint data serves both the region check and the clients.
+    session = None if args.command == "status" else new_session()
     try:
-        config = load_config(path, environ)
+        config = load_config(
+            path,
+            environ,
+            overrides={"interval": (args.interval, "--interval")} if args.interval else None,
+            regions=None if session is None else regions_of(session),
+            complete=session is not None,  # status needs only the state file
+        )
     except ConfigError as e:
         print("\n".join(f"autoscaler-pauser: {p}" for p in e.problems), file=sys.stderr)
         return Exit.USAGE
     setup_logging(config.debug_output, environ)
     log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
     try:
-        return command(args, config, path, aws_factory, now)
+        return command(args, config, path, lambda c: aws_factory(c, session), now)
     except StateFileError as e:
         print(f"autoscaler-pauser: {e}", file=sys.stderr)
         return Exit.USAGE
@@ -116,20 +132,17 @@ def command(
 ) -> Exit:
     """The command the arguments name, with the config loaded."""
     if args.command == "check-config":
+        check_files(config, create=False)
         print(f"config OK: {path or 'environment only'}")
         return Exit.OK
     if args.command == "status":
-        return cmd_status(config, args.json, now(), sys.stdout)
+        return cmd_status(config, args.json, args.check, now(), sys.stdout)
     if not args.loop:
         return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
     if args.dry_run:
         print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
         return Exit.USAGE
-    interval = args.interval if args.interval is not None else config.interval
-    if interval < 1:
-        print("autoscaler-pauser: --interval must be at least 1", file=sys.stderr)
-        return Exit.USAGE
-    return cmd_loop(config, aws_factory, now, interval)
+    return cmd_loop(config, aws_factory, now, config.interval)
 
 
 if __name__ == "__main__":

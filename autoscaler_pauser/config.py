@@ -3,13 +3,14 @@ wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required
+from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required, plain
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -27,8 +28,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    emr_prefix: tuple[str, ...]
-    emr_region: str
+    emr_prefix: tuple[str, ...] = ()  # required, except by `status`: load_config checks
+    emr_region: str = ""
     autoscaler_cluster: str | None = None
     autoscaler_region: str | None = None
     autoscaler_service: str | None = None
@@ -58,49 +59,105 @@ class Config:
         return self.dynamodb_region or self.autoscaler_region
 
 
-def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
-    """File values merged with environment values (the environment wins), all checked at once."""
+# A source of a value besides the file: (text, where it came from), e.g. ("90", "--interval").
+Override = tuple[str, str]
+
+
+def load_config(
+    path: str | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Override] | None = None,
+    regions: Callable[[str], Collection[str]] | None = None,
+    complete: bool = True,
+) -> Config:
+    """File values merged with environment values and overrides (each wins over the one
+    before), all checked at once. `regions(service)` gives the regions a service has, to check
+    the region keys against. A config that need not be `complete` (for `status`) may lack the
+    required keys and the targets."""
     raw, problems = _from_file(path) if path else ({}, [])
-    raw.update({key.name: (environ[key.env], True) for key in KEYS if key.env in environ})
+    raw.update({k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ})
+    raw.update(overrides or {})
     values = {}
     for key in KEYS:
-        value, from_env = raw.get(key.name, (None, False))
-        if value is None and not from_env:
-            if key.required is Required.YES:
+        value, source = raw.get(key.name, (None, None))
+        if value is None and source is None:
+            if key.required is Required.YES and complete:
                 problems.append(f"{key.name}: required (set it in the config file or {key.env})")
             continue
         try:
-            values[key.name] = CONVERTERS[key.kind](key, value, from_env)
+            values[key.name] = CONVERTERS[key.kind](key, value, source is not None)
         except ValueError as e:
-            source = f" (from {key.env})" if from_env else ""
-            problems.append(f"{key.name}: {e}{source}")
-    problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+            problems.append(f"{key.name}: {e}" + (f" (from {source})" if source else ""))
+    if regions is not None:
+        problems += _region_problems(values, regions)
+    if complete:
+        problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
     if problems:
         raise ConfigError(problems)
-    return Config(**values)
+    return (
+        Config(**values) if complete else Config(**{"emr_prefix": (), "emr_region": "", **values})
+    )
 
 
-def _from_file(path: str) -> tuple[dict[str, tuple[Any, bool]], list[str]]:
-    """The file's values by key, and a problem for each key that is not one."""
-    raw, problems = {}, []
-    for name, value in read_config_file(path).items():
+def _from_file(path: str) -> tuple[dict[str, tuple[Any, str | None]], list[str]]:
+    """The file's values by key (their source: None), and a problem for each key that is not
+    one."""
+    data, problems = read_config_file(path)
+    raw = {}
+    for name, value in data.items():
         if name in KEYS_BY_NAME:
-            raw[name] = (value, False)
+            raw[name] = (value, None)
             continue
-        plain = str(name).replace("_", "").replace("-", "").lower()
-        close = [k for k in KEYS_BY_NAME if k.replace("_", "") == plain]
+        plain_name = str(name).replace("_", "").replace("-", "").lower()
+        close = [k for k in KEYS_BY_NAME if k.replace("_", "") == plain_name]
         hint = f" (did you mean {close[0]}?)" if close else ""
         problems.append(f"{name}: unknown key{hint}")
     return raw, problems
 
 
-def read_config_file(path: str) -> dict[str, Any]:
-    """The YAML file as a mapping; any problem with it is a ConfigError."""
+def _region_problems(
+    values: Mapping[str, Any], regions: Callable[[str], Collection[str]]
+) -> list[str]:
+    """A region key whose region the service does not have, as botocore knows them."""
+    problems = []
+    for key in KEYS:
+        region = values.get(key.name)
+        if key.kind is not Kind.REGION or region is None:
+            continue
+        known = regions(key.service or "")
+        if region in known:
+            continue
+        close = difflib.get_close_matches(region, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{key.name}: {key.service} has no region {region!r}{hint}")
+    return problems
+
+
+def read_config_file(path: str) -> tuple[dict[str, Any], list[str]]:
+    """The YAML file as a mapping, and a problem for each key given twice in it; a file that
+    cannot be read at all is a ConfigError."""
     import yaml
 
+    class Loader(yaml.SafeLoader):
+        """Notes a key given twice in a mapping (PyYAML keeps the last one silently)."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    twice.append(
+                        f"{key}: given twice in config file {path} (lines {lines[key]} and "
+                        f"{line}): keep one"
+                    )
+                lines.setdefault(key, line)
+            return super().construct_mapping(node, deep)
+
+    twice: list[str] = []
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yaml.load(f, Loader=Loader)
     except IsADirectoryError:
         raise ConfigError([f"config file {path}: is a directory"]) from None
     except OSError as e:
@@ -113,12 +170,12 @@ def read_config_file(path: str) -> dict[str, Any]:
         what = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError([f"config file {path}: not valid YAML{at}: {what}"]) from None
     if data is None:
-        return {}
+        return {}, twice
     if not isinstance(data, dict):
         raise ConfigError(
             [f"config file {path}: must be a mapping of keys to values, not {_yaml_type(data)}"]
         )
-    return data
+    return data, twice
 
 
 def _yaml_type(value: Any) -> str:
@@ -153,19 +210,27 @@ def _strings(value: Any, from_env: bool, what: str) -> list[str]:
     items = value.split(",") if from_env and isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise ValueError(f"must be {what} of strings")
-    return [i.strip() for i in items]
+    return items
 
 
 def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     one = isinstance(value, str) and not from_env
     items = _strings([value] if one else value, from_env, "a string or a list")
-    if not items or any(not i for i in items):
+    if not items or any(not i.strip() for i in items):
         raise ValueError("must not be blank")
+    for item in items:
+        if item != item.strip():
+            # Stripping it would widen what it matches: a prefix matches a name exactly.
+            around = " (no spaces around the commas)" if from_env and len(items) > 1 else ""
+            raise ValueError(
+                f"{item!r} has whitespace around it, and a prefix matches the start of a "
+                f"cluster's name exactly: write {item.strip()!r}{around}"
+            )
     return tuple(dict.fromkeys(items))
 
 
 def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
-    items = _strings(value, from_env, "a list")
+    items = [i.strip() for i in _strings(value, from_env, "a list")]
     items = [i for i in items if i] if from_env else items
     bad = [i for i in items if not TABLE_RE.match(i)]
     if bad:
@@ -197,7 +262,9 @@ def _bounded(key: Key, value: Any) -> Any:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value!r}")
     if key.minimum is not None and value < key.minimum:
-        raise ValueError(f"must be at least {key.minimum:g}, got {value!r}")
+        raise ValueError(f"must be at least {plain(key.minimum)}, got {value!r}")
+    if key.maximum is not None and value > key.maximum:
+        raise ValueError(f"must be at most {plain(key.maximum)}, got {value!r}")
     return value
 
 

@@ -157,7 +157,8 @@ def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -
     |----------------|----------------------------------|-----------------------------|----------|
     | not paused     | not known                        | pause, saving the setting   | setting  |
     | not paused     | known (lifted during the backup) | pause, saving it where gone | known    |
-    | paused         | known                            | none                        | known    |
+    | paused         | known on AWS                     | none                        | known    |
+    | paused         | known, its record on AWS gone    | save it on AWS again        | known    |
     | paused         | not known: paused before ours    | keep: save it, so it stays  | setting  |
     | paused         | not known, otherwise             | none                        | nothing  |
     """
@@ -169,7 +170,10 @@ def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -
         )
         return Step(pause, keep)
     if known is not None:
-        return Step(None, known)
+        if not target.saves_on_aws or target.saved is not None:
+            return Step(None, known)
+        save = Change(target.key, target.label, Why.SAVE, target.current, None, save=known)
+        return Step(save, known)
     if paused_by_someone_else(target, known, record):
         keep = Change(target.key, target.label, Why.KEEP, target.current, None, save=target.current)
         return Step(keep, target.current)
@@ -182,8 +186,8 @@ def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) 
     | the target now | its pre-pause setting               | change                             |
     |----------------|-------------------------------------|------------------------------------|
     | paused         | not known: someone else paused it   | none: it stays paused              |
-    | paused         | known, or not known                 | resume to it, else to the default; |
-    |                |                                     | forget the record on AWS           |
+    | paused         | known                               | resume to it; forget it on AWS     |
+    | paused         | not known anywhere                  | resume to the kind's default       |
     | paused         | known, and the same as now          | clear the record on AWS, if any    |
     | not paused     | still recorded on AWS               | clear that record                  |
     | not paused     | not recorded on AWS                 | none                               |
@@ -197,13 +201,9 @@ def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) 
     goal = known if known is not None else target.resume_default
     if goal == target.current:
         return Step(_clear(target), None) if target.saved is not None else NOTHING
+    why = Why.RESUME if known is not None else Why.RESUME_DEFAULT
     resume = Change(
-        target.key,
-        target.label,
-        Why.RESUME,
-        target.current,
-        goal,
-        forget=target.saved is not None,
+        target.key, target.label, why, target.current, goal, forget=target.saved is not None
     )
     return Step(resume, None)
 
@@ -251,20 +251,23 @@ def next_run_record(
     observed: Observed,
     failures: Mapping[str, Failure],
     now: datetime,
+    warnings: Sequence[str] = (),
 ) -> RunRecord:
     """This host's record of a run that got as far as acting."""
     stamp = iso(now)
     action = _action(plan, failures)
     failed = [c for c in plan.changes if c.key in failures]
+    wrote = action != "none"
     return RunRecord(
-        last_action=action,
-        last_action_at=before.last_action_at if action == "none" else stamp,
+        last_action=action if wrote else before.last_action,  # the last write, and when
+        last_action_at=stamp if wrote else before.last_action_at,
         last_run_at=stamp,
         last_result="error" if failures else "ok",
         last_error="; ".join(failures[c.key].error for c in failed) or None,
         last_success_at=before.last_success_at if failures else stamp,
         active_clusters=observed.clusters,
         failed_targets=tuple(c.label for c in failed),
+        warnings=tuple(warnings),
     )
 
 
@@ -279,4 +282,4 @@ def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
 
 def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:
     """This host's record of a run that failed before it could act."""
-    return replace(before, last_run_at=iso(now), last_result="error", last_error=error)
+    return replace(before, last_run_at=iso(now), last_result="error", last_error=error, warnings=())

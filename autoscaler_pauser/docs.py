@@ -31,7 +31,7 @@ def example_yaml() -> str:
     ]
     for key in KEYS:
         out.append(f"# {key.help[0].upper()}{key.help[1:]}.")
-        out.append(f"# {key.kind.type_name}, {_requirement(key)}; env {key.env}")
+        out.append(f"# {key.type_name}, {_requirement(key)}; env {key.env}")
         if key.example is not None:
             out.append(f"{key.name}: {_yaml_value(key.example)}")
         else:
@@ -56,7 +56,5 @@ def config_table() -> str:
     for key in KEYS:
         default = _requirement(key).removeprefix("default: ")
         default = default if key.required is not Required.NO else f"`{default}`"
-        rows.append(
-            f"| `{key.name}` | `{key.env}` | {key.kind.type_name} | {default} | {key.help} |"
-        )
+        rows.append(f"| `{key.name}` | `{key.env}` | {key.type_name} | {default} | {key.help} |")
     return "\n".join(rows) + "\n"

@@ -8,6 +8,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from .model import MAX_DESIRED_COUNT
+
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 
 
@@ -57,11 +59,25 @@ class Key:
     help: str
     required: Required = Required.NO
     minimum: float | None = None
+    maximum: float | None = None
     example: Any = None  # the value config.example.yaml shows for a required key
+    service: str | None = None  # a region key: the service whose regions it must be one of
 
     @property
     def env(self) -> str:
         return self.name.upper()
+
+    @property
+    def type_name(self) -> str:
+        """The type's name in the docs, with the range of a number."""
+        if self.minimum is None or self.maximum is None:
+            return self.kind.type_name
+        return f"{self.kind.type_name}, {plain(self.minimum)} to {plain(self.maximum)}"
+
+
+def plain(number: float) -> str:
+    """A number as a person writes it: 86400, 2147483647, 0.5."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 KEYS: tuple[Key, ...] = (
@@ -81,6 +97,7 @@ KEYS: tuple[Key, ...] = (
         "region of the EMR clusters",
         required=Required.YES,
         example="us-east-1",
+        service="emr",
     ),
     Key(
         "autoscaler_cluster",
@@ -97,6 +114,7 @@ KEYS: tuple[Key, ...] = (
         "region of that ECS cluster",
         required=Required.UNLESS_TABLES,
         example="us-east-1",
+        service="ecs",
     ),
     Key(
         "autoscaler_service",
@@ -119,6 +137,7 @@ KEYS: tuple[Key, ...] = (
         Kind.REGION,
         None,
         "region of those tables; default: autoscaler_region",
+        service="application-autoscaling",
     ),
     Key(
         "debug_output",
@@ -133,6 +152,7 @@ KEYS: tuple[Key, ...] = (
         1,
         "desired count on resume when no earlier count is known",
         minimum=1,
+        maximum=MAX_DESIRED_COUNT,
     ),
     Key(
         "max_pause_minutes",
@@ -141,6 +161,7 @@ KEYS: tuple[Key, ...] = (
         "a pause longer than this is an alarm: every run logs an ERROR naming the clusters that "
         "hold it and exits 3; 0 turns the alarm off",
         minimum=0,
+        maximum=30 * 24 * 60,
     ),
     Key(
         "force_resume_after_max_pause",
@@ -156,6 +177,7 @@ KEYS: tuple[Key, ...] = (
         "resume only once no matching cluster has been seen for this long, so that backups "
         "run back to back do not resume the autoscaler in between; pauses are never delayed",
         minimum=0,
+        maximum=24 * 60 * 60,
     ),
     Key(
         "metrics_file",
@@ -170,6 +192,7 @@ KEYS: tuple[Key, ...] = (
         60,
         "seconds between runs in --loop mode",
         minimum=1,
+        maximum=24 * 60 * 60,
     ),
     Key("state_file", Kind.PATH, DEFAULT_STATE_FILE, "JSON file recording the last action"),
     Key(
@@ -184,6 +207,7 @@ KEYS: tuple[Key, ...] = (
         10,
         "seconds to wait for another run's lock before skipping this run",
         minimum=0,
+        maximum=60 * 60,
     ),
 )
 KEYS_BY_NAME = {k.name: k for k in KEYS}

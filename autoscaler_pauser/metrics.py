@@ -16,6 +16,7 @@ METRICS = (
     ("last_run_timestamp_seconds", "when the last run ended, Unix time"),
     ("run_duration_seconds", "how long the last run took"),
     ("api_calls", "AWS API calls the last run made"),
+    ("warnings", "warnings the last run logged: something it could not do or see"),
 )
 
 
@@ -37,6 +38,7 @@ def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str
         "last_run_timestamp_seconds": now.timestamp(),
         "run_duration_seconds": round(seconds, 3),
         "api_calls": calls,
+        "warnings": len(run.warnings),
     }
     lines = []
     for name, help_text in METRICS:

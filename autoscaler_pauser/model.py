@@ -22,6 +22,9 @@ class Suspension(NamedTuple):
 SUSPENDED = Suspension(True, True, True)
 SCALING = Suspension(False, False, False)
 
+# The largest desired count ECS takes: the API's desiredCount is a 32-bit integer.
+MAX_DESIRED_COUNT = 2**31 - 1
+
 # What a target is set to: an ECS service's desired count, or a scalable target's suspension.
 Setting = int | Suspension
 
@@ -49,6 +52,8 @@ class TargetView:
     # Found already paused when a pause begins: someone else paused it, so it stays paused on
     # resume. (A service found at 0 is resumed to resume_count instead, as the original tool did.)
     keeps_earlier_pause: bool = False
+    saves_on_aws: bool = False  # its pre-pause setting is also kept on AWS (`saved`)
+    default_name: str = "the default"  # what resume_default is called in a log line
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,10 @@ class Why(enum.Enum):
 
     PAUSE = "pause"  # set the target to its paused setting
     RESUME = "resume"  # set it back to its pre-pause setting
+    RESUME_DEFAULT = "resume to default"  # resume it, but no pre-pause setting is known anywhere
     KEEP = "keep"  # record a pause someone else made before ours, so that it stays after ours
     CLEAR = "clear"  # remove a pre-pause setting left recorded on AWS after a resume
+    SAVE = "save"  # record the pre-pause setting on AWS again: it went missing during the pause
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class RunRecord:
     last_success_at: str | None = None
     active_clusters: tuple[Cluster, ...] = ()
     failed_targets: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the run could not do or see, though it did its job
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,21 @@ from .model import Change, Failure, Observed, Setting, Suspension, TargetView, W
 VERBS = {
     Why.PAUSE: ("paused", "would pause", "could not pause"),
     Why.RESUME: ("resumed", "would resume", "could not resume"),
+    Why.RESUME_DEFAULT: ("resumed", "would resume", "could not resume"),
     Why.KEEP: ("kept", "would keep", "could not keep"),
     Why.CLEAR: ("cleared", "would clear", "could not clear"),
+    Why.SAVE: ("saved", "would save", "could not save"),
 }
 LINES = {
     Why.PAUSE: "{verb} {label} {before} → {after}: {reason}",
     Why.RESUME: "{verb} {label} {before} → {after}: {reason}",
+    Why.RESUME_DEFAULT: (
+        "{verb} {label} {before} → {after}: {reason}; its setting before the pause is not "
+        "known anywhere, so {default}"
+    ),
     Why.KEEP: "{verb} {label} at {before} after the pause too: it was paused before it",
     Why.CLEAR: "{verb} the leftover saved setting of {label}, at {before}: {reason}",
+    Why.SAVE: "{verb} the pre-pause setting of {label}, {save}, on AWS again: its record was gone",
 }
 FLAG_WORDS = ("in", "out", "scheduled")
 
@@ -70,6 +77,8 @@ def target_line(
             label=target.label,
             before=format_setting(change.before),
             after=format_setting(change.after),
+            save=format_setting(change.save),
             reason=reason,
+            default=target.default_name,
         )
     return line if failure is None else f"{line}; {failure.error}"

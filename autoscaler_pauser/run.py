@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +26,9 @@ from .model import Failure, Observed, PauseRecord, State, TargetView
 from .report import plan_lines
 from .state import (
     StateFileError,
+    UnusableState,
     check_files,
+    load_state,
     read_state,
     state_to_json,
     write_json_atomic,
@@ -84,20 +88,40 @@ def observe_targets(
     return tuple(targets), owners
 
 
-def observe_and_decide(
-    config: Config, aws: Aws, record: PauseRecord, now: datetime
-) -> tuple[Observed, Plan, dict[str, TargetKind]]:
+@dataclass
+class Reading:
+    """What a run read and decided, and which kind owns each target."""
+
+    observed: Observed
+    plan: Plan
+    owners: dict[str, TargetKind]
+    warnings: list[str] = field(default_factory=list)
+
+
+def observe_and_decide(config: Config, aws: Aws, record: PauseRecord, now: datetime) -> Reading:
     """Read, decide, and if the plan touches the ECS service, read its scaling target too and
     decide again, so that a steady run stays at one read per kind."""
     kinds, scaling = target_kinds(config, aws)
     observed, owners = observe(aws.emr, kinds, config.emr_prefix)
-    plan = decide(observed, record, config, now)
-    if scaling is not None and needs_scaling_target(plan, record, scaling):
+    reading = Reading(observed, decide(observed, record, config, now), owners)
+    if scaling is None or not needs_scaling_target(reading.plan, record, scaling):
+        return reading
+    try:
         more, more_owners = observe_targets([scaling])
-        owners.update(more_owners)
-        observed = Observed(observed.clusters, more + observed.targets)
-        plan = decide(observed, record, config, now)
-    return observed, plan, owners
+    except AwsError as e:
+        if not e.denied:
+            raise
+        # Pausing the service matters more than its scaling target: go on without it.
+        reading.warnings.append(
+            f"{scaling.service.service}'s own scaling target was not checked: {e}; if the "
+            "service has one, its scale-out alarms or scheduled actions could lift the count "
+            "during the pause: allow application-autoscaling:DescribeScalableTargets and "
+            "RegisterScalableTarget (README, IAM permissions)"
+        )
+        return reading
+    owners.update(more_owners)
+    observed = Observed(observed.clusters, more + observed.targets)
+    return Reading(observed, decide(observed, record, config, now), owners)
 
 
 def needs_scaling_target(plan: Plan, record: PauseRecord, scaling: EcsServiceScaling) -> bool:
@@ -127,6 +151,9 @@ def act(
             owners[change.key].apply(change)
         except AwsError as e:
             failures[change.key] = Failure(str(e), e.changed)
+        except Exception as e:  # not the AWS call's failure: a fault of this run, as loud
+            log.debug("%s", traceback.format_exc())
+            failures[change.key] = Failure(f"failed: {type(e).__name__}: {e}")
     return failures
 
 
@@ -146,36 +173,55 @@ def record(config: Config, state: State, seconds: float, calls: int, now: dateti
 
 
 def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> Exit:
-    """One reconcile, the lock already held (or not needed for a dry run)."""
+    """One reconcile, the lock already held (or not needed for a dry run). Every run that gets
+    as far as reading its state leaves a record of itself, whatever goes wrong."""
     started, calls_before, clock = now(), aws.calls, time.monotonic()
-    state = read_state(config.state_file, started, move_aside=not dry_run)
+    state = _state(config, started, dry_run)
+
+    def record_run(after: State, ended: datetime) -> bool:
+        seconds, calls = time.monotonic() - clock, aws.calls - calls_before
+        return dry_run or record(config, after, seconds, calls, ended)
+
     try:
-        observed, plan, owners = observe_and_decide(config, aws, state.pause, started)
-    except AwsError as e:
-        log.error("%s; the autoscaler was left as it is", e)
-        if not dry_run:
-            after = State(state.pause, failed_run_record(state.run, str(e), started))
-            record(config, after, time.monotonic() - clock, aws.calls - calls_before, now())
+        reading = observe_and_decide(config, aws, state.pause, started)
+    except Exception as e:  # nothing was changed: record why, and leave
+        error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
+        log.error("%s; the autoscaler was left as it is", error)
+        log.debug("%s", traceback.format_exc())
+        record_run(State(state.pause, failed_run_record(state.run, error, started)), now())
         return Exit.FAILURE
-    # Act first, then log: a line says what was done, not what was meant to be.
-    failures = {} if dry_run else act(plan, owners, clock + WRITE_BUDGET_SECONDS)
+    observed, plan = reading.observed, reading.plan
+    for warning in reading.warnings:
+        log.warning("%s", warning)
+    failures = {} if dry_run else act(plan, reading.owners, clock + WRITE_BUDGET_SECONDS)
+    ended = now()
+    after = State(
+        next_pause_record(state.pause, plan, failures, ended),
+        next_run_record(state.run, plan, observed, failures, ended, reading.warnings),
+    )
+    # Recorded first, then logged: a line says what was done, not what was meant to be.
+    recorded = record_run(after, ended)
     lines = plan_lines(plan, observed, dry_run, failures)
     for target, line in zip(observed.targets, lines, strict=True):
         (log.error if target.key in failures else log.info)("%s", line)
     if plan.verdict.alarm:
         log.error("%s", plan.verdict.alarm)
-    if dry_run:
-        return Exit.STUCK if plan.verdict.alarm else Exit.OK
-    ended = now()
-    after = State(
-        next_pause_record(state.pause, plan, failures, ended),
-        next_run_record(state.run, plan, observed, failures, ended),
-    )
-    if not record(config, after, time.monotonic() - clock, aws.calls - calls_before, ended):
-        return Exit.FAILURE
-    if failures:
+    if failures or not recorded:
         return Exit.FAILURE
     return Exit.STUCK if plan.verdict.alarm else Exit.OK
+
+
+def _state(config: Config, now: datetime, dry_run: bool) -> State:
+    """The state file; a dry run leaves one that cannot be understood where it is."""
+    if not dry_run:
+        return read_state(config.state_file, now)
+    try:
+        return load_state(config.state_file)
+    except UnusableState as e:
+        log.warning(
+            "state file %s is not usable (%s); a run would move it aside", config.state_file, e
+        )
+        return State()
 
 
 def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> Exit:
@@ -222,14 +268,16 @@ def cmd_loop(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    check_files(config)  # an unusable state path at the start ends the loop, with exit 2
     aws = aws_factory(config)
     log.info("loop: a run every %gs; SIGTERM or SIGINT stops it", interval)
     while not stop.is_set():
         began = time.monotonic()
         try:
             code = locked_run(config, aws, now)
-        except StateFileError:
-            raise
+        except StateFileError as e:  # the state folder went away mid-loop
+            log.error("%s; this run was skipped", e)
+            code = Exit.FAILURE
         except Exception as e:
             log.error("run failed: %s: %s", type(e).__name__, e)
             code = Exit.FAILURE

@@ -48,7 +48,7 @@ def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
         raise ValueError("'paused' or 'saved' has the wrong type")
     ignored = data.get("ignored_clusters", [])
     if not isinstance(ignored, list):
-        raise ValueError("'failed_targets' or 'ignored_clusters' is not a list")
+        raise ValueError("'ignored_clusters' is not a list")
     return PauseRecord(
         paused=data.get("paused", False),
         paused_at=data.get("paused_at"),
@@ -72,9 +72,9 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
-    failed = data.get("failed_targets", [])
-    if not isinstance(failed, list):
-        raise ValueError("'failed_targets' or 'ignored_clusters' is not a list")
+    failed, warnings = data.get("failed_targets", []), data.get("warnings", [])
+    if not isinstance(failed, list) or not isinstance(warnings, list):
+        raise ValueError("'failed_targets' or 'warnings' is not a list")
     return RunRecord(
         last_action=str(data.get("last_action", "none")),
         last_action_at=data.get("last_action_at"),
@@ -87,11 +87,17 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
             for c in clusters
         ),
         failed_targets=tuple(map(str, failed)),
+        warnings=tuple(map(str, warnings)),
     )
 
 
-def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
-    """The state file; missing is a fresh state, unreadable content is moved aside and warned of."""
+class UnusableState(ValueError):
+    """The state file is there, but its content cannot be understood."""
+
+
+def load_state(path: str) -> State:
+    """The state file as it is: missing is a fresh state; content that cannot be understood
+    raises UnusableState, a path that cannot be read StateFileError."""
     try:
         with open(path, "rb") as f:
             content = f.read()
@@ -104,9 +110,15 @@ def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
     try:
         return state_from_json(json.loads(content.decode("utf-8")))
     except (ValueError, UnicodeDecodeError) as e:
-        if not move_aside:
-            log.warning("state file %s is not usable (%s)", path, e)
-            return State()
+        raise UnusableState(str(e)) from None
+
+
+def read_state(path: str, now: datetime) -> State:
+    """The state file for a run: one that cannot be understood is moved aside, with a warning,
+    and the run goes on from AWS."""
+    try:
+        return load_state(path)
+    except UnusableState as e:
         aside = f"{path}.bad-{now.strftime('%Y%m%dT%H%M%SZ')}"
         os.replace(path, aside)
         log.warning(
@@ -115,30 +127,52 @@ def read_state(path: str, now: datetime, move_aside: bool = True) -> State:
         return State()
 
 
-def ensure_state_dir(path: str, key: str = "state_file") -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError as e:
-        raise StateFileError(f"{key}: cannot create folder {folder}: {e.strerror}") from None
-
-
-def check_files(config: Config) -> None:
+def check_files(config: Config, create: bool = True) -> None:
     """Before any AWS call: a new state file can be made, and the lock file opens. Otherwise a
     run would change the autoscaler and then fail to record it, or (filelock waits out a lock
-    file it cannot create) be skipped on every run with exit 0."""
-    ensure_state_dir(config.state_file)
-    ensure_state_dir(config.lock_path, "lock_file")
-    folder = os.path.dirname(os.path.abspath(config.state_file))
+    file it cannot create) be skipped on every run with exit 0. With `create` the folders and
+    the lock file are made; without it (check-config) nothing is left behind."""
+    if os.path.isdir(config.state_file):
+        raise StateFileError(f"state_file: {config.state_file} is a directory")
+    _check_folder(config.state_file, "state_file", create)
+    lock = config.lock_path
+    there = os.path.lexists(lock)
+    if not there:
+        _check_folder(lock, "lock_file", create)
+    if there or create:
+        try:
+            os.close(os.open(lock, os.O_RDWR | (os.O_CREAT if create else 0), 0o600))
+        except OSError as e:
+            raise StateFileError(f"lock_file: cannot open {lock}: {e.strerror}") from None
+
+
+def _check_folder(path: str, key: str, create: bool) -> None:
+    """A file can be made beside `path`: its folder is made (with `create`), or could be."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if create:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise StateFileError(f"{key}: cannot create folder {folder}: {e.strerror}") from None
+    _check_writable(_nearest_folder(folder, key), key)
+
+
+def _nearest_folder(folder: str, key: str) -> str:
+    """The folder, or where it would be made: its nearest ancestor that is there."""
+    while not os.path.lexists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise StateFileError(f"{key}: cannot create a folder under {folder}: Not a directory")
+    return folder
+
+
+def _check_writable(folder: str, key: str) -> None:
+    """A file can be made in the folder. (An unnamed temporary file: Linux leaves no entry.)"""
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        raise StateFileError(f"state_file: cannot write in {folder}: {e.strerror}") from None
-    try:
-        os.close(os.open(config.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as e:
-        raise StateFileError(f"lock_file: cannot open {config.lock_path}: {e.strerror}") from None
+        raise StateFileError(f"{key}: cannot write in {folder}: {e.strerror}") from None
 
 
 def write_json_atomic(path: str, data: Any) -> None:

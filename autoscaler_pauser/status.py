@@ -1,4 +1,5 @@
-"""`status`: what the last run recorded, and whether it is recent."""
+"""`status`: what the last run recorded, and whether it is recent; `status --check` for a
+container's health check."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from . import Exit
 from .config import Config
 from .model import State, parse_iso, paused_seconds
 from .report import format_setting
-from .state import read_state, state_to_json
+from .state import UnusableState, load_state, state_to_json
 
 
 def duration(seconds: float) -> str:
@@ -23,28 +24,45 @@ def duration(seconds: float) -> str:
 
 
 def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]:
-    """The state file, with how old the last run is: recent means within three intervals."""
+    """The state file, with how old the last run is: recent means within three intervals (at
+    least three minutes), and healthy means recent and successful."""
     if state.pause.fresh:
-        return {"never_ran": True, "state_file": config.state_file}
+        return {"never_ran": True, "state_file": config.state_file, "healthy": False}
     data = state_to_json(state, config)
     last = parse_iso(state.run.last_run_at)
     age = (now - last).total_seconds() if last else None
     data["never_ran"] = False
     data["last_run_age_seconds"] = age
     data["recent"] = age is not None and age <= max(3 * config.interval, 180)
+    data["healthy"] = data["recent"] and state.run.last_result == "ok"
     data["paused_seconds"] = paused_seconds(state.pause, now)
     return data
 
 
-def cmd_status(config: Config, as_json: bool, now: datetime, out: Any) -> Exit:
-    state = read_state(config.state_file, now, move_aside=False)
+def cmd_status(config: Config, as_json: bool, check: bool, now: datetime, out: Any) -> Exit:
+    """Print the status; with `check`, exit 1 unless the last run is recent and succeeded."""
+    try:
+        state, unusable = load_state(config.state_file), None
+    except UnusableState as e:
+        state, unusable = State(), str(e)
     data = status_report(state, config, now)
+    if unusable is not None:
+        data.update(never_ran=False, unusable=unusable)
     if as_json:
         out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        return Exit.OK
-    if state.pause.fresh:
-        out.write(f"never ran: no state in {config.state_file} yet\n")
-        return Exit.OK
+    else:
+        out.write("\n".join(status_lines(state, config, data)) + "\n")
+    return Exit.FAILURE if check and not data["healthy"] else Exit.OK
+
+
+def status_lines(state: State, config: Config, data: dict[str, Any]) -> list[str]:
+    if "unusable" in data:
+        return [
+            f"state file {config.state_file} is not usable ({data['unusable']}): the next run "
+            "moves it aside and goes on from AWS"
+        ]
+    if data["never_ran"]:
+        return [f"never ran: no state in {config.state_file} yet"]
     pause, run = state.pause, state.run
     if pause.paused:
         head = f"PAUSED since {pause.paused_at} ({duration(data['paused_seconds'] or 0)})"
@@ -53,10 +71,11 @@ def cmd_status(config: Config, as_json: bool, now: datetime, out: Any) -> Exit:
     age = data["last_run_age_seconds"]
     when = f"{run.last_run_at}, {duration(age)} ago" if age is not None else "unknown"
     stale = "" if data["recent"] else "  <- NOT RECENT: is the timer running?"
+    action = f"{run.last_action} at {run.last_action_at}" if run.last_action_at else "none yet"
     lines = [
         f"autoscaler:   {head}",
         f"last run:     {when}: {run.last_result}{stale}",
-        f"last action:  {run.last_action} at {run.last_action_at or 'never'}",
+        f"last action:  {action}",
     ]
     for c in run.active_clusters:
         held = "ignored" if c.id in pause.ignored_clusters else "holding"
@@ -67,5 +86,5 @@ def cmd_status(config: Config, as_json: bool, now: datetime, out: Any) -> Exit:
         lines.append(f"ALARM:        {pause.alarm}")
     if run.last_error:
         lines.append(f"last error:   {run.last_error}")
-    out.write("\n".join(lines) + "\n")
-    return Exit.OK
+    lines += [f"warning:      {warning}" for warning in run.warnings]
+    return lines

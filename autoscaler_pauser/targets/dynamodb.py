@@ -55,7 +55,7 @@ class DynamoDbScaling:
             key = f"aas:dynamodb:{t['ResourceId']}:{t['ScalableDimension']}"
             self.targets[key] = t
             side = "read" if "Read" in t["ScalableDimension"] else "write"
-            views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None))
+            views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None, on_aws=False))
         return views
 
     def apply(self, change: Change) -> None:

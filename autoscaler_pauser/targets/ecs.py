@@ -7,11 +7,12 @@ replaced host or a second host still resumes to it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..aws import AwsError, aws_error
-from ..model import Change, Suspension, TargetView
+from ..model import MAX_DESIRED_COUNT, Change, Suspension, TargetView
 from ..state import ecs_key
 from .scalable import format_flags, parse_flags, register_suspension, scaling_view
 
@@ -55,10 +56,18 @@ class EcsService:
         self.arn = svc["serviceArn"]
         tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
         self.saved_scaling = self._tag(tags, SAVED_SCALING_TAG, parse_flags, "not understood")
-        saved = self._tag(tags, SAVED_COUNT_TAG, _count, "not a count above 0")
-        return [
-            TargetView(self.key, self.service, svc["desiredCount"], saved, 0, self.resume_count)
-        ]
+        saved = self._tag(tags, SAVED_COUNT_TAG, _count, NOT_A_COUNT)
+        view = TargetView(
+            self.key,
+            self.service,
+            svc["desiredCount"],
+            saved,
+            0,
+            self.resume_count,
+            saves_on_aws=True,
+            default_name="resume_count",
+        )
+        return [view]
 
     def _tag(
         self, tags: Mapping[str, str], key: str, parse: Callable[[str], T | None], bad: str
@@ -125,8 +134,18 @@ class EcsService:
             raise aws_error("UntagResource", e) from e
 
 
+NOT_A_COUNT = (
+    f"not a desired count from 1 to {MAX_DESIRED_COUNT}; the state file's count, or else "
+    "resume_count, is used"
+)
+
+
 def _count(text: str) -> int | None:
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    """A desired count from a tag, or None: ASCII digits only (str.isdigit takes '³'), and no
+    more than ECS takes."""
+    if not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    return int(text) if 0 < int(text) <= MAX_DESIRED_COUNT else None
 
 
 class EcsServiceScaling:
@@ -158,7 +177,8 @@ class EcsServiceScaling:
             return []
         self.target = targets[0]
         label = f"{self.service.service}'s scaling target"
-        return [scaling_view(self.key, label, self.target, self.service.saved_scaling)]
+        saved = self.service.saved_scaling
+        return [scaling_view(self.key, label, self.target, saved, on_aws=True)]
 
     def apply(self, change: Change) -> None:
         def register() -> None:

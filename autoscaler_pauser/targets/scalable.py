@@ -36,10 +36,19 @@ def register_suspension(aas: Any, target: Mapping[str, Any], value: Suspension) 
 
 
 def scaling_view(
-    key: str, label: str, target: Mapping[str, Any], saved: Suspension | None
+    key: str, label: str, target: Mapping[str, Any], saved: Suspension | None, on_aws: bool
 ) -> TargetView:
+    """A scalable target as observed; `on_aws`: its pre-pause suspension is kept on AWS too."""
     return TargetView(
-        key, label, suspension(target), saved, SUSPENDED, SCALING, keeps_earlier_pause=True
+        key,
+        label,
+        suspension(target),
+        saved,
+        SUSPENDED,
+        SCALING,
+        keeps_earlier_pause=True,
+        saves_on_aws=on_aws,
+        default_name="all scaling on",
     )
 
 

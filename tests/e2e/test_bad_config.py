@@ -22,6 +22,14 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> str:
 
 VALID_YAML = (ROOT / "config.example.yaml").read_text()
 
+
+def valid_yaml_with(line: str) -> str:
+    """The example config with one key's line given instead of the example's own."""
+    key = line.split(":", 1)[0]
+    kept = [x for x in VALID_YAML.splitlines(keepends=True) if not x.startswith(f"{key}:")]
+    return "".join(kept) + line
+
+
 # name -> (config file text or None, extra/removed env, expected message fragment)
 BAD = {
     "missing prefix": (None, {"EMR_PREFIX": None}, "emr_prefix: required"),
@@ -53,11 +61,15 @@ BAD = {
     "yaml scalar": ("just text\n", {}, "must be a mapping of keys to values, not a string"),
     "not utf-8": (b"emr_prefix: \xff\xfe\n", {}, "not UTF-8 text"),
     "prefix is a mapping": (
-        VALID_YAML + "emr_prefix: {a: 1}\n",
+        valid_yaml_with("emr_prefix: {a: 1}\n"),
         {},
         "emr_prefix: must be a string",
     ),
-    "prefix list of numbers": (VALID_YAML + "emr_prefix: [1, 2]\n", {}, "emr_prefix: must be a"),
+    "prefix list of numbers": (
+        valid_yaml_with("emr_prefix: [1, 2]\n"),
+        {},
+        "emr_prefix: must be a",
+    ),
     "resume count as string in yaml": (
         VALID_YAML + "resume_count: '3'\n",
         {},
@@ -71,7 +83,7 @@ BAD = {
         "debug_output: must be true or false",
     ),
     "cluster is a number in yaml": (
-        VALID_YAML + "autoscaler_cluster: 12\n",
+        valid_yaml_with("autoscaler_cluster: 12\n"),
         {},
         "autoscaler_cluster: must be a string, got a number",
     ),

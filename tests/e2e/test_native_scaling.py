@@ -24,8 +24,8 @@ def hook(world, event, handler):
     """Have every client the tool makes call handler on a botocore event."""
     original = world.clients
 
-    def clients(config):
-        aws = original(config)
+    def clients(config, session=None):
+        aws = original(config, session)
         make = aws.make
 
         def make_hooked(service, region):

