@@ -99,13 +99,7 @@ def main(
     # One botocore session: its endpoint data serves both the region check and the clients.
     session = None if args.command == "status" else new_session()
     try:
-        config = load_config(
-            path,
-            environ,
-            overrides={"interval": (args.interval, "--interval")} if args.interval else None,
-            regions=None if session is None else regions_of(session),
-            complete=session is not None,  # status needs only the state file
-        )
+        config = configure(args, path, environ, session)
     except ConfigError as e:
         print("\n".join(f"autoscaler-pauser: {p}" for p in e.problems), file=sys.stderr)
         return Exit.USAGE
@@ -121,6 +115,19 @@ def main(
         if config.debug_output:
             log.debug("%s", traceback.format_exc())
         return Exit.FAILURE
+
+
+def configure(
+    args: argparse.Namespace, path: str | None, environ: Mapping[str, str], session: Any
+) -> Config:
+    """The config the command needs: without a session (status), only where the state is."""
+    return load_config(
+        path,
+        environ,
+        overrides={"interval": (args.interval, "--interval")} if args.interval else None,
+        regions=None if session is None else regions_of(session),
+        complete=session is not None,
+    )
 
 
 def command(

@@ -77,7 +77,23 @@ def load_config(
     raw, problems = _from_file(path) if path else ({}, [])
     raw.update({k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ})
     raw.update(overrides or {})
-    values = {}
+    values, wrong = _converted(raw, complete)
+    problems += wrong
+    if regions is not None:
+        problems += _region_problems(values, regions)
+    if complete:
+        problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values)
+
+
+def _converted(
+    raw: Mapping[str, tuple[Any, str | None]], complete: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """Each key's value converted by its kind, and a problem for each that is wrong or, in a
+    `complete` config, missing."""
+    values, problems = {}, []
     for key in KEYS:
         value, source = raw.get(key.name, (None, None))
         if value is None and source is None:
@@ -88,15 +104,7 @@ def load_config(
             values[key.name] = CONVERTERS[key.kind](key, value, source is not None)
         except ValueError as e:
             problems.append(f"{key.name}: {e}" + (f" (from {source})" if source else ""))
-    if regions is not None:
-        problems += _region_problems(values, regions)
-    if complete:
-        problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
-    if problems:
-        raise ConfigError(problems)
-    return (
-        Config(**values) if complete else Config(**{"emr_prefix": (), "emr_region": "", **values})
-    )
+    return values, problems
 
 
 def _from_file(path: str) -> tuple[dict[str, tuple[Any, str | None]], list[str]]:
