@@ -14,5 +14,9 @@ RUN pip install --no-cache-dir . && rm -rf /src
 WORKDIR /var/lib/autoscaler-pauser
 ENV PYTHONUNBUFFERED=1
 USER autoscaler-pauser
+# Unhealthy when the last run is older than three intervals (at least 3 minutes), failed, or never
+# happened: Docker, ECS or Kubernetes can then restart a wedged loop.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["autoscaler-pauser", "status", "--check"]
 ENTRYPOINT ["autoscaler-pauser"]
 CMD ["--loop"]

@@ -189,22 +189,18 @@ def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) 
     | paused         | known                               | resume to it; forget it on AWS     |
     | paused         | not known anywhere                  | resume to the kind's default       |
     | paused         | known, and the same as now          | clear the record on AWS, if any    |
-    | not paused     | still recorded on AWS               | clear that record                  |
+    | not paused     | still recorded on AWS (or garbled)  | clear that record                  |
     | not paused     | not recorded on AWS                 | none                               |
     """
     if target.current != target.paused_value:
-        if target.saved is None:
-            return NOTHING
-        return Step(_clear(target), None)
+        return Step(_clear(target), None) if target.recorded else NOTHING
     if paused_by_someone_else(target, known, record):
         return NOTHING
     goal = known if known is not None else target.resume_default
     if goal == target.current:
-        return Step(_clear(target), None) if target.saved is not None else NOTHING
+        return Step(_clear(target), None) if target.recorded else NOTHING
     why = Why.RESUME if known is not None else Why.RESUME_DEFAULT
-    resume = Change(
-        target.key, target.label, why, target.current, goal, forget=target.saved is not None
-    )
+    resume = Change(target.key, target.label, why, target.current, goal, forget=target.recorded)
     return Step(resume, None)
 
 

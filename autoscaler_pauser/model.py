@@ -54,6 +54,12 @@ class TargetView:
     keeps_earlier_pause: bool = False
     saves_on_aws: bool = False  # its pre-pause setting is also kept on AWS (`saved`)
     default_name: str = "the default"  # what resume_default is called in a log line
+    unreadable_record: bool = False  # a record on AWS that could not be understood
+
+    @property
+    def recorded(self) -> bool:
+        """A record of the pre-pause setting is on AWS, understood or not."""
+        return self.saved is not None or self.unreadable_record
 
 
 @dataclass(frozen=True)

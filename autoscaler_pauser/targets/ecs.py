@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..aws import AwsError, aws_error
@@ -33,6 +34,7 @@ class EcsService:
         self.key = ecs_key(cluster, service)
         self.arn: str | None = None
         self.saved_scaling: Suspension | None = None  # the tag its scaling target's record is in
+        self.unreadable_scaling_tag = False
 
     def observe(self) -> list[TargetView]:
         try:
@@ -56,6 +58,7 @@ class EcsService:
         self.arn = svc["serviceArn"]
         tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
         self.saved_scaling = self._tag(tags, SAVED_SCALING_TAG, parse_flags, "not understood")
+        self.unreadable_scaling_tag = self.saved_scaling is None and SAVED_SCALING_TAG in tags
         saved = self._tag(tags, SAVED_COUNT_TAG, _count, NOT_A_COUNT)
         view = TargetView(
             self.key,
@@ -66,6 +69,7 @@ class EcsService:
             self.resume_count,
             saves_on_aws=True,
             default_name="resume_count",
+            unreadable_record=saved is None and SAVED_COUNT_TAG in tags,
         )
         return [view]
 
@@ -177,8 +181,8 @@ class EcsServiceScaling:
             return []
         self.target = targets[0]
         label = f"{self.service.service}'s scaling target"
-        saved = self.service.saved_scaling
-        return [scaling_view(self.key, label, self.target, saved, on_aws=True)]
+        view = scaling_view(self.key, label, self.target, self.service.saved_scaling, on_aws=True)
+        return [replace(view, unreadable_record=self.service.unreadable_scaling_tag)]
 
     def apply(self, change: Change) -> None:
         def register() -> None:

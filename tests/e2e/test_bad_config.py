@@ -106,6 +106,58 @@ BAD = {
         {"AUTOSCALER_SERVICE": None, "DYNAMODB_TABLES": "orders"},
         "autoscaler_service: required with autoscaler_cluster",
     ),
+    "interval not a number at all": (None, {"INTERVAL": "nan"}, "interval: must be a finite"),
+    "interval too long for a timer": (
+        None,
+        {"INTERVAL": "1e308"},
+        "interval: must be at most 86400, got 1e+308 (from INTERVAL)",
+    ),
+    "interval infinite in yaml": (
+        VALID_YAML + "interval: .inf\n",
+        {},
+        "interval: must be a finite",
+    ),
+    "region no partition has": (
+        None,
+        {"EMR_REGION": "us-east-9"},
+        "emr_region: emr has no region 'us-east-9' (did you mean us-east-",
+    ),
+    "region on the moon": (
+        None,
+        {"AUTOSCALER_REGION": "eu-moon-1"},
+        "autoscaler_region: ecs has no ",
+    ),
+    "tables region unknown": (
+        None,
+        {"DYNAMODB_TABLES": "orders", "DYNAMODB_REGION": "us-west-7"},
+        "dynamodb_region: application-autoscaling has no region 'us-west-7'",
+    ),
+    "resume count beyond what ECS takes": (
+        None,
+        {"RESUME_COUNT": str(10**30)},
+        "resume_count: must be at most 2147483647",
+    ),
+    "key given twice": (
+        VALID_YAML + "emr_region: eu-west-1\n",
+        {},
+        "emr_region: given twice in config file ",
+    ),
+    "prefix with a space before it": (
+        None,
+        {"EMR_PREFIX": " nightly-backup-"},
+        "emr_prefix: ' nightly-backup-' has whitespace around it, and a prefix matches the start "
+        "of a cluster's name exactly: write 'nightly-backup-' (from EMR_PREFIX)",
+    ),
+    "prefix list with spaces after the commas": (
+        None,
+        {"EMR_PREFIX": "a-, b-"},
+        "write 'b-' (no spaces around the commas)",
+    ),
+    "prefix with a space after it in yaml": (
+        valid_yaml_with("emr_prefix: 'nightly-backup- '\n"),
+        {},
+        "emr_prefix: 'nightly-backup- ' has whitespace around it",
+    ),
 }
 
 
@@ -152,3 +204,53 @@ def test_check_config_accepts_the_example(tmp_path):
 def test_config_file_from_environment_variable(tmp_path):
     result = run_tool(["check-config"], {CONFIG_ENV: str(tmp_path / "none.yaml")})
     assert result.returncode == 2 and "none.yaml: cannot read" in result.stderr
+
+
+# arguments -> the one line expected
+BAD_ARGUMENTS = {
+    "--interval nan": (
+        ["--loop", "--interval", "nan"],
+        "interval: must be a finite number, got nan",
+    ),
+    "--interval inf": (["--loop", "--interval", "inf"], "interval: must be a finite number"),
+    "--interval 1e308": (
+        ["--loop", "--interval", "1e308"],
+        "interval: must be at most 86400, got 1e+308 (from --interval)",
+    ),
+    "--interval 0.5": (["--loop", "--interval", "0.5"], "interval: must be at least 1"),
+    "--interval without --loop": (["--interval", "5"], "--interval goes with --loop"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_ARGUMENTS))
+def test_bad_arguments_exit_2_with_one_line_and_no_aws_call(name, tmp_path):
+    args, message = BAD_ARGUMENTS[name]
+    env = base_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    result = run_tool(args, env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "state").exists()
+
+
+def test_check_config_refuses_a_state_path_the_run_would_refuse(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    env = base_env(tmp_path, STATE_FILE=str(tmp_path / "a-file" / "state.json"))
+    result = run_tool(["check-config"], env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    under = tmp_path / "a-file"
+    assert result.stderr == (
+        f"autoscaler-pauser: state_file: cannot create a folder under {under}: Not a directory\n"
+    )
+    assert result.stdout == ""
+    env["STATE_FILE"], env["LOCK_FILE"] = str(tmp_path / "state.json"), str(tmp_path)
+    result = run_tool(["check-config"], env)
+    assert result.returncode == 2 and "lock_file: cannot open" in result.stderr
+
+
+def test_check_config_creates_nothing(tmp_path):
+    folder = tmp_path / "new" / "state"
+    env = base_env(tmp_path, STATE_FILE=str(folder / "state.json"))
+    result = run_tool(["check-config"], env)
+    assert result.returncode == 0 and result.stdout == "config OK: environment only\n"
+    assert list(tmp_path.iterdir()) == [], "check-config made a file or folder"

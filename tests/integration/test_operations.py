@@ -220,6 +220,17 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
     assert data["paused_seconds"] == 90 * 60 + 7230 and data["never_ran"] is False
 
 
+def test_status_check_fails_once_the_last_run_is_stale(world, tmp_path, clock, capsys):
+    world.create_service(desired=3)
+    assert run(world, tmp_path, clock) == 0
+    clock.advance(seconds=180)
+    assert run(world, tmp_path, clock, "status", "--check") == 0, "three intervals: recent"
+    clock.advance(seconds=1)
+    assert run(world, tmp_path, clock, "status", "--check") == 1
+    assert "NOT RECENT" in capsys.readouterr().out
+    assert run(world, tmp_path, clock, "status") == 0
+
+
 def test_status_json_before_any_run(world, tmp_path, clock, capsys):
     assert run(world, tmp_path, clock, "status", "--json") == 0
     assert json.loads(capsys.readouterr().out)["never_ran"] is True

@@ -9,6 +9,7 @@ import sys
 import threading
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -34,7 +35,25 @@ ERROR_ANSWERS = {
         "User: arn:aws:iam::123456789012:user/pauser is not authorized to perform this action",
     ),
 }
-FAULT_KINDS = (*ERROR_ANSWERS, "drop", "hang")
+# kind -> (HTTP status, content type, body) of an answer that is no AWS error at all: a proxy's
+# HTML error page, and the XML page moto server answers a call IAM does not allow with.
+PAGE_ANSWERS = {
+    "html502": (
+        502,
+        "text/html",
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 "
+        "Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+    ),
+    "iam403": (
+        403,
+        "text/html; charset=utf-8",
+        '<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Errors><Error><Code>AccessDenied'
+        "</Code><Message>User: arn:aws:iam::123456789012:user/pauser is not authorized to "
+        "perform: ecs:DescribeServices</Message><Type>Sender</Type></Error></Errors>"
+        "</ErrorResponse>",
+    ),
+}
+FAULT_KINDS = (*ERROR_ANSWERS, *PAGE_ANSWERS, "drop", "hang", "rewrite")
 
 
 @dataclass
@@ -44,6 +63,7 @@ class Fault:
     times: int | None  # the next N matching calls; None: every one
     probability: float  # share of matching calls that fail, drawn from the seeded RNG
     after: bool  # pass the call on to moto, then fail the answer: a write lost on its way back
+    rewrite: Callable[[dict], dict] | None = None  # kind "rewrite": what moto answered, changed
 
 
 class FaultProxy:
@@ -81,8 +101,12 @@ class FaultProxy:
     def fail(self, action, kinds, *, times=None, probability=1.0, after=False) -> None:
         """Fail calls to `action` with one of `kinds`: always, the next `times`, or a share."""
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-        assert kinds and set(kinds) <= set(FAULT_KINDS), kinds
+        assert kinds and set(kinds) <= set(FAULT_KINDS) - {"rewrite"}, kinds
         self.faults.append(Fault(action, kinds, times, probability, after))
+
+    def rewrite(self, action, change: Callable[[dict], dict], *, times=None) -> None:
+        """Answer calls to `action` with what moto answered, as `change` makes it."""
+        self.faults.append(Fault(action, ("rewrite",), times, 1.0, True, change))
 
     def heal(self) -> None:
         with self._lock:
@@ -174,6 +198,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             status, code, message = ERROR_ANSWERS[kind]
             data = json.dumps({"__type": code, "message": message}).encode()
             self._answer(status, [("Content-Type", "application/x-amz-json-1.1")], data)
+        elif kind in PAGE_ANSWERS:
+            status, content_type, page = PAGE_ANSWERS[kind]
+            self._answer(status, [("Content-Type", content_type)], page.encode())
+        elif kind == "rewrite":
+            status, headers, data = answer
+            self._answer(status, headers, json.dumps(fault.rewrite(json.loads(data))).encode())
         else:
             if kind == "hang":
                 proxy._released.wait(proxy.hang_seconds)
