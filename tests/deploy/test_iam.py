@@ -7,15 +7,19 @@ import ast
 import fnmatch
 import functools
 import json
+import re
 
 import pytest
 from botocore.client import BaseClient
+from moto import mock_aws
 
 from autoscaler_pauser.aws import make_clients
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import Config
-from tests.support.tool import ROOT, base_env
-from tests.support.world import REGION
+from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env
+from tests.support.world import REGION, World, add_table, register
+
+ECS_TARGET = "ecs:service:DesiredCount"
 
 POLICY = json.loads((ROOT / "iam-policy.json").read_text())
 
@@ -42,16 +46,11 @@ UNSCOPED = {
 
 # Application Auto Scaling checks that whoever calls RegisterScalableTarget may also act on the
 # target and its alarms, so the caller needs these too although the tool never calls them.
+# By the namespace of the target registered.
+ALARMS = {"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"}
 IMPLIED = {
-    "application-autoscaling:RegisterScalableTarget": {
-        "dynamodb:DescribeTable",
-        "dynamodb:UpdateTable",
-        "ecs:DescribeServices",
-        "ecs:UpdateService",
-        "cloudwatch:DescribeAlarms",
-        "cloudwatch:PutMetricAlarm",
-        "cloudwatch:DeleteAlarms",
-    }
+    "dynamodb": {"dynamodb:DescribeTable", "dynamodb:UpdateTable", *ALARMS},
+    "ecs": {"ecs:DescribeServices", "ecs:UpdateService", *ALARMS},
 }
 
 
@@ -81,61 +80,94 @@ def policy_actions() -> set[str]:
     return {a for s in statements() for a in as_list(s["Action"])}
 
 
-@pytest.fixture
-def recorded(world, tmp_path, monkeypatch):
-    """Runs main() through a backup night and more; returns every (service, operation) the
-    tool's clients sent, whatever client made them. Setup calls of the test are not counted."""
+# The setups of the README's IAM table, as the worlds a night runs in.
+SETUPS = {
+    "an ECS autoscaler service": {"ecs": True, "own_target": False, "tables": False},
+    "an ECS service that is also a scalable target": {
+        "ecs": True,
+        "own_target": True,
+        "tables": False,
+    },
+    "DynamoDB tables (native auto scaling)": {"ecs": False, "own_target": False, "tables": True},
+    "both": {"ecs": True, "own_target": True, "tables": True},
+}
+# Calls a setup makes that its policy may leave out: without DescribeScalableTargets, a run that
+# changes the service logs a warning and goes on (tests/e2e/test_iam_policy.py shows it).
+OPTIONAL = {"an ECS autoscaler service": {"application-autoscaling:DescribeScalableTargets"}}
+
+
+def readme_variants() -> dict[str, list[str]]:
+    """The README's IAM table: setup -> the Sids of the statements it needs."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("<!-- iam-variants", 1)[1].split("<!-- /iam-variants -->", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[3:] if line.startswith("|")]
+    return {setup.strip(): re.findall(r"`(\w+)`", sids) for setup, sids in rows}
+
+
+def night(world, tmp_path, monkeypatch, ecs=True, own_target=True, tables=True) -> set:
+    """A night of runs through main() in a world of the given setup: every (service, operation)
+    the tool's clients sent, whatever client made them. Setup calls of the test are not
+    counted."""
     calls: set[tuple[str, str]] = set()
     real_call = BaseClient._make_api_call
 
     def spy(client, operation, params):
         calls.add((client.meta.service_model.service_name, operation))
+        if operation == "RegisterScalableTarget":
+            calls.add(("implied", params["ServiceNamespace"]))
         return real_call(client, operation, params)
 
-    def run(*args, **env):
+    env = {} if ecs else {"AUTOSCALER_CLUSTER": None, "AUTOSCALER_SERVICE": None}
+    if tables:
+        env["DYNAMODB_TABLES"] = "orders"
+
+    def run(*args, **more):
+        environ = {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
         with monkeypatch.context() as m:
             m.setattr(BaseClient, "_make_api_call", spy)
-            return main(list(args), environ=base_env(tmp_path, **env))
+            return main(list(args), environ=environ)
 
     world.create_service(desired=3)
-    for dim in ("ReadCapacityUnits", "WriteCapacityUnits"):
-        world.aas.register_scalable_target(
-            ServiceNamespace="dynamodb",
-            ResourceId="table/orders",
-            ScalableDimension=f"dynamodb:table:{dim}",
-            MinCapacity=5,
-            MaxCapacity=50,
-        )
-    world.aas.register_scalable_target(
-        ServiceNamespace="ecs",
-        ResourceId=f"service/{world.cluster}/{world.service}",
-        ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=1,
-        MaxCapacity=5,
-    )
-    assert run(DYNAMODB_TABLES="orders") == 0  # both targets: suspended, then restored
-    cid = world.start_cluster("nightly-backup-0")
-    assert run(DYNAMODB_TABLES="orders") == 0 and world.desired() == 0
-    world.stop_cluster(cid)
-    assert run(DYNAMODB_TABLES="orders") == 0 and world.desired() == 3
+    if tables:
+        add_table(world, "orders")
+    if own_target:
+        register(world, f"service/{world.cluster}/{world.service}", ECS_TARGET, namespace="ecs")
     assert run() == 0  # steady, running
     cid = world.start_cluster("nightly-backup-a")
     assert run("--dry-run") == 0
-    assert run() == 0 and world.desired() == 0  # pause
+    assert run() == 0  # pause
     assert run() == 0  # steady, paused
-    world.set_desired(5)
-    assert run() == 0 and world.desired() == 0  # lifted during the backup: paused again
+    if ecs:
+        world.set_desired(5)
+        assert run() == 0 and world.desired() == 0  # lifted during the backup: paused again
     world.stop_cluster(cid)
-    assert run() == 0 and world.desired() == 3  # resume
-    cid = world.start_cluster("nightly-backup-b")
-    assert run() == 0
-    world.stop_cluster(cid)
-    world.set_desired(2)
-    assert run() == 0 and world.desired() == 2  # resumed by hand: leftover tag cleared
-    world.set_desired(0)
-    assert run(RESUME_COUNT="4") == 0 and world.desired() == 4  # nothing saved: resume_count
+    assert run() == 0  # resume
+    if ecs:
+        assert world.desired() == 3
+        cid = world.start_cluster("nightly-backup-b")
+        assert run() == 0
+        world.stop_cluster(cid)
+        world.set_desired(2)
+        assert run() == 0 and world.desired() == 2  # resumed by hand: leftover tag cleared
+        world.set_desired(0)
+        assert run(RESUME_COUNT="4") == 0 and world.desired() == 4  # nothing saved
     assert run("status") == 0
     return calls
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """Each setup's night, recorded once, on demand."""
+
+    @functools.cache
+    def record(setup: str) -> frozenset:
+        with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
+            for name, value in FAKE_CREDENTIALS.items():
+                monkeypatch.setenv(name, value)
+            tmp = tmp_path_factory.mktemp("night")
+            return frozenset(night(World(), tmp, monkeypatch, **SETUPS[setup]))
+
+    return record
 
 
 @functools.cache
@@ -166,15 +198,44 @@ def called_in_source() -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-def test_scenarios_reach_every_operation_the_source_calls(recorded):
+def test_the_readme_names_every_setup_and_only_statements_of_the_policy():
+    variants = readme_variants()
+    assert list(variants) == list(SETUPS)
+    sids = {s["Sid"] for s in statements()}
+    assert {sid for needed in variants.values() for sid in needed} == sids
+
+
+def test_scenarios_reach_every_operation_the_source_calls(nights):
     source = called_in_source()
     assert source, "no client call found in autoscaler_pauser: the source scan is broken"
+    recorded = set().union(*(nights(setup) for setup in SETUPS))
     assert source <= recorded, f"no scenario here makes {sorted(source - recorded)}: add one"
 
 
-def test_policy_allows_exactly_the_operations_runs_make(recorded):
-    used = {iam_action(*call) for call in recorded | called_in_source()}
-    used |= {implied for action in used for implied in IMPLIED.get(action, ())}
+def actions(calls) -> set[str]:
+    """The IAM actions the calls need: their own, and those Application Auto Scaling needs of the
+    caller to register a target of a namespace."""
+    return {
+        action
+        for service, name in calls
+        for action in (IMPLIED[name] if service == "implied" else {iam_action(service, name)})
+    }
+
+
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_each_setup_s_statements_allow_exactly_the_operations_its_runs_make(nights, setup):
+    used = actions(nights(setup))
+    needed = used - OPTIONAL.get(setup, set())
+    chosen = [s for s in statements() if s["Sid"] in readme_variants()[setup]]
+    granted = {a for s in chosen for a in as_list(s["Action"])}
+    missing = sorted(a for a in needed if not any(fnmatch.fnmatch(a, g) for g in granted))
+    assert not missing, f"{setup}: its statements do not allow {missing}"
+    unused = sorted(a for a in granted if not any(fnmatch.fnmatch(u, a) for u in used))
+    assert not unused, f"{setup}: its statements allow {unused}, which its runs do not call"
+
+
+def test_the_whole_policy_allows_exactly_the_operations_runs_make(nights):
+    used = actions(set().union(*(nights(setup) for setup in SETUPS)) | called_in_source())
     missing = sorted(a for a in used if not allowed(a))
     assert not missing, f"iam-policy.json does not allow {missing}"
     unused = sorted(a for a in policy_actions() if not any(fnmatch.fnmatch(u, a) for u in used))

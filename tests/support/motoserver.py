@@ -45,7 +45,10 @@ class MotoServer:
         """From `calls` more calls on, every call must be allowed by the caller's IAM policies
         ("inf": never)."""
         req = urllib.request.Request(
-            self.url + "/moto-api/reset-auth", data=str(calls).encode(), method="POST"
+            self.url + "/moto-api/reset-auth",
+            data=str(calls).encode(),
+            headers={"Content-Type": "text/plain"},  # as a form, moto would not see the body
+            method="POST",
         )
         urllib.request.urlopen(req, timeout=10)
 

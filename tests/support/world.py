@@ -15,10 +15,15 @@ REGION = "us-east-1"
 class World:
     """An AWS account with an ECS autoscaler service and EMR clusters to start and stop."""
 
-    def __init__(self, endpoint: str | None = None):
+    def __init__(self, endpoint: str | None = None, keys: dict[str, str] | None = None):
+        """`keys`: the access key id and secret key to call with (AWS_ACCESS_KEY_ID and
+        AWS_SECRET_ACCESS_KEY), else those of the environment."""
         kw = {"region_name": REGION}
         if endpoint:
             kw["endpoint_url"] = endpoint
+        if keys:
+            kw["aws_access_key_id"] = keys["AWS_ACCESS_KEY_ID"]
+            kw["aws_secret_access_key"] = keys["AWS_SECRET_ACCESS_KEY"]
         self.emr = boto3.client("emr", **kw)
         self.ecs = boto3.client("ecs", **kw)
         self.aas = boto3.client("application-autoscaling", **kw)

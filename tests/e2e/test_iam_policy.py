@@ -1,0 +1,186 @@
+"""The README's IAM table, proved against moto server with IAM enforcement on: for each setup a
+whole night (pause, a steady run, a count lifted by hand, resume) passes as a user holding just
+that row's statements of iam-policy.json, and fails with any one action the tool calls taken
+out. moto checks actions, not resources: each statement is widened to `*`. The actions
+Application Auto Scaling needs of the caller to register a target (DynamoDB's and CloudWatch's)
+are not checked by moto, so they are not taken out here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.deploy.test_iam import IMPLIED, SETUPS, readme_variants, statements
+from tests.support.motoserver import MotoServer
+from tests.support.tool import base_env, run_tool
+from tests.support.world import REGION, SCALING, SUSPENDED, World, add_table, register
+
+pytestmark = pytest.mark.slow
+
+TARGET = "ecs:service:DesiredCount"
+NOT_CHECKED = {action for actions in IMPLIED.values() for action in actions} - {
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+}
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A moto server of its own: IAM enforcement holds for all its callers."""
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+def iam_user(iam, name: str, policy: dict) -> dict[str, str]:
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+
+
+def policy(sids: list[str], without: str | None = None) -> dict:
+    """The statements of iam-policy.json named, on every resource, one action left out."""
+    chosen = []
+    for s in statements():
+        if s["Sid"] not in sids:
+            continue
+        actions = [a for a in s["Action"] if a != without]
+        if actions:
+            chosen.append({**s, "Action": actions, "Resource": "*"})
+    # IAM takes no policy without a statement: one that allows nothing the tool calls.
+    nothing = {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}
+    return {"Version": "2012-10-17", "Statement": chosen or [nothing]}
+
+
+def world_for(server, setup: dict, sids: list[str], without: str | None = None):
+    """A fresh account: the autoscaler service (and tables), an admin for the test's own calls,
+    and the tool's user with the statements named; IAM enforced from then on."""
+    server.reset()
+    server.enforce_iam_after("inf")
+    w = World(endpoint=server.url)
+    w.create_service(desired=3)
+    if setup["tables"]:
+        add_table(w, "orders", indexes=["by-date"])
+    if setup["own_target"]:
+        register(w, f"service/{w.cluster}/{w.service}", TARGET, namespace="ecs")
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=server.url)
+    admin = iam_user(
+        iam,
+        "admin",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        },
+    )
+    tool = iam_user(iam, "pauser", policy(sids, without))
+    server.enforce_iam_after(0)
+    return World(endpoint=server.url, keys=admin), tool
+
+
+def suspensions(w: World, namespace: str) -> list[dict]:
+    found = w.aas.describe_scalable_targets(ServiceNamespace=namespace)["ScalableTargets"]
+    return [{**SCALING, **t.get("SuspendedState", {})} for t in found]
+
+
+def night(w: World, env: dict[str, str], setup: dict) -> str | None:
+    """A night of runs; None when each run exits 0 and leaves AWS as it should, else what
+    went wrong first."""
+
+    def settled(paused: bool) -> str | None:
+        flags = SUSPENDED if paused else SCALING
+        if setup["ecs"] and w.desired() != (0 if paused else 3):
+            return f"the service is at {w.desired()}"
+        if setup["own_target"] and suspensions(w, "ecs") != [flags]:
+            return f"the service's scaling target is {suspensions(w, 'ecs')}"
+        if setup["tables"] and any(s != flags for s in suspensions(w, "dynamodb")):
+            return "a table's scaling is not as it should be"
+        return None
+
+    def run(step: str, paused: bool) -> str | None:
+        r = run_tool([], env)
+        if r.returncode != 0:
+            return f"{step}: exit {r.returncode}: {r.stderr.strip()}"
+        wrong = settled(paused)
+        return f"{step}: {wrong}" if wrong else None
+
+    steps = [("no backup", False, None), ("backup starts", True, "start"), ("steady", True, None)]
+    if setup["ecs"]:
+        steps.append(("lifted by hand", True, "lift"))
+    steps.append(("backup over", False, "stop"))
+    cluster = None
+    for step, paused, change in steps:
+        if change == "start":
+            cluster = w.start_cluster("nightly-backup-users")
+        elif change == "lift":
+            w.set_desired(5)
+        elif change == "stop":
+            w.stop_cluster(cluster)
+        wrong = run(step, paused)
+        if wrong:
+            return wrong
+    return None
+
+
+def tool_actions(sids: list[str]) -> list[str]:
+    """The actions of the statements that the tool itself calls."""
+    chosen = [s for s in statements() if s["Sid"] in sids]
+    return [a for s in chosen for a in s["Action"] if a not in NOT_CHECKED]
+
+
+def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[str, str]:
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=server.url, **keys)
+    if setup["tables"]:
+        env["DYNAMODB_TABLES"] = "orders"
+    if not setup["ecs"]:
+        del env["AUTOSCALER_CLUSTER"], env["AUTOSCALER_SERVICE"]
+    return env
+
+
+@pytest.mark.parametrize("name", list(SETUPS))
+def test_a_night_passes_with_exactly_the_statements_the_readme_names(server, tmp_path, name):
+    setup, sids = SETUPS[name], readme_variants()[name]
+    w, keys = world_for(server, setup, sids)
+    assert night(w, env_of(setup, tmp_path / "whole", server, keys), setup) is None
+
+    for action in tool_actions(sids):
+        w, keys = world_for(server, setup, sids, without=action)
+        wrong = night(w, env_of(setup, tmp_path / action.replace(":", "-"), server, keys), setup)
+        assert wrong is not None, f"{name}: the night passed without {action}"
+        print(f"{name}, without {action}: {wrong[:160]}")
+
+
+def test_without_application_auto_scaling_the_service_is_paused_with_a_warning(server, tmp_path):
+    """The first row leaves out DescribeScalableTargets: each run that changes the service says
+    that its own scaling target was not checked."""
+    setup, name = SETUPS["an ECS autoscaler service"], "an ECS autoscaler service"
+    w, keys = world_for(server, setup, readme_variants()[name])
+    env = env_of(setup, tmp_path, server, keys)
+    cluster = w.start_cluster("nightly-backup-users")
+    r = run_tool([], env)
+    assert r.returncode == 0, r.stderr
+    assert w.desired() == 0
+    [warning] = [line for line in r.stderr.splitlines() if " WARNING " in line]
+    assert "ddb-scaler's own scaling target was not checked: DescribeScalableTargets failed: " in (
+        warning
+    )
+    assert "AccessDenied" in warning and "\n" not in warning
+    w.stop_cluster(cluster)
+    r = run_tool([], env)
+    assert r.returncode == 0 and w.desired() == 3, r.stderr
+
+
+def test_moto_refuses_what_no_statement_allows(server, tmp_path):
+    """The control: with IAM enforced, a user holding nothing is refused, so the nights above
+    measure the policy."""
+    setup = SETUPS["both"]
+    w, keys = world_for(server, setup, [])
+    r = run_tool([], env_of(setup, tmp_path, server, keys))
+    assert r.returncode == 1 and "ListClusters failed: AccessDenied" in r.stderr, r.stderr
+    assert w.desired() == 3
