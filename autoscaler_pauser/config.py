@@ -4,6 +4,7 @@ wins), each converted by its kind, every problem reported at once."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -40,6 +41,9 @@ class Config:
     max_pause_minutes: float = 360
     force_resume_after_max_pause: bool = False
     resume_grace_seconds: float = 0
+    state_table: str | None = None
+    state_table_region: str | None = None
+    name: str | None = None
     metrics_file: str | None = None
     interval: float = 60
     state_file: str = DEFAULT_STATE_FILE
@@ -57,6 +61,27 @@ class Config:
     @property
     def tables_region(self) -> str | None:
         return self.dynamodb_region or self.autoscaler_region
+
+    @property
+    def record_region(self) -> str | None:
+        return self.state_table_region or self.autoscaler_region or self.dynamodb_region
+
+    @property
+    def pauser_name(self) -> str:
+        """The item's key in state_table: `name`, else one made from the targets."""
+        if self.name:
+            return self.name
+        parts = []
+        if self.has_ecs:
+            parts.append(
+                f"ecs:{self.autoscaler_region}/{self.autoscaler_cluster}/{self.autoscaler_service}"
+            )
+        if self.dynamodb_tables:
+            parts.append(f"dynamodb:{self.tables_region}/{','.join(sorted(self.dynamodb_tables))}")
+        made = " + ".join(parts)
+        if len(made) <= 200:
+            return made
+        return made[:180] + " #" + hashlib.sha256(made.encode()).hexdigest()[:16]
 
 
 # A source of a value besides the file: (text, where it came from), e.g. ("90", "--interval").
@@ -237,6 +262,13 @@ def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _table(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    if not TABLE_RE.match(value):
+        raise ValueError(f"not a DynamoDB table name: {value!r}")
+    return value
+
+
 def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     items = [i.strip() for i in _strings(value, from_env, "a list")]
     items = [i for i in items if i] if from_env else items
@@ -297,6 +329,7 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.BOOL: _bool,
     Kind.PREFIXES: _prefixes,
     Kind.TABLES: _tables,
+    Kind.TABLE: _table,
     Kind.INT: _int,
     Kind.NUMBER: _number,
     Kind.STR: _text,

@@ -241,6 +241,17 @@ def next_pause_record(
     )
 
 
+def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:
+    """Another run wrote the pause record while this one acted: theirs stands, with the
+    pre-pause setting of each target this run changed added where theirs has none, so that no
+    setting this run saved is lost."""
+    saved = dict(theirs.saved)
+    for change in plan.changes:
+        if change.key in ours.saved:
+            saved.setdefault(change.key, ours.saved[change.key])
+    return replace(theirs, saved=saved)
+
+
 def next_run_record(
     before: RunRecord,
     plan: Plan,

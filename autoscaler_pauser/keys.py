@@ -18,6 +18,7 @@ class Kind(enum.Enum):
 
     PREFIXES = "prefixes"  # a string or a list of them; env: comma-separated
     TABLES = "tables"  # a list of DynamoDB table names; env: comma-separated
+    TABLE = "table"  # one DynamoDB table name
     REGION = "region"
     STR = "str"
     PATH = "path"
@@ -35,6 +36,7 @@ class Kind(enum.Enum):
 TYPE_NAMES = {
     Kind.PREFIXES: "string or list of strings",
     Kind.TABLES: "list of strings",
+    Kind.TABLE: "DynamoDB table name",
     Kind.REGION: "AWS region",
     Kind.STR: "string",
     Kind.PATH: "path",
@@ -62,10 +64,11 @@ class Key:
     maximum: float | None = None
     example: Any = None  # the value config.example.yaml shows for a required key
     service: str | None = None  # a region key: the service whose regions it must be one of
+    env_name: str | None = None  # the environment variable, when not the key upper-cased
 
     @property
     def env(self) -> str:
-        return self.name.upper()
+        return self.env_name or self.name.upper()
 
     @property
     def type_name(self) -> str:
@@ -178,6 +181,30 @@ KEYS: tuple[Key, ...] = (
         "run back to back do not resume the autoscaler in between; pauses are never delayed",
         minimum=0,
         maximum=24 * 60 * 60,
+    ),
+    Key(
+        "state_table",
+        Kind.TABLE,
+        None,
+        "DynamoDB table holding the pause record every host and run of this pauser shares, "
+        "with a lease so that one run writes at a time; needed for more than one host, a "
+        "replaced host, a container or Lambda; its only key is the string `name`; default: none "
+        "(the state file holds the pause record: one host only)",
+    ),
+    Key(
+        "state_table_region",
+        Kind.REGION,
+        None,
+        "region of state_table; default: autoscaler_region, else dynamodb_region",
+        service="dynamodb",
+    ),
+    Key(
+        "name",
+        Kind.STR,
+        None,
+        "this pauser's item in state_table, so that several pausers can share it; default: "
+        "made from the ECS service and the tables",
+        env_name="PAUSER_NAME",
     ),
     Key(
         "metrics_file",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +25,9 @@ from .decide import (
 )
 from .metrics import metrics_text
 from .model import Failure, Observed, PauseRecord, State, TargetView
+from .pause import LocalPause, PauseStore, TablePause
 from .report import plan_lines
+from .shared import SharedRecord
 from .state import (
     StateFileError,
     UnusableState,
@@ -172,43 +176,76 @@ def record(config: Config, state: State, seconds: float, calls: int, now: dateti
     return True
 
 
-def run_once(config: Config, aws: Aws, now: Callable[[], datetime], dry_run: bool) -> Exit:
+def run_once(
+    config: Config,
+    aws: Aws,
+    now: Callable[[], datetime],
+    dry_run: bool,
+    holder: str = "",
+    budget: float = WRITE_BUDGET_SECONDS,
+) -> Exit:
     """One reconcile, the lock already held (or not needed for a dry run). Every run that gets
-    as far as reading its state leaves a record of itself, whatever goes wrong."""
+    as far as reading its state leaves a record of itself, whatever goes wrong. `holder` names
+    this run in the lease of state_table; no write starts `budget` seconds after the start."""
     started, calls_before, clock = now(), aws.calls, time.monotonic()
     state = _state(config, started, dry_run)
+    store = pause_store(config, aws, holder or default_holder(), dry_run)
 
     def record_run(after: State, ended: datetime) -> bool:
         seconds, calls = time.monotonic() - clock, aws.calls - calls_before
         return dry_run or record(config, after, seconds, calls, ended)
 
-    try:
-        reading = observe_and_decide(config, aws, state.pause, started)
-    except Exception as e:  # nothing was changed: record why, and leave
+    def failed(e: Exception, pause: PauseRecord) -> Exit:  # nothing was changed: say why, leave
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
         log.error("%s; the autoscaler was left as it is", error)
         log.debug("%s", traceback.format_exc())
-        record_run(State(state.pause, failed_run_record(state.run, error, started)), now())
+        store.give_back()
+        record_run(State(pause, failed_run_record(state.run, error, started)), now())
         return Exit.FAILURE
+
+    pause: PauseRecord | None = None
+    try:
+        pause = store.take(state.pause, started)
+        if pause is None:
+            return Exit.OK
+        reading = observe_and_decide(config, aws, pause, started)
+    except Exception as e:
+        return failed(e, pause or state.pause)
     observed, plan = reading.observed, reading.plan
     for warning in reading.warnings:
         log.warning("%s", warning)
-    failures = {} if dry_run else act(plan, reading.owners, clock + WRITE_BUDGET_SECONDS)
+    failures = {} if dry_run else act(plan, reading.owners, clock + budget)
     ended = now()
-    after = State(
-        next_pause_record(state.pause, plan, failures, ended),
-        next_run_record(state.run, plan, observed, failures, ended, reading.warnings),
-    )
+    after = next_pause_record(pause, plan, failures, ended)
+    run = next_run_record(state.run, plan, observed, failures, ended, reading.warnings)
+    try:
+        after = store.keep(after, plan, ended)
+    except AwsError as e:
+        log.error("the pause record was not written: %s", e)
+        run = failed_run_record(run, f"the pause record was not written: {e}", ended)
     # Recorded first, then logged: a line says what was done, not what was meant to be.
-    recorded = record_run(after, ended)
+    recorded = record_run(State(after, run), ended)
     lines = plan_lines(plan, observed, dry_run, failures)
     for target, line in zip(observed.targets, lines, strict=True):
         (log.error if target.key in failures else log.info)("%s", line)
     if plan.verdict.alarm:
-        log.error("%s", plan.verdict.alarm)
-    if failures or not recorded:
+        log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
+    if failures or not recorded or run.last_result == "error":
         return Exit.FAILURE
     return Exit.STUCK if plan.verdict.alarm else Exit.OK
+
+
+def pause_store(config: Config, aws: Aws, holder: str, dry_run: bool) -> PauseStore:
+    if not config.state_table:
+        return LocalPause()
+    dynamodb = aws.client("dynamodb", config.record_region)
+    shared = SharedRecord(dynamodb, config.state_table, config.pauser_name, holder)
+    return TablePause(shared, dry_run)
+
+
+def default_holder() -> str:
+    """This run in a lease: the host's name and the process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _state(config: Config, now: datetime, dry_run: bool) -> State:

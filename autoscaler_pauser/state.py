@@ -207,15 +207,20 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
 
 
 def state_to_json(state: State, config: Config) -> dict[str, Any]:
-    """The state file's content: both records in one object (tuples are written as arrays)."""
-    pause = dataclasses.asdict(state.pause)
-    del pause["fresh"]
-    data = {**pause, **dataclasses.asdict(state.run), "version": STATE_VERSION}
+    """The state file's content: both records in one object."""
+    data = {**pause_to_json(state.pause), **dataclasses.asdict(state.run), "version": STATE_VERSION}
     data["saved_desired_count"] = (
         state.pause.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
         if config.has_ecs
         else None
     )
+    return data
+
+
+def pause_to_json(record: PauseRecord) -> dict[str, Any]:
+    """The pause record as JSON data (tuples are written as arrays), as pause_from_json reads it."""
+    data = dataclasses.asdict(record)
+    del data["fresh"]
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import boto3
@@ -27,6 +28,7 @@ class World:
         self.emr = boto3.client("emr", **kw)
         self.ecs = boto3.client("ecs", **kw)
         self.aas = boto3.client("application-autoscaling", **kw)
+        self.dynamodb = boto3.client("dynamodb", **kw)
         self.calls: Counter[str] = Counter()
         self.cluster, self.service = "autoscaler", "ddb-scaler"
 
@@ -70,6 +72,27 @@ class World:
 
     def set_desired(self, count: int) -> None:
         self.ecs.update_service(cluster=self.cluster, service=self.service, desiredCount=count)
+
+    def create_state_table(self, name: str = "autoscaler-pauser") -> str:
+        """The table the pausers share their pause record in: its only key is `name`."""
+        self.dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "name", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return name
+
+    def pause_item(self, table: str = "autoscaler-pauser") -> dict:
+        """The items of the state table, by name, as plain values (`record` parsed)."""
+        items = self.dynamodb.scan(TableName=table)["Items"]
+        out = {}
+        for item in items:
+            plain = {k: next(iter(v.values())) for k, v in item.items()}
+            if "record" in plain:
+                plain["record"] = json.loads(plain["record"])
+            out[plain["name"]] = plain
+        return out
 
     def clients(self, config: Config, session: object = None) -> Aws:
         """The tool's clients, counting every call they make by operation name."""

@@ -1,0 +1,259 @@
+"""The pause record in state_table, shared by hosts: its lease, its conditional writes, and the
+nights of two hosts that went wrong while each kept its own record. main() against moto in
+process; each host has its own state file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from autoscaler_pauser.cli import main
+from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension
+from autoscaler_pauser.shared import LEASE_SECONDS, Conflict, Held, Lease, SharedRecord
+from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.tool import base_env
+from tests.support.world import READ, WRITE, add_table, register, targets
+
+T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
+TABLE = "autoscaler-pauser"
+FLAGS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
+
+
+class Clock:
+    def __init__(self, start=T0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+class Host:
+    """A host running the tool with its own state file, against the shared table."""
+
+    def __init__(self, world, folder: Path, clock: Clock, **env: str):
+        self.world, self.folder, self.clock = world, folder, clock
+        self.env = {"STATE_TABLE": TABLE, **env}
+
+    def run(self, *args: str, **env: str) -> int:
+        environ = base_env(self.folder, **self.env, **env)
+        return main(list(args), environ=environ, aws_factory=self.world.clients, now=self.clock)
+
+    def lose_state(self) -> None:
+        (self.folder / "state" / "state.json").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def hosts(world, tmp_path, clock):
+    world.create_state_table(TABLE)
+    return Host(world, tmp_path / "a", clock), Host(world, tmp_path / "b", clock)
+
+
+def suspension(world, resource: str, dimension: str) -> dict:
+    return targets(world)[f"{resource} {dimension}"][0]
+
+
+# --- the lease and the conditional writes ---------------------------------------------------------
+
+
+def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
+    world.create_state_table(TABLE)
+    a = SharedRecord(world.dynamodb, TABLE, "p", "host-a:1")
+    b = SharedRecord(world.dynamodb, TABLE, "p", "host-b:2")
+    lease = a.take(T0)
+    assert isinstance(lease, Lease) and lease.version == 0 and lease.record.fresh
+    held = b.take(T0 + timedelta(seconds=10))
+    assert held == Held("host-a:1", int(T0.timestamp()) + LEASE_SECONDS)
+    a.write(lease, PauseRecord(paused=True, paused_at="x", saved={"k": 3}, fresh=False), T0)
+    lease = b.take(T0 + timedelta(seconds=10))
+    assert isinstance(lease, Lease) and lease.version == 1, "the write gave the lease back"
+    assert lease.record.paused and dict(lease.record.saved) == {"k": 3}
+    # b dies holding it: a waits out the lease, then takes it
+    assert isinstance(a.take(T0 + timedelta(seconds=10 + LEASE_SECONDS)), Held)
+    assert isinstance(a.take(T0 + timedelta(seconds=11 + LEASE_SECONDS)), Lease)
+
+
+def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
+    world.create_state_table(TABLE)
+    a = SharedRecord(world.dynamodb, TABLE, "p", "host-a:1")
+    b = SharedRecord(world.dynamodb, TABLE, "p", "host-b:2")
+    slow = a.take(T0)
+    late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
+    fast = b.take(late)  # a's lease ran out: b takes it and writes first
+    b.write(fast, PauseRecord(paused=True, saved={"x": 1}, fresh=False), late)
+    with pytest.raises(Conflict):
+        a.write(slow, PauseRecord(paused=False, fresh=False), late)
+    record, version = a.read()
+    assert version == 1 and record.paused and dict(record.saved) == {"x": 1}
+
+
+def test_a_steady_run_with_state_table_makes_four_calls(world, hosts):
+    a, _ = hosts
+    world.create_service(desired=3)
+    assert a.run() == 0
+    world.calls.clear()
+    assert a.run() == 0
+    assert dict(world.calls) == {"ListClusters": 1, "DescribeServices": 1, "UpdateItem": 2}
+    world.start_cluster("nightly-backup-a")
+    assert a.run() == 0
+    world.calls.clear()
+    assert a.run() == 0  # steady while paused: the record's last-seen time is written
+    assert dict(world.calls) == {"ListClusters": 1, "DescribeServices": 1, "UpdateItem": 2}
+
+
+def test_a_run_that_finds_the_lease_held_is_skipped_without_a_change(world, hosts, capsys):
+    a, _ = hosts
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-a")
+    holder = SharedRecord(world.dynamodb, TABLE, a_name(), "elsewhere:9")
+    assert isinstance(holder.take(a.clock()), Lease)
+    world.calls.clear()
+    assert a.run() == 0
+    assert dict(world.calls) == {"UpdateItem": 1} and world.desired() == 3
+    assert "another run (elsewhere:9) holds the pause record" in capsys.readouterr().err
+
+
+def a_name() -> str:
+    return "ecs:us-east-1/autoscaler/ddb-scaler"
+
+
+# --- two hosts: what went wrong while each kept its own pause record ------------------------------
+
+
+def test_tables_paused_by_a_host_that_died_are_resumed_by_the_other(world, hosts):
+    """B ran before the backup; A paused every target; A died; B resumes them all, exactly."""
+    a, b = hosts
+    add_table(world, "orders", indexes=["by-date"])
+    add_table(world, "users")
+    partial = {**dict.fromkeys(FLAGS, False), "ScheduledScalingSuspended": True}
+    register(world, "table/users", f"dynamodb:table:{READ}", partial)
+    env = {"DYNAMODB_TABLES": "orders,users"}
+    a.env.update(env)
+    b.env.update(env)
+    world.create_service(desired=3)
+    assert b.run() == 0
+    cluster = world.start_cluster("nightly-backup-a")
+    assert a.run() == 0
+    assert all(set(s.values()) == {True} for s, _, _ in targets(world).values())
+    assert b.run() == 0  # B sees the pause in the shared record: nothing is "paused before it"
+    a.lose_state()  # A dies
+    world.stop_cluster(cluster)
+    assert b.run() == 0
+    assert world.desired() == 3
+    assert suspension(world, "table/users", "ReadCapacityUnits") == partial
+    assert suspension(world, "table/orders/index/by-date", "WriteCapacityUnits") == dict.fromkeys(
+        FLAGS, False
+    )
+    assert b.run() == 0 and world.desired() == 3
+
+
+def test_a_count_set_after_a_resume_is_the_one_saved_at_the_next_pause(world, hosts):
+    """B pauses (3), A resumes, someone sets 5, a new backup: the next resume goes to 5."""
+    a, b = hosts
+    world.create_service(desired=3)
+    cluster = world.start_cluster("nightly-backup-a")
+    assert b.run() == 0 and world.desired() == 0
+    world.stop_cluster(cluster)
+    assert a.run() == 0 and world.desired() == 3
+    world.set_desired(5)
+    cluster = world.start_cluster("nightly-backup-b")
+    assert b.run() == 0 and world.desired() == 0
+    assert world.tags() == {SAVED_COUNT_TAG: "5"}
+    world.stop_cluster(cluster)
+    assert a.run() == 0 and world.desired() == 5
+
+
+def test_the_stuck_alarm_counts_from_the_shared_pause_on_whichever_host_runs(world, hosts, capsys):
+    a, b = hosts
+    env = {"MAX_PAUSE_MINUTES": "60", "FORCE_RESUME_AFTER_MAX_PAUSE": "true"}
+    a.env.update(env)
+    b.env.update(env)
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-stuck")
+    assert a.run() == 0
+    a.clock.advance(minutes=30)
+    assert b.run() == 0, "30 minutes into the pause: no alarm on the host that did not pause"
+    a.clock.advance(minutes=31)
+    assert b.run() == 3 and world.desired() == 3, "over the limit: resumed, once, with exit 3"
+    counts = []
+    for host in (a, b, a, b):
+        a.clock.advance(minutes=1)
+        assert host.run() == 0
+        counts.append(world.desired())
+    assert counts == [3, 3, 3, 3], "no host pauses again for the cluster that stuck"
+
+
+def test_a_suspension_set_by_hand_before_the_pause_survives_a_resume_by_the_other_host(
+    world, hosts
+):
+    a, b = hosts
+    add_table(world, "orders")
+    a.env["DYNAMODB_TABLES"] = b.env["DYNAMODB_TABLES"] = "orders"
+    world.create_service(desired=3)
+    assert a.run() == 0
+    register(world, "table/orders", f"dynamodb:table:{WRITE}", dict.fromkeys(FLAGS, True))
+    assert b.run() == 0  # no backup: the hand-set suspension is left
+    cluster = world.start_cluster("nightly-backup-a")
+    assert a.run() == 0
+    world.stop_cluster(cluster)
+    assert b.run() == 0
+    assert suspension(world, "table/orders", "WriteCapacityUnits") == dict.fromkeys(FLAGS, True)
+    assert suspension(world, "table/orders", "ReadCapacityUnits") == dict.fromkeys(FLAGS, False)
+
+
+def test_a_host_that_paused_with_its_state_file_carries_the_pause_into_a_new_table(
+    world, tmp_path, clock
+):
+    """The table is set while a pause is on: the pause record starts from the state file, so
+    the pre-pause settings of the tables are not lost."""
+    add_table(world, "orders")
+    world.create_service(desired=3)
+    host = Host(world, tmp_path / "a", clock, DYNAMODB_TABLES="orders")
+    del host.env["STATE_TABLE"]
+    partial = {**dict.fromkeys(FLAGS, False), "DynamicScalingInSuspended": True}
+    register(world, "table/orders", f"dynamodb:table:{READ}", partial)
+    cluster = world.start_cluster("nightly-backup-a")
+    assert host.run() == 0
+    world.create_state_table(TABLE)
+    host.env["STATE_TABLE"] = TABLE
+    assert host.run() == 0
+    [item] = world.pause_item(TABLE).values()
+    assert item["record"]["paused"] is True
+    other = Host(world, tmp_path / "b", clock, DYNAMODB_TABLES="orders")
+    world.stop_cluster(cluster)
+    assert other.run() == 0
+    assert suspension(world, "table/orders", "ReadCapacityUnits") == partial
+
+
+def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wrote(world):
+    """A slow run's lease runs out; another run takes it and writes; the slow run's write is
+    refused, so it reads the record again and adds the settings it saved."""
+    from autoscaler_pauser.decide import Plan, Verdict
+    from autoscaler_pauser.model import Change, Why
+    from autoscaler_pauser.pause import TablePause
+
+    world.create_state_table(TABLE)
+    slow = TablePause(SharedRecord(world.dynamodb, TABLE, "p", "slow:1"))
+    fast = TablePause(SharedRecord(world.dynamodb, TABLE, "p", "fast:2"))
+    before = slow.take(PauseRecord(), T0)
+    assert before is not None and before.fresh
+    late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
+    theirs = fast.take(PauseRecord(), late)
+    plan = Plan(Verdict(True, "a backup"), (), {})
+    fast.keep(PauseRecord(paused=True, paused_at="then", saved={"b": 2}, fresh=False), plan, late)
+    change = Change("a", "table/a read", Why.PAUSE, SCALING, SUSPENDED, save=SCALING)
+    ours = PauseRecord(paused=True, paused_at="now", saved={"a": SCALING}, fresh=False)
+    kept = slow.keep(ours, Plan(Verdict(True, "a backup"), (change,), {"a": SCALING}), late)
+    assert kept.paused_at == "then" and dict(kept.saved) == {"b": 2, "a": SCALING}
+    record, version = slow.shared.read()
+    assert version == 2 and record == kept
+    assert theirs is not None and isinstance(record.saved["a"], Suspension)
