@@ -183,6 +183,7 @@ SPEC_TYPE = {
     Kind.FLAG: "bool",
     Kind.BOOL: "bool",
     Kind.TABLES: "list",
+    Kind.TABLE: "str",
 }
 
 

@@ -90,6 +90,12 @@ SETUPS = {
     },
     "DynamoDB tables (native auto scaling)": {"ecs": False, "own_target": False, "tables": True},
     "both": {"ecs": True, "own_target": True, "tables": True},
+    "both, with the pause record in `state_table`": {
+        "ecs": True,
+        "own_target": True,
+        "tables": True,
+        "state_table": True,
+    },
 }
 # Calls a setup makes that its policy may leave out: without DescribeScalableTargets, a run that
 # changes the service logs a warning and goes on (tests/e2e/test_iam_policy.py shows it).
@@ -104,7 +110,9 @@ def readme_variants() -> dict[str, list[str]]:
     return {setup.strip(): re.findall(r"`(\w+)`", sids) for setup, sids in rows}
 
 
-def night(world, tmp_path, monkeypatch, ecs=True, own_target=True, tables=True) -> set:
+def night(
+    world, tmp_path, monkeypatch, ecs=True, own_target=True, tables=True, state_table=False
+) -> set:
     """A night of runs through main() in a world of the given setup: every (service, operation)
     the tool's clients sent, whatever client made them. Setup calls of the test are not
     counted."""
@@ -120,6 +128,8 @@ def night(world, tmp_path, monkeypatch, ecs=True, own_target=True, tables=True) 
     env = {} if ecs else {"AUTOSCALER_CLUSTER": None, "AUTOSCALER_SERVICE": None}
     if tables:
         env["DYNAMODB_TABLES"] = "orders"
+    if state_table:
+        env["STATE_TABLE"] = world.create_state_table()
 
     def run(*args, **more):
         environ = {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
@@ -179,6 +189,7 @@ def called_in_source() -> frozenset[tuple[str, str]]:
         "emr": aws.emr,
         "ecs": aws.client("ecs", REGION),
         "aas": aws.client("application-autoscaling", REGION),
+        "dynamodb": aws.client("dynamodb", REGION),
     }
     found = set()
     trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]

@@ -1,5 +1,5 @@
 """The README's IAM table, proved against moto server with IAM enforcement on: for each setup a
-whole night (pause, a steady run, a count lifted by hand, resume) passes as a user holding just
+whole night (pause, a dry run, a steady run, a count lifted by hand, resume) passes as a user holding just
 that row's statements of iam-policy.json, and fails with any one action the tool calls taken
 out. moto checks actions, not resources: each statement is widened to `*`. The actions
 Application Auto Scaling needs of the caller to register a target (DynamoDB's and CloudWatch's)
@@ -70,6 +70,8 @@ def world_for(server, setup: dict, sids: list[str], without: str | None = None):
         add_table(w, "orders", indexes=["by-date"])
     if setup["own_target"]:
         register(w, f"service/{w.cluster}/{w.service}", TARGET, namespace="ecs")
+    if setup.get("state_table"):
+        w.create_state_table()
     iam = boto3.client("iam", region_name=REGION, endpoint_url=server.url)
     admin = iam_user(
         iam,
@@ -103,14 +105,19 @@ def night(w: World, env: dict[str, str], setup: dict) -> str | None:
             return "a table's scaling is not as it should be"
         return None
 
-    def run(step: str, paused: bool) -> str | None:
-        r = run_tool([], env)
+    def run(step: str, paused: bool, *args: str) -> str | None:
+        r = run_tool(list(args), env)
         if r.returncode != 0:
             return f"{step}: exit {r.returncode}: {r.stderr.strip()}"
         wrong = settled(paused)
         return f"{step}: {wrong}" if wrong else None
 
-    steps = [("no backup", False, None), ("backup starts", True, "start"), ("steady", True, None)]
+    steps = [
+        ("no backup", False, None),
+        ("backup starts", True, "start"),
+        ("a dry run", True, "--dry-run"),
+        ("steady", True, None),
+    ]
     if setup["ecs"]:
         steps.append(("lifted by hand", True, "lift"))
     steps.append(("backup over", False, "stop"))
@@ -122,7 +129,7 @@ def night(w: World, env: dict[str, str], setup: dict) -> str | None:
             w.set_desired(5)
         elif change == "stop":
             w.stop_cluster(cluster)
-        wrong = run(step, paused)
+        wrong = run(step, paused, *([change] if change == "--dry-run" else []))
         if wrong:
             return wrong
     return None
@@ -140,6 +147,8 @@ def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[st
         env["DYNAMODB_TABLES"] = "orders"
     if not setup["ecs"]:
         del env["AUTOSCALER_CLUSTER"], env["AUTOSCALER_SERVICE"]
+    if setup.get("state_table"):
+        env["STATE_TABLE"] = "autoscaler-pauser"
     return env
 
 
