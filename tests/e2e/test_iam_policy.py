@@ -1,7 +1,7 @@
 """The README's IAM table, proved against moto server with IAM enforcement on: for each setup a
-whole night (pause, a dry run, a steady run, a count lifted by hand, resume) passes as a user holding just
-that row's statements of iam-policy.json, and fails with any one action the tool calls taken
-out. moto checks actions, not resources: each statement is widened to `*`. The actions
+whole night (pause, a dry run, a steady run, a count lifted by hand, resume) passes as a user
+holding just that row's statements of iam-policy.json, and fails with any one action the tool
+calls taken out. moto checks actions, not resources: each statement is widened to `*`. The actions
 Application Auto Scaling needs of the caller to register a target (DynamoDB's and CloudWatch's)
 are not checked by moto, so they are not taken out here."""
 

@@ -1,0 +1,160 @@
+"""The Lambda handler in process against moto: a whole night of invocations, two at once, its JSON
+log lines, the stuck alarm, a failed run, and the write budget from the invocation's time."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+
+from autoscaler_pauser import lambda_handler
+from autoscaler_pauser.config import ConfigError
+from autoscaler_pauser.model import iso
+from tests.support.world import REGION
+
+TABLE = "autoscaler-pauser"
+ITEM = "ecs:us-east-1/autoscaler/ddb-scaler"
+
+
+class Context:
+    """What Lambda hands a handler, as far as it uses it."""
+
+    def __init__(self, request: str, seconds: float = 50):
+        self.aws_request_id, self.seconds = request, seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+@pytest.fixture
+def function(world, monkeypatch, tmp_path):
+    """The function's environment, as the CloudFormation stack sets it."""
+    world.create_state_table(TABLE)
+    env = {
+        "EMR_PREFIX": "nightly-backup-",
+        "EMR_REGION": REGION,
+        "AUTOSCALER_CLUSTER": "autoscaler",
+        "AUTOSCALER_REGION": REGION,
+        "AUTOSCALER_SERVICE": "ddb-scaler",
+        "STATE_TABLE": TABLE,
+        "STATE_FILE": str(tmp_path / "tmp" / "state.json"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    lambda_handler._warm.clear()
+    yield world
+    lambda_handler._warm.clear()
+
+
+def invoke(request: str = "r-1", seconds: float = 50) -> dict:
+    return lambda_handler.handler({"source": "aws.scheduler"}, Context(request, seconds))
+
+
+def log_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_a_night_of_invocations_pauses_and_resumes_and_logs_json_lines(function, capsys):
+    w = function
+    w.create_service(desired=3)
+    assert invoke() == {"exit": 0, "stuck": False}
+    cluster = w.start_cluster("nightly-backup-users")
+    assert invoke("r-2") == {"exit": 0, "stuck": False} and w.desired() == 0
+    assert invoke("r-3")["exit"] == 0 and w.desired() == 0
+    w.set_desired(5)
+    assert invoke("r-4")["exit"] == 0 and w.desired() == 0, "lifted by hand: paused again"
+    w.stop_cluster(cluster)
+    assert invoke("r-5")["exit"] == 0 and w.desired() == 3
+    lines = log_lines(capsys)
+    assert all(set(line) >= {"time", "level", "message"} for line in lines)
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("paused ddb-scaler 3 → 0: 1 active cluster matches") for m in messages)
+    assert any(m.startswith("resumed ddb-scaler 0 → 3: no active cluster") for m in messages)
+    [item] = w.pause_item(TABLE).values()
+    assert item["record"]["paused"] is False and "lease_holder" not in item
+    assert item["updated_by"] == "lambda:r-5"
+
+
+def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypatch, capsys):
+    """The first holds the lease while it reads EMR; the second finds it held and is skipped."""
+    w = function
+    w.create_service(desired=3)
+    w.start_cluster("nightly-backup-users")
+    second_done = threading.Event()
+    new_session = lambda_handler.new_session
+
+    def session_waiting_in_list_clusters():
+        session = new_session()
+
+        def wait(**_):
+            if threading.current_thread().name == "first":
+                assert second_done.wait(30), "the second invocation did not end"
+
+        session.events.register("before-call.emr.ListClusters", wait)
+        return session
+
+    monkeypatch.setattr(lambda_handler, "new_session", session_waiting_in_list_clusters)
+    results = {}
+    first = threading.Thread(target=lambda: results.update(first=invoke("r-1")), name="first")
+    first.start()
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=30)
+    while "lease_holder" not in w.pause_item(TABLE).get(ITEM, {}):
+        assert datetime.now(timezone.utc) < deadline, "the first invocation took no lease"
+    results["second"] = invoke("r-2")
+    second_done.set()
+    first.join(timeout=60)
+    assert not first.is_alive()
+    assert results == {"first": {"exit": 0, "stuck": False}, "second": {"exit": 0, "stuck": False}}
+    assert w.desired() == 0
+    messages = [line["message"] for line in log_lines(capsys)]
+    assert sum(m.startswith("paused ddb-scaler 3 → 0") for m in messages) == 1
+    assert sum("another run (lambda:r-1) holds the pause record" in m for m in messages) == 1
+
+
+def test_a_pause_over_the_limit_logs_a_stuck_line_for_the_alarm(function, monkeypatch, capsys):
+    w = function
+    monkeypatch.setenv("MAX_PAUSE_MINUTES", "60")
+    w.create_service(desired=3)
+    w.start_cluster("nightly-backup-stuck")
+    assert invoke()["exit"] == 0
+    began = iso(datetime.now(timezone.utc) - timedelta(hours=2))
+    item = w.pause_item(TABLE)[ITEM]
+    record = {**item["record"], "paused_at": began}
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=TABLE,
+        Key={"name": {"S": ITEM}},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":r": {"S": json.dumps(record)}},
+    )
+    capsys.readouterr()
+    assert invoke("r-2") == {"exit": 3, "stuck": True}
+    [stuck] = [line for line in log_lines(capsys) if line.get("stuck")]
+    assert stuck["level"] == "ERROR" and stuck["message"].startswith("paused for 120 min since")
+
+
+def test_a_failed_run_fails_the_invocation(function, capsys):
+    with pytest.raises(lambda_handler.RunFailed):
+        invoke()  # there is no ECS service
+    [error] = [line for line in log_lines(capsys) if line["level"] == "ERROR"]
+    assert "DescribeServices failed: ClusterNotFoundException" in error["message"]
+
+
+def test_the_write_budget_comes_from_the_time_the_invocation_has_left(function, capsys):
+    w = function
+    w.create_service(desired=3)
+    w.start_cluster("nightly-backup-users")
+    with pytest.raises(lambda_handler.RunFailed):
+        invoke(seconds=lambda_handler.RESERVE_SECONDS - 1)
+    assert w.desired() == 3
+    assert any("not tried" in line["message"] for line in log_lines(capsys))
+    assert invoke("r-2", seconds=50)["exit"] == 0 and w.desired() == 0
+
+
+def test_without_state_table_the_function_refuses_to_run(function, monkeypatch):
+    monkeypatch.delenv("STATE_TABLE")
+    with pytest.raises(ConfigError, match="state_table: required in Lambda"):
+        invoke()
