@@ -43,6 +43,7 @@ class Config:
     resume_grace_seconds: float = 0
     state_table: str | None = None
     state_table_region: str | None = None
+    lease_seconds: float = 50
     name: str | None = None
     metrics_file: str | None = None
     interval: float = 60

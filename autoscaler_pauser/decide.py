@@ -241,6 +241,17 @@ def next_pause_record(
     )
 
 
+def intent_record(before: PauseRecord, plan: Plan, now: datetime) -> PauseRecord | None:
+    """The pause record to write before acting, when the plan saves a pre-pause setting the
+    record does not hold yet: the record as if every change succeeds, so that a run that dies
+    between its changes and its record leaves them recorded. Else None."""
+    if not plan.verdict.pause:
+        return None
+    if all(before.saved.get(key) == value for key, value in plan.saved.items()):
+        return None
+    return next_pause_record(before, plan, {}, now)
+
+
 def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:
     """Another run wrote the pause record while this one acted: theirs stands, with the
     pre-pause setting of each target this run changed added where theirs has none, so that no

@@ -199,6 +199,16 @@ KEYS: tuple[Key, ...] = (
         service="dynamodb",
     ),
     Key(
+        "lease_seconds",
+        Kind.NUMBER,
+        50,
+        "how long a run holds state_table's lease: longer than a run lasts (45 s at most), "
+        "shorter than the time between runs, since a run that dies holding it delays the next "
+        "by up to this",
+        minimum=3,
+        maximum=60 * 60,
+    ),
+    Key(
         "name",
         Kind.STR,
         None,

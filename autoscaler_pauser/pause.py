@@ -5,6 +5,7 @@ a time by its lease."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -21,6 +22,10 @@ class PauseStore(Protocol):
         """The record for this run, or None when another run holds it (this run is skipped).
         `cached`: the pause record in this host's state file."""
 
+    def intend(self, record: PauseRecord, now: datetime) -> None:
+        """Record, before the run acts, the pre-pause settings it is about to save: a run that
+        dies between its changes and its record must not lose them."""
+
     def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         """Leave the record after the run; the record as it was left."""
 
@@ -31,8 +36,14 @@ class PauseStore(Protocol):
 class LocalPause:
     """The pause record in this host's state file, which the run writes whole at its end."""
 
+    def __init__(self, write: Callable[[PauseRecord], None]):
+        self.write = write
+
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord:
         return cached
+
+    def intend(self, record: PauseRecord, now: datetime) -> None:
+        self.write(record)
 
     def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         return record
@@ -73,6 +84,10 @@ class TablePause:
             )
             return cached
         return taken.record
+
+    def intend(self, record: PauseRecord, now: datetime) -> None:
+        if not self.dry_run and self.lease is not None:
+            self.lease = self.shared.write(self.lease, record, now, release=False)
 
     def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         if self.dry_run or self.lease is None:

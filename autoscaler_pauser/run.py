@@ -20,6 +20,7 @@ from .decide import (
     Plan,
     decide,
     failed_run_record,
+    intent_record,
     next_pause_record,
     next_run_record,
 )
@@ -184,62 +185,108 @@ def run_once(
     holder: str = "",
     budget: float = WRITE_BUDGET_SECONDS,
 ) -> Exit:
-    """One reconcile, the lock already held (or not needed for a dry run). Every run that gets
-    as far as reading its state leaves a record of itself, whatever goes wrong. `holder` names
-    this run in the lease of state_table; no write starts `budget` seconds after the start."""
-    started, calls_before, clock = now(), aws.calls, time.monotonic()
-    state = _state(config, started, dry_run)
-    store = pause_store(config, aws, holder or default_holder(), dry_run)
+    """One reconcile, the lock already held (or not needed for a dry run). `holder` names this
+    run in the lease of state_table; no write starts `budget` seconds after the start."""
+    return Run(config, aws, now, dry_run, holder or default_holder(), budget)()
 
-    def record_run(after: State, ended: datetime) -> bool:
-        seconds, calls = time.monotonic() - clock, aws.calls - calls_before
-        return dry_run or record(config, after, seconds, calls, ended)
 
-    def failed(e: Exception, pause: PauseRecord) -> Exit:  # nothing was changed: say why, leave
+class Run:
+    """One reconcile. Every run that gets as far as reading its state leaves a record of
+    itself, whatever goes wrong."""
+
+    def __init__(
+        self,
+        config: Config,
+        aws: Aws,
+        now: Callable[[], datetime],
+        dry_run: bool,
+        holder: str,
+        budget: float,
+    ):
+        self.config, self.aws, self.now, self.dry_run = config, aws, now, dry_run
+        self.started, self.calls, self.clock = now(), aws.calls, time.monotonic()
+        self.deadline = self.clock + budget
+        self.state = _state(config, self.started, dry_run)
+        self.store = pause_store(config, aws, holder, dry_run, self._write_pause)
+
+    def __call__(self) -> Exit:
+        pause: PauseRecord | None = None
+        try:
+            pause = self.store.take(self.state.pause, self.started)
+            if pause is None:
+                return Exit.OK
+            reading = observe_and_decide(self.config, self.aws, pause, self.started)
+            for warning in reading.warnings:
+                log.warning("%s", warning)
+            failures = self._act(pause, reading.plan, reading.owners)
+        except Exception as e:  # nothing was changed: say why, and leave
+            return self._failed(e, pause or self.state.pause)
+        return self._finish(pause, reading, failures)
+
+    def _act(
+        self, pause: PauseRecord, plan: Plan, owners: Mapping[str, TargetKind]
+    ) -> dict[str, Failure]:
+        """The changes, after the pre-pause settings they save are recorded."""
+        if self.dry_run:
+            return {}
+        intent = intent_record(pause, plan, self.started)
+        if intent is not None:
+            self.store.intend(intent, self.started)
+        return act(plan, owners, self.deadline)
+
+    def _finish(self, pause: PauseRecord, reading: Reading, failures: dict[str, Failure]) -> Exit:
+        observed, plan, ended = reading.observed, reading.plan, self.now()
+        after = next_pause_record(pause, plan, failures, ended)
+        run = next_run_record(self.state.run, plan, observed, failures, ended, reading.warnings)
+        try:
+            after = self.store.keep(after, plan, ended)
+        except AwsError as e:
+            log.error("the pause record was not written: %s", e)
+            run = failed_run_record(run, f"the pause record was not written: {e}", ended)
+        # Recorded first, then logged: a line says what was done, not what was meant to be.
+        recorded = self._record(State(after, run), ended)
+        lines = plan_lines(plan, observed, self.dry_run, failures)
+        for target, line in zip(observed.targets, lines, strict=True):
+            (log.error if target.key in failures else log.info)("%s", line)
+        if plan.verdict.alarm:
+            log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
+        if failures or not recorded or run.last_result == "error":
+            return Exit.FAILURE
+        return Exit.STUCK if plan.verdict.alarm else Exit.OK
+
+    def _failed(self, e: Exception, pause: PauseRecord) -> Exit:
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
         log.error("%s; the autoscaler was left as it is", error)
         log.debug("%s", traceback.format_exc())
-        store.give_back()
-        record_run(State(pause, failed_run_record(state.run, error, started)), now())
+        self.store.give_back()
+        self._record(
+            State(pause, failed_run_record(self.state.run, error, self.started)), self.now()
+        )
         return Exit.FAILURE
 
-    pause: PauseRecord | None = None
-    try:
-        pause = store.take(state.pause, started)
-        if pause is None:
-            return Exit.OK
-        reading = observe_and_decide(config, aws, pause, started)
-    except Exception as e:
-        return failed(e, pause or state.pause)
-    observed, plan = reading.observed, reading.plan
-    for warning in reading.warnings:
-        log.warning("%s", warning)
-    failures = {} if dry_run else act(plan, reading.owners, clock + budget)
-    ended = now()
-    after = next_pause_record(pause, plan, failures, ended)
-    run = next_run_record(state.run, plan, observed, failures, ended, reading.warnings)
-    try:
-        after = store.keep(after, plan, ended)
-    except AwsError as e:
-        log.error("the pause record was not written: %s", e)
-        run = failed_run_record(run, f"the pause record was not written: {e}", ended)
-    # Recorded first, then logged: a line says what was done, not what was meant to be.
-    recorded = record_run(State(after, run), ended)
-    lines = plan_lines(plan, observed, dry_run, failures)
-    for target, line in zip(observed.targets, lines, strict=True):
-        (log.error if target.key in failures else log.info)("%s", line)
-    if plan.verdict.alarm:
-        log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
-    if failures or not recorded or run.last_result == "error":
-        return Exit.FAILURE
-    return Exit.STUCK if plan.verdict.alarm else Exit.OK
+    def _record(self, after: State, ended: datetime) -> bool:
+        seconds, calls = time.monotonic() - self.clock, self.aws.calls - self.calls
+        return self.dry_run or record(self.config, after, seconds, calls, ended)
+
+    def _write_pause(self, pause: PauseRecord) -> None:
+        """The pause record, before the run acts, with the run record as it was."""
+        write_json_atomic(
+            self.config.state_file, state_to_json(State(pause, self.state.run), self.config)
+        )
 
 
-def pause_store(config: Config, aws: Aws, holder: str, dry_run: bool) -> PauseStore:
+def pause_store(
+    config: Config,
+    aws: Aws,
+    holder: str,
+    dry_run: bool,
+    write_state: Callable[[PauseRecord], None],
+) -> PauseStore:
     if not config.state_table:
-        return LocalPause()
+        return LocalPause(write_state)
     dynamodb = aws.client("dynamodb", config.record_region)
-    shared = SharedRecord(dynamodb, config.state_table, config.pauser_name, holder)
+    name, seconds = config.pauser_name, config.lease_seconds
+    shared = SharedRecord(dynamodb, config.state_table, name, holder, seconds)
     return TablePause(shared, dry_run)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,13 +51,16 @@ class Conflict(Exception):
 class SharedRecord:
     """The item of one pauser in the state table, for one holder (host name and pid)."""
 
-    def __init__(self, dynamodb: Any, table: str, name: str, holder: str):
+    def __init__(
+        self, dynamodb: Any, table: str, name: str, holder: str, seconds: float = LEASE_SECONDS
+    ):
         self.dynamodb, self.table, self.name, self.holder = dynamodb, table, name, holder
+        self.seconds = int(seconds)
         self.key = {"name": {"S": name}}
 
     def take(self, now: datetime) -> Lease | Held:
         """The lease and the record, unless another run holds the lease."""
-        stamp, until = int(now.timestamp()), int(now.timestamp()) + LEASE_SECONDS
+        stamp, until = int(now.timestamp()), int(now.timestamp()) + self.seconds
         try:
             resp = self.dynamodb.update_item(
                 TableName=self.table,
@@ -91,16 +94,22 @@ class SharedRecord:
         item = item.get("Item", {})
         return self._record(item), _number(item, "version")
 
-    def write(self, lease: Lease, record: PauseRecord, now: datetime) -> None:
-        """Write the record, if it changed, and give the lease back: only if the item is still at
-        the version read and the lease still this run's. Raises Conflict otherwise."""
+    def write(
+        self, lease: Lease, record: PauseRecord, now: datetime, release: bool = True
+    ) -> Lease:
+        """Write the record, if it changed, and give the lease back (unless not `release`): only
+        if the item is still at the version read and the lease still this run's. Raises Conflict
+        otherwise. The lease as it is after the write."""
         values: dict[str, Any] = {":me": {"S": self.holder}}
+        give_back = " REMOVE lease_holder, lease_until" if release else ""
         if pause_to_json(record) == pause_to_json(lease.record) and not lease.record.fresh:
-            self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
-            return
+            if release:
+                self._update(give_back.strip(), "lease_holder = :me", values)
+            return lease
         update = self._set_record(record, lease.version, now, values)
         condition = "lease_holder = :me AND " + _at_version(lease.version, values)
-        self._update(update + " REMOVE lease_holder, lease_until", condition, values)
+        self._update(update + give_back, condition, values)
+        return Lease(replace(record, fresh=False), lease.version + 1, lease.until)
 
     def write_over(self, version: int, record: PauseRecord, now: datetime) -> None:
         """Write the record conditionally on `version` alone, lease or no lease: after a lost

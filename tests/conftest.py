@@ -3,6 +3,8 @@ sits between the tool and moto server. Their helpers are in tests/support."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from moto import mock_aws
 
@@ -30,6 +32,23 @@ def _no_real_aws(monkeypatch):
     for key in KEYS:
         monkeypatch.delenv(key.env, raising=False)
     monkeypatch.delenv(CONFIG_ENV, raising=False)
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """A test that would reach anything but loopback fails at once (subprocesses are pointed at
+    moto server by AWS_ENDPOINT_URL; this holds the tests' own process, threads included)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            raise OSError(f"a test tried to reach {host}: only 127.0.0.1 is allowed")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

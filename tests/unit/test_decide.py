@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autoscaler_pauser.config import Config
 from autoscaler_pauser.decide import (
     decide,
+    intent_record,
     judge,
     next_pause_record,
     next_run_record,
@@ -350,6 +351,19 @@ def test_a_resume_whose_untag_failed_still_counts_as_done():
     after = next_pause_record(before, plan, failures, NOW)
     assert not after.paused and after.paused_at is None
     assert next_run_record(RunRecord(), plan, observed, failures, NOW).last_action == "resume"
+
+
+def test_a_pause_that_saves_settings_is_recorded_before_it_acts():
+    observed = Observed(BACKUP, (aas(PART),))
+    before = PauseRecord(fresh=False)
+    plan = decide(observed, before, CONFIG, NOW)
+    intent = intent_record(before, plan, NOW)
+    assert intent is not None and intent.paused and dict(intent.saved) == {AAS: PART}
+    steady = next_pause_record(before, plan, {}, NOW)
+    again = decide(Observed(BACKUP, (aas(S),)), steady, CONFIG, NOW)
+    assert intent_record(steady, again, NOW) is None, "nothing new to save: no extra write"
+    resume = decide(Observed((), (aas(S),)), steady, CONFIG, NOW)
+    assert intent_record(steady, resume, NOW) is None, "a resume drops records only after it"
 
 
 # --- properties: a model of the service, driven by random observations --------------------------
