@@ -42,11 +42,13 @@ deploy-tools:
 test-deploy: $(VENV)/.installed
 	$(PY) -m pytest -s -m deploy tests/deploy
 
-# ruff; the package's layers (import-linter, contracts in pyproject.toml); and radon's measure of
-# it: no function over cyclomatic complexity 15, no module over 450 lines.
+# ruff; the package's layers (import-linter, contracts in pyproject.toml); radon's measure of
+# it: no function over cyclomatic complexity 15, no module over 450 lines; cfn-lint on the
+# CloudFormation template.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint cloudformation/autoscaler-pauser.yaml
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/radon cc --show-complexity --min C autoscaler_pauser \
 	  | awk -F'[()]' '/ - [C-F] \(/ && $$2 > 15 {print "complexity over 15:", $$0; bad = 1} END {exit bad}'
