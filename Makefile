@@ -1,4 +1,4 @@
-# The commands the README names: test, demo, bench, lint.
+# The commands the README names: test, demo, bench, lint, lambda.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PYTHON310 ?= $(shell for p in /root/.pyenv/versions/3.10*/bin/python3.10 python3.10; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: test demo bench lint pytest test-py310 test-deploy deploy-tools docs clean
+.PHONY: test demo bench lint lambda pytest test-py310 test-deploy deploy-tools docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
@@ -42,16 +42,24 @@ deploy-tools:
 test-deploy: $(VENV)/.installed
 	$(PY) -m pytest -s -m deploy tests/deploy
 
-# ruff; the package's layers (import-linter, contracts in pyproject.toml); and radon's measure of
-# it: no function over cyclomatic complexity 15, no module over 450 lines.
+# ruff; the package's layers (import-linter, contracts in pyproject.toml); radon's measure of
+# it: no function over cyclomatic complexity 15, no module over 450 lines; cfn-lint on the
+# CloudFormation template.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint cloudformation/autoscaler-pauser.yaml
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/radon cc --show-complexity --min C autoscaler_pauser \
 	  | awk -F'[()]' '/ - [C-F] \(/ && $$2 > 15 {print "complexity over 15:", $$0; bad = 1} END {exit bad}'
 	wc -l $$(find autoscaler_pauser -name '*.py') \
 	  | awk '$$2 != "total" && $$1 > 450 {print "over 450 lines:", $$0; bad = 1} END {exit bad}'
+
+# The zip that cloudformation/autoscaler-pauser.yaml deploys: the package and its dependencies,
+# installed for the function's runtime (python3.12, x86_64).
+LAMBDA_ZIP ?= dist/autoscaler-pauser-lambda.zip
+lambda: $(VENV)/.installed
+	$(PY) cloudformation/build_lambda.py $(LAMBDA_ZIP)
 
 demo: $(VENV)/.installed
 	$(PY) demo.py
@@ -66,4 +74,4 @@ docs: $(VENV)/.installed
 	  p.write_text(docs.readme_with_table(p.read_text()))'
 
 clean:
-	rm -rf $(VENV) .venv310 .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .venv310 .pytest_cache .ruff_cache .hypothesis *.egg-info dist

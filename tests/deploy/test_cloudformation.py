@@ -1,0 +1,677 @@
+"""cloudformation/autoscaler-pauser.yaml and the zip it deploys: cfn-lint passes on the template;
+the function's role allows what iam-policy.json allows a run of the stack's setup, plus its
+state table and its logs, and nothing else; the stack creates in moto for each setup, with an
+environment the tool's own config accepts; and the zip that `make lambda` builds imports in the
+function's Python with nothing else on the path."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import glob
+import io
+import json
+import re
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from autoscaler_pauser.config import load_config
+from tests.deploy.test_iam import UNSCOPED, as_list, readme_variants, statements
+from tests.support.tool import ROOT
+from tests.support.world import REGION
+
+TEMPLATE_PATH = ROOT / "cloudformation" / "autoscaler-pauser.yaml"
+BUILD_SCRIPT = ROOT / "cloudformation" / "build_lambda.py"
+ACCOUNT = "123456789012"  # moto's
+OTHER_REGION = "eu-west-1"
+
+# What the function needs besides iam-policy.json's statements: its state and its logs.
+STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+# The stack's setups (its parameters) and the README's IAM setup each one is. With only an ECS
+# service the stack still allows Application Auto Scaling, for the service's own target.
+SETUPS = {
+    "both": {
+        "params": {
+            "AutoscalerCluster": "autoscaler",
+            "AutoscalerService": "ddb-scaler",
+            "DynamoDbTables": "orders,users",
+        },
+        "variant": "both",
+    },
+    "ecs": {
+        "params": {"AutoscalerCluster": "autoscaler", "AutoscalerService": "ddb-scaler"},
+        "variant": "an ECS service that is also a scalable target",
+    },
+    "tables": {
+        "params": {"DynamoDbTables": "orders,users"},
+        "variant": "DynamoDB tables (native auto scaling)",
+    },
+}
+
+# Resource types moto 5.2.5 cannot create from a template (it warns and leaves them out).
+MOTO_CANNOT_CREATE = {
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Scheduler::Schedule",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Logs::MetricFilter",
+}
+
+
+# --- the template as data -----------------------------------------------------------------------
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (!Ref, !Sub, !If, ...) read as their long forms."""
+
+
+def _intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+TEMPLATE = yaml.load(TEMPLATE_PATH.read_text(), Loader=CfnLoader)
+RESOURCES = TEMPLATE["Resources"]
+
+
+def names_used(node) -> set[str]:
+    """Parameters, resources and pseudo parameters a part of the template refers to."""
+    if isinstance(node, dict):
+        found = set()
+        for key, value in node.items():
+            if key == "Ref":
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= set(re.findall(r"\$\{([^}!]+)\}", text))
+                if not isinstance(value, str):
+                    found |= names_used(value[1])
+            else:
+                found |= names_used(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(names_used(v) for v in node)) if node else set()
+    return set()
+
+
+def template_statements(resource: str) -> list[dict]:
+    """The statements of a role's policies, each Fn::If taken as true (every statement)."""
+    found = []
+    for policy in RESOURCES[resource]["Properties"]["Policies"]:
+        for s in policy["PolicyDocument"]["Statement"]:
+            found.append(s["Fn::If"][1] if "Fn::If" in s else s)
+    return found
+
+
+def by_sid(resource: str) -> dict[str, dict]:
+    return {s["Sid"]: s for s in template_statements(resource)}
+
+
+def variant_statements(variant: str) -> list[dict]:
+    """iam-policy.json's statements that the README's IAM table gives a setup."""
+    return [s for s in statements() if s["Sid"] in readme_variants()[variant]]
+
+
+def expected_actions(variant: str) -> set[str]:
+    policy = {a for s in variant_statements(variant) for a in as_list(s["Action"])}
+    return policy | STATE_ACTIONS | LOG_ACTIONS
+
+
+# --- cfn-lint -----------------------------------------------------------------------------------
+
+
+def test_cfn_lint_passes_on_the_template():
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    assert cfn_lint.exists(), "cfn-lint is a dev dependency: make .venv/.installed"
+    r = subprocess.run(
+        [str(cfn_lint), str(TEMPLATE_PATH)], capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+
+
+def test_no_check_is_silenced_without_a_written_reason():
+    assert "Transform" not in TEMPLATE, "plain CloudFormation: no SAM, no macro"
+    for name, resource in RESOURCES.items():
+        metadata = resource.get("Metadata", {})
+        assert "cfn-lint" not in metadata, f"{name}: cfn-lint rules silenced"
+        for skip in metadata.get("checkov", {}).get("skip", []):
+            assert len(skip.get("comment", "")) > 40, f"{name}: {skip['id']} skipped without why"
+
+
+# --- the function's permissions, as written ---------------------------------------------------
+
+
+def test_function_role_allows_exactly_the_both_setup_statements_its_state_and_its_logs():
+    allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
+    granted = {a for s in allows for a in as_list(s["Action"])}
+    assert granted == expected_actions("both")
+    assert not any("*" in a for a in granted), "no wildcard actions"
+    for s in allows:
+        if "*" in as_list(s["Resource"]):
+            assert set(as_list(s["Action"])) <= UNSCOPED, s["Sid"]
+
+
+def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
+    written = by_sid("FunctionRole")
+    for s in variant_statements("both"):
+        assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
+        mine = written[s["Sid"]]
+        assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
+        assert (mine["Resource"] == "*") == (s["Resource"] == "*"), s["Sid"]
+
+
+def test_scoped_statements_name_the_parameters_and_the_stack_s_own_resources():
+    s = by_sid("FunctionRole")
+    assert {"AutoscalerCluster", "AutoscalerService", "AutoscalerRegion"} <= names_used(
+        s["PauseAutoscalerService"]["Resource"]
+    )
+    assert "DynamoDbTables" in names_used(s["RegisterScalableTargetChecksTheTables"]["Resource"])
+    deny = s["TheTablesOfThisAccountAndRegionOnly"]
+    assert deny["Effect"] == "Deny" and "Resource" not in deny
+    assert {"DynamoDbRegion", "AutoscalerRegion", "AWS::AccountId"} <= names_used(
+        deny["NotResource"]
+    )
+    assert set(as_list(deny["Action"])) == set(
+        as_list(s["RegisterScalableTargetChecksTheTables"]["Action"])
+    )
+    assert names_used(s["State"]["Resource"]) == {"StateTable"}
+    assert "LogGroup" in names_used(s["Logs"]["Resource"])
+
+
+def test_the_schedule_s_role_may_only_invoke_the_function():
+    [s] = template_statements("ScheduleRole")
+    assert s["Effect"] == "Allow" and as_list(s["Action"]) == ["lambda:InvokeFunction"]
+    assert s["Resource"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    trust = RESOURCES["ScheduleRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [t["Principal"] for t in trust] == [{"Service": "scheduler.amazonaws.com"}]
+
+
+# --- what moto cannot create, read from the template -------------------------------------------
+
+
+def test_the_schedule_runs_the_function_every_minute_at_the_minute():
+    schedule = RESOURCES["Schedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["State"] == "ENABLED"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["ScheduleRole", "Arn"]}
+    invoke = RESOURCES["FunctionEventInvokeConfig"]["Properties"]
+    assert invoke["FunctionName"] == {"Ref": "Function"} and invoke["MaximumRetryAttempts"] == 0
+
+
+def test_alarms_watch_the_function_s_errors_and_the_stuck_pause_lines():
+    failing = RESOURCES["FunctionFailingAlarm"]["Properties"]
+    assert (failing["Namespace"], failing["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert failing["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "Function"}}]
+    assert failing["TreatMissingData"] == "breaching", "a function that does not run is failing"
+
+    metric_filter = RESOURCES["StuckPauseMetricFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "LogGroup"}
+    assert metric_filter["FilterPattern"] == "{ $.stuck IS TRUE }"
+    [metric] = metric_filter["MetricTransformations"]
+    stuck = RESOURCES["StuckPauseAlarm"]["Properties"]
+    assert (stuck["Namespace"], stuck["MetricName"]) == (
+        metric["MetricNamespace"],
+        metric["MetricName"],
+    )
+    for alarm in (failing, stuck):
+        for key in ("AlarmActions", "OKActions"):
+            assert alarm[key] == {
+                "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+            }
+    function = RESOURCES["Function"]["Properties"]
+    assert function["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": {"Ref": "LogGroup"}}
+
+
+def test_the_state_table_is_on_demand_recoverable_and_kept():
+    table = RESOURCES["StateTable"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["KeySchema"] == [{"AttributeName": "name", "KeyType": "HASH"}]
+
+
+# --- the template's Rules, on the parameters a deploy may give ---------------------------------
+
+
+def rule_value(node, params: dict):
+    """A Rules assertion evaluated for the given parameters (the functions Rules allow)."""
+    if isinstance(node, dict):
+        [(fn, arg)] = node.items()
+        if fn == "Ref":
+            value = params.get(arg, TEMPLATE["Parameters"][arg].get("Default", ""))
+            kind = TEMPLATE["Parameters"][arg]["Type"]
+            return value.split(",") if kind == "CommaDelimitedList" else value
+        args = [rule_value(a, params) for a in arg]
+        if fn == "Fn::Equals":
+            return args[0] == args[1]
+        if fn == "Fn::EachMemberEquals":
+            return all(v == args[1] for v in args[0])
+        if fn == "Fn::Not":
+            return not args[0]
+        if fn == "Fn::And":
+            return all(args)
+        if fn == "Fn::Or":
+            return any(args)
+        raise AssertionError(f"no evaluator here for {fn}")
+    return node
+
+
+@pytest.mark.parametrize(
+    "params, broken",
+    [
+        (SETUPS["both"]["params"], set()),
+        (SETUPS["ecs"]["params"], set()),
+        (SETUPS["tables"]["params"], set()),
+        ({}, {"SomethingToPause"}),
+        ({"AutoscalerCluster": "autoscaler"}, {"SomethingToPause", "EcsClusterAndServiceTogether"}),
+        (
+            {"AutoscalerService": "ddb-scaler", "DynamoDbTables": "orders"},
+            {"EcsClusterAndServiceTogether"},
+        ),
+    ],
+)
+def test_rules_refuse_a_stack_with_nothing_to_pause_or_half_an_ecs_service(params, broken):
+    failed = {
+        name
+        for name, rule in TEMPLATE["Rules"].items()
+        for assertion in rule["Assertions"]
+        if not rule_value(assertion["Assert"], params)
+    }
+    assert failed == broken
+
+
+# --- the stack in moto --------------------------------------------------------------------------
+
+
+class Stack:
+    """A stack of the template created in moto, and what it made."""
+
+    def __init__(self, params: dict[str, str], region: str = REGION):
+        self.region = region
+        kw = {"region_name": region}
+        self.cf = boto3.client("cloudformation", **kw)
+        self.lam = boto3.client("lambda", **kw)
+        self.iam = boto3.client("iam", **kw)
+        self.ddb = boto3.client("dynamodb", **kw)
+        self.events = boto3.client("events", **kw)
+        s3 = boto3.client("s3", **kw)
+        s3.create_bucket(Bucket="pauser-code")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("autoscaler_pauser/__init__.py", "")
+        s3.put_object(Bucket="pauser-code", Key="pauser.zip", Body=code.getvalue())
+        given = {
+            "CodeS3Bucket": "pauser-code",
+            "CodeS3Key": "pauser.zip",
+            "EmrPrefix": "nightly-backup-",
+            **params,
+        }
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            self.cf.create_stack(
+                StackName="pauser",
+                TemplateBody=TEMPLATE_PATH.read_text(),
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+                Capabilities=["CAPABILITY_IAM"],
+            )
+            [stack] = self.cf.describe_stacks(StackName="pauser")["Stacks"]
+            self.status = stack["StackStatus"]
+            self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+            self.resources = {
+                r["LogicalResourceId"]: r
+                for r in self.cf.list_stack_resources(StackName="pauser")["StackResourceSummaries"]
+            }
+            self.function = self.lam.get_function(FunctionName=self.outputs["FunctionName"])[
+                "Configuration"
+            ]
+        self.not_created = {
+            m.group(1) for w in seen if (m := re.search(r"parse (\S+) but", str(w.message)))
+        }
+
+    def role_statements(self, logical_id: str) -> list[dict]:
+        role = self.resources[logical_id]["PhysicalResourceId"]
+        found = []
+        for name in self.iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = self.iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            if isinstance(document, str):  # moto hands back the document as Python's repr
+                document = ast.literal_eval(document)
+            # moto leaves an Fn::If's AWS::NoValue in a list as None; CloudFormation drops it.
+            found += [s for s in document["Statement"] if s is not None]
+        return found
+
+    def environment(self) -> dict[str, str]:
+        variables = self.function["Environment"]["Variables"]
+        return {k: str(v) for k, v in variables.items()}  # moto keeps a Number as a number
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+def allowed(stmts: list[dict], action: str, arn: str) -> bool:
+    """IAM's verdict on one action on one resource for these identity policy statements."""
+
+    def matches(s: dict) -> bool:
+        if not any(fnmatch.fnmatch(action.lower(), a.lower()) for a in as_list(s["Action"])):
+            return False
+        if "NotResource" in s:
+            return not any(fnmatch.fnmatchcase(arn, r) for r in as_list(s["NotResource"]))
+        return any(fnmatch.fnmatchcase(arn, r) for r in as_list(s["Resource"]))
+
+    denied = any(matches(s) for s in stmts if s["Effect"] == "Deny")
+    return not denied and any(matches(s) for s in stmts if s["Effect"] == "Allow")
+
+
+def table_arn(name: str, region: str = REGION, account: str = ACCOUNT) -> str:
+    return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+
+
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_stack_creates_in_moto_with_the_role_of_its_setup(aws, setup):
+    stack = Stack(SETUPS[setup]["params"])
+    assert stack.status == "CREATE_COMPLETE"
+    assert stack.not_created <= MOTO_CANNOT_CREATE, "moto left out more than these"
+    stmts = stack.role_statements("FunctionRole")
+    granted = {a for s in stmts if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert granted == expected_actions(SETUPS[setup]["variant"])
+    assert all(r for s in stmts for r in as_list(s.get("Resource", s.get("NotResource"))))
+
+    state = table_arn(stack.outputs["StateTableName"])
+    assert allowed(stmts, "dynamodb:UpdateItem", state)
+    assert not allowed(stmts, "dynamodb:UpdateItem", table_arn("orders"))
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/autoscaler/ddb-scaler"
+    ecs = "AutoscalerService" in SETUPS[setup]["params"]
+    assert allowed(stmts, "ecs:UpdateService", service) == ecs
+    assert not allowed(stmts, "ecs:UpdateService", service.replace("ddb-scaler", "web"))
+    tables = "DynamoDbTables" in SETUPS[setup]["params"]
+    for name in ("orders", "users", "orders/index/by-day", "users/index/by-name"):
+        assert allowed(stmts, "dynamodb:UpdateTable", table_arn(name)) == tables, name
+        assert allowed(stmts, "dynamodb:DescribeTable", table_arn(name)) == tables, name
+    for other in (
+        table_arn("orders-archive"),
+        table_arn("orders-archive/index/by-day"),
+        table_arn("orders", region=OTHER_REGION),
+        table_arn("orders", account="210987654321"),
+        state,
+    ):
+        assert not allowed(stmts, "dynamodb:UpdateTable", other), other
+    assert allowed(stmts, "elasticmapreduce:ListClusters", "*")
+    log_stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/pauser:log-stream:x"
+    assert allowed(stmts, "logs:PutLogEvents", log_stream)
+
+
+def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
+    stack = Stack(SETUPS["both"]["params"])
+    [written] = [s for s in statements() if s["Sid"] == "PauseAutoscalerService"]
+    arn = (
+        written["Resource"]
+        .replace("REGION", REGION)
+        .replace("ACCOUNT_ID", ACCOUNT)
+        .replace("CLUSTER", "autoscaler")
+        .replace("SERVICE", "ddb-scaler")
+    )
+    [mine] = [s for s in stack.role_statements("FunctionRole") if s.get("Sid") == written["Sid"]]
+    assert mine["Resource"] == arn
+
+
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_function_runs_the_handler_once_at_a_time_with_a_config_the_tool_accepts(aws, setup):
+    stack = Stack(SETUPS[setup]["params"])
+    f = stack.function
+    assert f["Runtime"] == "python3.12"
+    assert f["Handler"] == "autoscaler_pauser.lambda_handler.handler"
+    assert f["Timeout"] <= 50
+    assert f["Role"].endswith("/" + stack.resources["FunctionRole"]["PhysicalResourceId"])
+    concurrency = stack.lam.get_function_concurrency(FunctionName=f["FunctionName"])
+    assert concurrency["ReservedConcurrentExecutions"] == 1
+
+    env = stack.environment()
+    assert all(v.strip() for v in env.values()), f"a blank variable, which the tool refuses: {env}"
+    assert env["STATE_TABLE"] == stack.outputs["StateTableName"]
+    assert env["STATE_TABLE_REGION"] == REGION
+    config = load_config(None, env)  # raises ConfigError, naming each problem, if it is not
+    assert config.emr_prefix == ("nightly-backup-",) and config.emr_region == REGION
+    if "AutoscalerService" in SETUPS[setup]["params"]:
+        assert (config.autoscaler_cluster, config.autoscaler_service) == (
+            "autoscaler",
+            "ddb-scaler",
+        )
+        assert config.autoscaler_region == REGION
+    else:
+        assert not {"AUTOSCALER_CLUSTER", "AUTOSCALER_SERVICE", "AUTOSCALER_REGION"} & set(env)
+    if "DynamoDbTables" in SETUPS[setup]["params"]:
+        assert config.dynamodb_tables == ("orders", "users") and config.dynamodb_region == REGION
+    else:
+        assert not {"DYNAMODB_TABLES", "DYNAMODB_REGION"} & set(env)
+    assert (config.resume_count, config.max_pause_minutes) == (1, 360)
+    assert (config.force_resume_after_max_pause, config.resume_grace_seconds) == (False, 0)
+
+
+def test_every_parameter_reaches_the_function_s_environment(aws):
+    stack = Stack(
+        {
+            "EmrPrefix": "nightly-backup-,weekly-backup-",
+            "EmrRegion": OTHER_REGION,
+            "AutoscalerCluster": "autoscaler",
+            "AutoscalerService": "ddb-scaler",
+            "AutoscalerRegion": "us-west-2",
+            "DynamoDbTables": "orders,users",
+            "DynamoDbRegion": "eu-central-1",
+            "ResumeCount": "4",
+            "MaxPauseMinutes": "90",
+            "ForceResumeAfterMaxPause": "true",
+            "ResumeGraceSeconds": "300",
+            "PauserName": "nightly",
+        }
+    )
+    env = stack.environment()
+    assert env == {
+        "EMR_PREFIX": "nightly-backup-,weekly-backup-",
+        "EMR_REGION": OTHER_REGION,
+        "AUTOSCALER_CLUSTER": "autoscaler",
+        "AUTOSCALER_SERVICE": "ddb-scaler",
+        "AUTOSCALER_REGION": "us-west-2",
+        "DYNAMODB_TABLES": "orders,users",
+        "DYNAMODB_REGION": "eu-central-1",
+        "RESUME_COUNT": "4",
+        "MAX_PAUSE_MINUTES": "90",
+        "FORCE_RESUME_AFTER_MAX_PAUSE": "true",
+        "RESUME_GRACE_SECONDS": "300",
+        "STATE_TABLE": stack.outputs["StateTableName"],
+        "STATE_TABLE_REGION": REGION,
+        "PAUSER_NAME": "nightly",
+    }
+    config = load_config(None, env)
+    assert config.force_resume_after_max_pause is True and config.resume_grace_seconds == 300
+    stmts = stack.role_statements("FunctionRole")
+    service = f"arn:aws:ecs:us-west-2:{ACCOUNT}:service/autoscaler/ddb-scaler"
+    assert allowed(stmts, "ecs:UpdateService", service)
+    assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
+    assert not allowed(stmts, "dynamodb:UpdateTable", table_arn("orders"))
+    # EMR's events stay in the clusters' region: no rule here would ever fire.
+    assert "EmrStateChangeRule" not in stack.resources
+    assert stack.events.list_rules()["Rules"] == []
+
+
+def test_tables_take_the_autoscaler_region_when_they_have_none_of_their_own(aws):
+    stack = Stack({"DynamoDbTables": "orders", "AutoscalerRegion": OTHER_REGION})
+    env = stack.environment()
+    assert env["DYNAMODB_REGION"] == OTHER_REGION and "AUTOSCALER_REGION" not in env
+    stmts = stack.role_statements("FunctionRole")
+    assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region=OTHER_REGION))
+    assert not allowed(stmts, "dynamodb:UpdateTable", table_arn("orders"))
+
+
+def test_emr_state_changes_invoke_the_function_at_once(aws):
+    stack = Stack(SETUPS["both"]["params"])
+    [rule] = stack.events.list_rules()["Rules"]
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["aws.emr"],
+        "detail-type": ["EMR Cluster State Change"],
+    }
+    [target] = stack.events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == stack.function["FunctionArn"]
+    [grant] = json.loads(
+        stack.lam.get_policy(FunctionName=stack.outputs["FunctionName"])["Policy"]
+    )["Statement"]
+    assert grant["Principal"] == {"Service": "events.amazonaws.com"}
+    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+
+def test_the_state_table_outlives_the_stack(aws):
+    stack = Stack(SETUPS["both"]["params"])
+    table = stack.ddb.describe_table(TableName=stack.outputs["StateTableName"])["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "name", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "name", "AttributeType": "S"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    stack.cf.delete_stack(StackName="pauser")
+    assert stack.ddb.list_tables()["TableNames"] == [stack.outputs["StateTableName"]]
+    assert stack.lam.list_functions()["Functions"] == []
+
+
+# --- the zip --------------------------------------------------------------------------------------
+
+
+def python312() -> str | None:
+    """The function's Python, where this machine has it."""
+    for candidate in [
+        *sorted(glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12")),
+        "python3.12",
+    ]:
+        try:
+            r = subprocess.run([candidate, "-c", ""], capture_output=True, timeout=60)
+        except OSError:
+            continue
+        if r.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def unzipped(tmp_path_factory):
+    """The zip as `make lambda` builds it, and the folder it unzips to."""
+    tmp = tmp_path_factory.mktemp("lambda")
+    zip_path = tmp / "autoscaler-pauser-lambda.zip"
+    r = subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), str(zip_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    folder = tmp / "task"
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(folder)
+    return zip_path, folder
+
+
+IMPORT_CHECK = """
+import importlib, json, pkgutil, sys
+folder = sys.argv[1]
+sys.path.insert(0, folder)
+names = json.loads(sys.argv[2])
+modules = [importlib.import_module(n) for n in names]
+import autoscaler_pauser
+for m in pkgutil.walk_packages(autoscaler_pauser.__path__, "autoscaler_pauser."):
+    if m.name != "autoscaler_pauser.__main__":  # that one runs the command
+        importlib.import_module(m.name)
+import boto3, yaml
+for service in ("emr", "ecs", "application-autoscaling", "dynamodb"):
+    boto3.client(service, region_name="us-east-1", aws_access_key_id="x",
+                 aws_secret_access_key="y")
+outside = sorted(
+    name for name, m in list(sys.modules.items())
+    if name.split(".")[0] in {"autoscaler_pauser", "boto3", "botocore", "yaml", "filelock",
+                               "s3transfer", "jmespath", "dateutil", "urllib3"}
+    and not (getattr(m, "__file__", None) or folder).startswith(folder)
+)
+print(json.dumps({"outside": outside, "libyaml": yaml.__with_libyaml__,
+                  "version": list(sys.version_info[:2]), "path": sys.path}))
+"""
+
+
+def import_in_clean_python(folder: Path, names: list[str]) -> dict:
+    python = python312() or sys.executable
+    r = subprocess.run(
+        [python, "-I", "-S", "-c", IMPORT_CHECK, str(folder), json.dumps(names)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=folder.parent,
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.slow
+def test_zip_holds_the_package_and_its_dependencies_and_no_tests_or_caches(unzipped):
+    zip_path, _ = unzipped
+    with zipfile.ZipFile(zip_path) as z:
+        infos = z.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names), "files in sorted order"
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    parts = {p for n in names for p in n.split("/")[:-1]}
+    assert not parts & {"__pycache__", "tests", "test", "bin"}, parts & {"tests", "test"}
+    assert not [n for n in names if n.endswith((".pyc", ".pyo"))]
+    top = {n.split("/")[0] for n in names}
+    assert {"autoscaler_pauser", "boto3", "botocore", "yaml", "filelock"} <= top
+    assert sum(i.file_size for i in infos) < 250 * 1024 * 1024, "Lambda's limit, unzipped"
+    assert [n for n in names if n.startswith("yaml/_yaml.cpython-312-x86_64-linux-gnu")], (
+        "PyYAML's extension built for the function's runtime"
+    )
+
+
+@pytest.mark.slow
+def test_zip_imports_in_a_clean_python_with_only_its_folder_on_the_path(unzipped):
+    _, folder = unzipped
+    seen = import_in_clean_python(folder, ["autoscaler_pauser", "boto3", "yaml", "filelock"])
+    assert seen["outside"] == [], f"imported from outside the zip: {seen['outside']}"
+    assert not [p for p in seen["path"] if "site-packages" in p]
+    if seen["version"] == [3, 12]:
+        assert seen["libyaml"], "PyYAML's C extension for python3.12 did not load"
+
+
+@pytest.mark.slow
+def test_zip_imports_the_lambda_handler(unzipped):
+    if not (ROOT / "autoscaler_pauser" / "lambda_handler.py").exists():
+        pytest.skip("autoscaler_pauser/lambda_handler.py is not in this tree yet")
+    _, folder = unzipped
+    seen = import_in_clean_python(folder, ["autoscaler_pauser.lambda_handler"])
+    assert seen["outside"] == []
+    handler = RESOURCES["Function"]["Properties"]["Handler"]
+    module, _, function = handler.rpartition(".")
+    check = f"import sys; sys.path.insert(0, {str(folder)!r}); import {module}; {module}.{function}"
+    r = subprocess.run(
+        [python312() or sys.executable, "-I", "-S", "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
