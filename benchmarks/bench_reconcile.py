@@ -107,6 +107,18 @@ def main() -> int:
             print(f"API calls per steady run: {calls} {dict(world.calls)} (must be 2)")
             if code != 0 or calls != 2:
                 return 1
+            shared = {**env, "STATE_TABLE": world.create_state_table()}
+            shared["STATE_FILE"] = str(Path(tmp) / "shared" / "state.json")
+            cli.main([], environ=shared, aws_factory=world.clients)
+            world.calls.clear()
+            code = cli.main([], environ=shared, aws_factory=world.clients)
+            shared_calls = sum(world.calls.values())
+            print(
+                f"API calls per steady run with state_table: {shared_calls} {dict(world.calls)} "
+                "(must be 4: the lease returns the record, the last write gives it back)"
+            )
+            if code != 0 or shared_calls != 4:
+                return 1
             tables = [f"table-{i:02d}" for i in range(20)]
             for table in tables:
                 for dim in ("ReadCapacityUnits", "WriteCapacityUnits"):
@@ -130,12 +142,13 @@ def main() -> int:
             bare.write_text(BARE)
             tool_cmd = [sys.executable, str(ROOT / "reconcile.py")]
             bare_cmd = [sys.executable, str(bare)]
-            tool, base = [], []
+            tool, base, table = [], [], []
             for _ in range(2):  # warm the page cache
-                timed(tool_cmd, env), timed(bare_cmd, env)
+                timed(tool_cmd, env), timed(bare_cmd, env), timed(tool_cmd, shared)
             for _ in range(ROUNDS):
                 tool.append(timed(tool_cmd, env))
                 base.append(timed(bare_cmd, env))
+                table.append(timed(tool_cmd, shared))
             loop = loop_iterations(env, Path(tmp) / "loop.prom", ROUNDS)
     finally:
         server.stop()
@@ -148,6 +161,11 @@ def main() -> int:
     print(f"reconcile.py   median {t_tool * 1000:7.1f} ms   peak RSS {m_tool / 1024:6.1f} MiB")
     print(f"bare boto3     median {t_base * 1000:7.1f} ms   peak RSS {m_base / 1024:6.1f} MiB")
     print(f"wall-time ratio: {ratio:.3f} (goal ≤ {GOAL})   memory ratio: {m_tool / m_base:.3f}")
+    t_table = statistics.median(t for t, _ in table)
+    print(
+        f"with state_table median {t_table * 1000:7.1f} ms ({t_table / t_tool:.2f}× the local "
+        "state file: two more calls)"
+    )
     durations = [d for d, _ in loop]
     print(
         f"--loop iteration median {statistics.median(durations) * 1000:7.1f} ms   "
