@@ -16,6 +16,15 @@ log = logging.getLogger("autoscaler-pauser")
 ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
 
 
+THROTTLED = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+}
+
+
 class AwsError(Exception):
     """An AWS call failed: one line with the operation and the AWS error code. `changed`: the
     target's setting was changed all the same, only the record of it on AWS failed."""
@@ -29,6 +38,11 @@ class AwsError(Exception):
     ):
         super().__init__(message)
         self.changed, self.code, self.status = changed, code, status
+
+    @property
+    def throttled(self) -> bool:
+        """AWS asked for fewer calls."""
+        return self.code in THROTTLED
 
     @property
     def denied(self) -> bool:
@@ -134,9 +148,13 @@ def make_clients(config: Config, session: Any = None) -> Aws:
 
     # Three tries at 3 s to connect and 5 s to read bound one call to about 16 s against a hung
     # endpoint, so even a run whose tag and update both hang ends well within 45 s. (botocore's
-    # retries "max_attempts" counts retries only, not tries: 3 there made four tries.)
+    # retries "max_attempts" counts retries only, not tries: 3 there made four tries.) Each
+    # writer of the pool has a connection of its own.
     boto = BotoConfig(
-        connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}
+        connect_timeout=3,
+        read_timeout=5,
+        retries={"mode": "standard", "total_max_attempts": 3},
+        max_pool_connections=max(10, config.write_workers + 2),
     )
     session = session or new_session()
     return Aws(config, lambda name, region: session.client(name, region_name=region, config=boto))

@@ -41,6 +41,7 @@ class Config:
     max_pause_minutes: float = 360
     force_resume_after_max_pause: bool = False
     resume_grace_seconds: float = 0
+    write_workers: int = 10
     state_table: str | None = None
     state_table_region: str | None = None
     lease_seconds: float = 50

@@ -274,18 +274,20 @@ def next_run_record(
     """This host's record of a run that got as far as acting."""
     stamp = iso(now)
     action = _action(plan, failures)
-    failed = [c for c in plan.changes if c.key in failures]
+    failed = [c for c in plan.changes if c.key in failures and not failures[c.key].left]
     wrote = action != "none"
     return RunRecord(
         last_action=action if wrote else before.last_action,  # the last write, and when
         last_action_at=stamp if wrote else before.last_action_at,
         last_run_at=stamp,
-        last_result="error" if failures else "ok",
+        last_result="error" if failed else "ok",
         last_error="; ".join(failures[c.key].error for c in failed) or None,
-        last_success_at=before.last_success_at if failures else stamp,
+        last_success_at=before.last_success_at if failed else stamp,
         active_clusters=observed.clusters,
         failed_targets=tuple(c.label for c in failed),
         warnings=tuple(warnings),
+        planned=len([c for c in plan.changes if c.after is not None]),
+        pending=len([f for f in failures.values() if f.left]),
     )
 
 

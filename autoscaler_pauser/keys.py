@@ -183,6 +183,15 @@ KEYS: tuple[Key, ...] = (
         maximum=24 * 60 * 60,
     ),
     Key(
+        "write_workers",
+        Kind.INT,
+        10,
+        "writes made at once to the tables' scalable targets (the ECS service goes first, "
+        "alone); a throttle slows them all down",
+        minimum=1,
+        maximum=50,
+    ),
+    Key(
         "state_table",
         Kind.TABLE,
         None,

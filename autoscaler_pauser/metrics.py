@@ -17,6 +17,7 @@ METRICS = (
     ("run_duration_seconds", "how long the last run took"),
     ("api_calls", "AWS API calls the last run made"),
     ("warnings", "warnings the last run logged: something it could not do or see"),
+    ("targets_pending", "changes the last run left for the next: its time for writes was spent"),
 )
 
 
@@ -39,6 +40,7 @@ def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str
         "run_duration_seconds": round(seconds, 3),
         "api_calls": calls,
         "warnings": len(run.warnings),
+        "targets_pending": run.pending,
     }
     lines = []
     for name, help_text in METRICS:

@@ -97,6 +97,7 @@ class Failure:
 
     error: str
     changed: bool = False
+    left: bool = False  # not tried: the run's time for writes was spent; the next run goes on
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class RunRecord:
     active_clusters: tuple[Cluster, ...] = ()
     failed_targets: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # what the run could not do or see, though it did its job
+    planned: int = 0  # the changes the last run was to make
+    pending: int = 0  # of those, the ones left for the next run: its time for writes was spent
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ change's reason, never a second copy of decide's reasoning."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from .decide import Plan
@@ -82,3 +83,52 @@ def target_line(
             default=target.default_name,
         )
     return line if failure is None else f"{line}; {failure.error}"
+
+
+def run_lines(
+    plan: Plan,
+    observed: Observed,
+    dry_run: bool = False,
+    failures: Mapping[str, Failure] | None = None,
+) -> list[tuple[int, str]]:
+    """What a run logs, with each line's level: one line for each target that changed or failed
+    to; for the targets that did not change, one line in all (a line each under debug, in a dry
+    run, or when there is only one); for changes left for the next run, one warning."""
+    failures = failures or {}
+    changes = {c.key: c for c in plan.changes}
+    reason = plan.verdict.reason
+    same = [t for t in observed.targets if t.key not in changes]
+    each_same = dry_run or len(same) == 1
+    lines, left = [], 0
+    for target in observed.targets:
+        change, failure = changes.get(target.key), failures.get(target.key)
+        line = target_line(target, change, reason, dry_run, failure)
+        if change is None:
+            level = logging.INFO if each_same else logging.DEBUG
+        elif failure is not None and failure.left:
+            left, level = left + 1, logging.DEBUG
+        else:
+            level = logging.ERROR if failure else logging.INFO
+        lines.append((level, line))
+    if same and not each_same:
+        lines.append((logging.INFO, unchanged_line(same, reason)))
+    if left:
+        lines.append(
+            (
+                logging.WARNING,
+                f"the run's time for writes was spent: {left:,} of {len(plan.changes):,} "
+                "changes are left for the next run",
+            )
+        )
+    return lines
+
+
+def unchanged_line(same: list[TargetView], reason: str) -> str:
+    paused = sum(t.current == t.paused_value for t in same)
+    if paused == len(same):
+        how = "paused"
+    elif paused == 0:
+        how = "running"
+    else:
+        how = f"as they are ({paused:,} paused, {len(same) - paused:,} running)"
+    return f"no change: {len(same):,} targets stay {how}: {reason}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 import time
@@ -14,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from . import Exit
+from .act import act
 from .aws import Aws, AwsError, list_matching_clusters
 from .config import Config
 from .decide import (
@@ -27,7 +27,7 @@ from .decide import (
 from .metrics import metrics_text
 from .model import Failure, Observed, PauseRecord, State, TargetView
 from .pause import LocalPause, PauseStore, TablePause
-from .report import plan_lines
+from .report import run_lines
 from .shared import SharedRecord
 from .state import (
     StateFileError,
@@ -48,7 +48,6 @@ log = logging.getLogger("autoscaler-pauser")
 # No write starts later than this into a run: one call against a hung endpoint takes about 16 s
 # (three tries), so a run still ends within 45 s, however many targets it has to change.
 WRITE_BUDGET_SECONDS = 28
-NOT_TRIED = "not tried: the run's time for writes was spent; next run"
 
 
 def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], EcsServiceScaling | None]:
@@ -137,31 +136,6 @@ def needs_scaling_target(plan: Plan, record: PauseRecord, scaling: EcsServiceSca
     return touched or (recorded and not plan.verdict.pause)
 
 
-def act(
-    plan: Plan,
-    owners: Mapping[str, TargetKind],
-    deadline: float = math.inf,
-    monotonic: Callable[[], float] = time.monotonic,
-) -> dict[str, Failure]:
-    """Make each change; a failure on one target does not stop the others, but no change starts
-    after the deadline: the next run goes on with what is left. Returns the failures by target."""
-    failures = {}
-    for change in plan.changes:
-        if monotonic() > deadline:
-            failures[change.key] = Failure(
-                "not tried: the run's time for writes was spent; next run"
-            )
-            continue
-        try:
-            owners[change.key].apply(change)
-        except AwsError as e:
-            failures[change.key] = Failure(str(e), e.changed)
-        except Exception as e:  # not the AWS call's failure: a fault of this run, as loud
-            log.debug("%s", traceback.format_exc())
-            failures[change.key] = Failure(f"failed: {type(e).__name__}: {e}")
-    return failures
-
-
 def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:
     """Write the state file, then the metrics file; False if the metrics could not be written."""
     write_json_atomic(config.state_file, state_to_json(state, config))
@@ -232,7 +206,8 @@ class Run:
         intent = intent_record(pause, plan, self.started)
         if intent is not None:
             self.store.intend(intent, self.started)
-        return act(plan, owners, self.deadline)
+        rotation = int(self.started.timestamp() // 60)  # another start each minute
+        return act(plan, owners, self.deadline, self.config.write_workers, rotation)
 
     def _finish(self, pause: PauseRecord, reading: Reading, failures: dict[str, Failure]) -> Exit:
         observed, plan, ended = reading.observed, reading.plan, self.now()
@@ -245,12 +220,11 @@ class Run:
             run = failed_run_record(run, f"the pause record was not written: {e}", ended)
         # Recorded first, then logged: a line says what was done, not what was meant to be.
         recorded = self._record(State(after, run), ended)
-        lines = plan_lines(plan, observed, self.dry_run, failures)
-        for target, line in zip(observed.targets, lines, strict=True):
-            (log.error if target.key in failures else log.info)("%s", line)
+        for level, line in run_lines(plan, observed, self.dry_run, failures):
+            log.log(level, "%s", line)
         if plan.verdict.alarm:
             log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
-        if failures or not recorded or run.last_result == "error":
+        if not recorded or run.last_result == "error":
             return Exit.FAILURE
         return Exit.STUCK if plan.verdict.alarm else Exit.OK
 

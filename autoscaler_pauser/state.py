@@ -88,7 +88,16 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         ),
         failed_targets=tuple(map(str, failed)),
         warnings=tuple(map(str, warnings)),
+        planned=_count(data, "planned"),
+        pending=_count(data, "pending"),
     )
+
+
+def _count(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name!r} is not a count")
+    return value
 
 
 class UnusableState(ValueError):

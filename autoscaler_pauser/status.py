@@ -77,14 +77,23 @@ def status_lines(state: State, config: Config, data: dict[str, Any]) -> list[str
         f"last run:     {when}: {run.last_result}{stale}",
         f"last action:  {action}",
     ]
+    if run.pending:
+        doing = "pausing" if pause.paused else "resuming"
+        done = run.planned - run.pending
+        lines.append(f"{doing + ':':14}{done:,} of {run.planned:,} done; the rest next run")
+    return lines + detail_lines(state)
+
+
+def detail_lines(state: State) -> list[str]:
+    """What holds the pause, what is saved, and what went wrong."""
+    pause, run = state.pause, state.run
+    lines = []
     for c in run.active_clusters:
         held = "ignored" if c.id in pause.ignored_clusters else "holding"
         lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r})")
-    for key, value in pause.saved.items():
-        lines.append(f"saved:        {key} = {format_setting(value)}")
+    lines += [f"saved:        {key} = {format_setting(v)}" for key, v in pause.saved.items()]
     if pause.alarm:
         lines.append(f"ALARM:        {pause.alarm}")
     if run.last_error:
         lines.append(f"last error:   {run.last_error}")
-    lines += [f"warning:      {warning}" for warning in run.warnings]
-    return lines
+    return lines + [f"warning:      {warning}" for warning in run.warnings]

@@ -8,7 +8,11 @@ from ..model import Change, TargetView
 
 
 class TargetKind(Protocol):
-    """One kind of autoscaler: read every target of this kind in one call, then change each."""
+    """One kind of autoscaler: read every target of this kind in one call, then change each.
+    `parallel`: its changes may be made by several workers at once, after those of the kinds
+    that go first."""
+
+    parallel: bool
 
     def observe(self) -> list[TargetView]: ...
 

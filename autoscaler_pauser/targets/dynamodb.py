@@ -22,15 +22,19 @@ class DynamoDbScaling:
     Their pre-pause suspensions are kept in the state file.
     """
 
+    parallel = True
+
     def __init__(self, aas: Any, tables: Sequence[str]):
         self.aas, self.tables = aas, tuple(tables)
+        self.order = {table: i for i, table in enumerate(self.tables)}  # the config's order
         self.targets: dict[str, Mapping[str, Any]] = {}
 
     def _table(self, resource_id: str) -> str | None:
-        for table in self.tables:
-            if resource_id == f"table/{table}" or resource_id.startswith(f"table/{table}/index/"):
-                return table
-        return None
+        """The listed table a resource id (table/<t> or table/<t>/index/<i>) is of, or None."""
+        parts = resource_id.split("/")
+        if parts[0] != "table" or len(parts) not in (2, 4) or parts[1] not in self.order:
+            return None
+        return parts[1] if len(parts) == 2 or parts[2] == "index" else None
 
     def observe(self) -> list[TargetView]:
         found = []
@@ -51,7 +55,14 @@ class DynamoDbScaling:
                     table,
                 )
         views = []
-        for t in sorted(found, key=lambda t: (t["ResourceId"], t["ScalableDimension"])):
+        found.sort(
+            key=lambda t: (
+                self.order[self._table(t["ResourceId"])],
+                t["ResourceId"],
+                t["ScalableDimension"],
+            )
+        )
+        for t in found:
             key = f"aas:dynamodb:{t['ResourceId']}:{t['ScalableDimension']}"
             self.targets[key] = t
             side = "read" if "Read" in t["ScalableDimension"] else "write"

@@ -28,6 +28,8 @@ T = TypeVar("T")
 class EcsService:
     """The custom autoscaler as an ECS service: paused at desired count 0."""
 
+    parallel = False  # the autoscaler itself: stopped first, before its tables
+
     def __init__(self, ecs: Any, cluster: str, service: str, resume_count: int):
         self.ecs, self.cluster, self.service = ecs, cluster, service
         self.resume_count = resume_count
@@ -160,6 +162,8 @@ class EcsServiceScaling:
     resume), so a steady run makes no extra call. Its pre-pause suspension is kept as a tag on
     the service and in the state file.
     """
+
+    parallel = False
 
     def __init__(self, aas: Any, service: EcsService):
         self.aas, self.service = aas, service

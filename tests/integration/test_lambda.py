@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -104,6 +105,7 @@ def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypa
         deadline = datetime.now(timezone.utc) + timedelta(seconds=30)
         while "lease_holder" not in w.pause_item(TABLE).get(ITEM, {}):
             assert datetime.now(timezone.utc) < deadline, "the first invocation took no lease"
+            time.sleep(0.05)  # moto's lock is not fair: a loop without a pause starves the other
         results["second"] = invoke("r-2")
     finally:  # the first ends before moto does, whatever happened
         second_done.set()
@@ -149,10 +151,12 @@ def test_the_write_budget_comes_from_the_time_the_invocation_has_left(function, 
     w = function
     w.create_service(desired=3)
     w.start_cluster("nightly-backup-users")
-    with pytest.raises(lambda_handler.RunFailed):
-        invoke(seconds=lambda_handler.RESERVE_SECONDS - 1)
-    assert w.desired() == 3
-    assert any("not tried" in line["message"] for line in log_lines(capsys))
+    assert invoke(seconds=lambda_handler.RESERVE_SECONDS - 1)["exit"] == 0
+    assert w.desired() == 3, "no write may start: a hung call would outlast the invocation"
+    [warning] = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
+    assert warning["message"] == (
+        "the run's time for writes was spent: 1 of 1 changes are left for the next run"
+    )
     assert invoke("r-2", seconds=50)["exit"] == 0 and w.desired() == 0
 
 

@@ -3,6 +3,7 @@ the change failed; each a lookup of why the change exists."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 import pytest
@@ -21,7 +22,7 @@ from autoscaler_pauser.model import (
     TargetView,
     Why,
 )
-from autoscaler_pauser.report import format_setting, plan_lines
+from autoscaler_pauser.report import format_setting, plan_lines, run_lines
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 KEY = "ecs-service:autoscaler/ddb-scaler"
@@ -130,3 +131,44 @@ def test_each_kind_of_change_has_its_line(change, current, dry_run, failure, exp
 )
 def test_settings_read_as_words(setting, text):
     assert format_setting(setting) == text
+
+
+def scalable(i: int, current) -> TargetView:
+    return TargetView(f"t{i}", f"table/t{i} read", current, None, SUSPENDED, SCALING)
+
+
+def test_a_steady_run_over_many_targets_logs_one_line():
+    observed = Observed(BACKUP, (ecs(0, 3), *(scalable(i, SUSPENDED) for i in range(1199))))
+    plan = Plan(Verdict(True, REASON), (), {})
+    lines = run_lines(plan, observed)
+    info = [line for level, line in lines if level >= logging.INFO]
+    assert info == [f"no change: 1,200 targets stay paused: {REASON}"]
+    assert len(lines) == 1201, "each target's line is there under debug"
+    assert all(level >= logging.INFO for level, _ in run_lines(plan, observed, dry_run=True))
+
+
+def test_unchanged_targets_that_differ_say_how_many_are_each():
+    observed = Observed((), (scalable(1, SUSPENDED), scalable(2, SCALING), scalable(3, SCALING)))
+    plan = Plan(Verdict(False, "none runs"), (), {})
+    [(level, line)] = [x for x in run_lines(plan, observed) if x[0] >= logging.INFO]
+    assert level == logging.INFO
+    assert line == "no change: 3 targets stay as they are (1 paused, 2 running): none runs"
+
+
+def test_changes_left_for_the_next_run_are_one_warning():
+    targets = [scalable(i, SCALING) for i in range(4)]
+    plan = Plan(
+        Verdict(True, REASON),
+        tuple(Change(t.key, t.label, Why.PAUSE, SCALING, SUSPENDED) for t in targets),
+        {},
+    )
+    left = {t.key: Failure("not tried", left=True) for t in targets[1:]}
+    lines = [x for x in run_lines(plan, Observed(BACKUP, tuple(targets)), failures=left)]
+    shown = [(level, line) for level, line in lines if level >= logging.INFO]
+    assert shown == [
+        (logging.INFO, f"paused table/t0 read scaling → suspended: {REASON}"),
+        (
+            logging.WARNING,
+            "the run's time for writes was spent: 3 of 4 changes are left for the next run",
+        ),
+    ]

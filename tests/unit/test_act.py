@@ -1,0 +1,131 @@
+"""act(): the ECS service first, then a pool of writers; a throttle slows the pool down; nothing
+starts after the deadline; no target is written twice. The kinds here stand for the AWS edge."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from autoscaler_pauser.act import BACKOFF_FIRST, act, rotated
+from autoscaler_pauser.aws import AwsError
+from autoscaler_pauser.decide import Plan, Verdict
+from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
+
+
+def changes(prefix: str, count: int) -> list[Change]:
+    return [
+        Change(f"{prefix}{i}", f"{prefix}{i}", Why.PAUSE, SCALING, SUSPENDED) for i in range(count)
+    ]
+
+
+class Kind:
+    """Records every write it is asked for: when it began and ended, and how many ran at once."""
+
+    def __init__(self, parallel: bool, seconds: float = 0.0, journal=None):
+        self.parallel, self.seconds = parallel, seconds
+        self.journal = journal if journal is not None else []
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+
+    def apply(self, change: Change) -> None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.journal.append(("begin", change.key))
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+            self.journal.append(("end", change.key))
+
+
+def test_the_service_is_done_before_any_table_write_begins():
+    journal = []
+    service, tables = Kind(False, 0.05, journal), Kind(True, 0.01, journal)
+    first, rest = changes("svc", 2), changes("t", 20)
+    owners = {c.key: service for c in first} | {c.key: tables for c in rest}
+    assert act(Plan(Verdict(True, "why"), (*rest, *first), {}), owners, workers=10) == {}
+    order = [key for what, key in journal if what == "begin"]
+    assert order[:2] == ["svc0", "svc1"]
+    last_service_end = max(i for i, (what, key) in enumerate(journal) if key.startswith("svc"))
+    first_table_begin = min(i for i, (what, key) in enumerate(journal) if key.startswith("t"))
+    assert last_service_end < first_table_begin
+
+
+def test_the_pool_writes_each_target_once_with_up_to_the_workers_at_once():
+    tables = Kind(True, 0.02)
+    rest = changes("t", 60)
+    assert (
+        act(Plan(Verdict(True, "why"), tuple(rest), {}), {c.key: tables for c in rest}, workers=10)
+        == {}
+    )
+    begun = [key for what, key in tables.journal if what == "begin"]
+    assert sorted(begun) == sorted(c.key for c in rest), "each target once"
+    assert tables.most == 10
+
+
+class Throttled(Kind):
+    """Application Auto Scaling throttling the first `times` writes to some targets."""
+
+    def __init__(self, throttle: set[str], times: int):
+        super().__init__(True)
+        self.left = dict.fromkeys(throttle, times)
+
+    def apply(self, change: Change) -> None:
+        super().apply(change)
+        with self.lock:
+            if self.left.get(change.key, 0) > 0:
+                self.left[change.key] -= 1
+                raise AwsError(
+                    "RegisterScalableTarget failed: ThrottlingException: Rate exceeded",
+                    code="ThrottlingException",
+                )
+
+
+def test_a_throttle_slows_the_pool_down_instead_of_failing_targets():
+    rest = changes("t", 30)
+    kind = Throttled({"t3", "t7", "t20"}, times=2)
+    clock, waits = [0.0], []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        clock[0] += seconds
+
+    failures = act(
+        Plan(Verdict(True, "why"), tuple(rest), {}),
+        {c.key: kind for c in rest},
+        deadline=100,
+        workers=4,
+        monotonic=lambda: clock[0],
+        sleep=sleep,
+    )
+    assert failures == {}, "every throttled target was written in the end"
+    assert sorted({key for what, key in kind.journal if what == "end"}) == sorted(
+        c.key for c in rest
+    )
+    assert waits and min(waits) >= BACKOFF_FIRST - 0.01, "the pool waited after a throttle"
+
+
+def test_a_throttle_that_lasts_leaves_the_targets_for_the_next_run():
+    rest = changes("t", 5)
+    kind = Throttled({"t1"}, times=1000)
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    failures = act(
+        Plan(Verdict(True, "why"), tuple(rest), {}),
+        {c.key: kind for c in rest},
+        deadline=28,
+        workers=2,
+        monotonic=lambda: clock[0],
+        sleep=sleep,
+    )
+    assert list(failures) == ["t1"] and failures["t1"].left, failures
+
+
+def test_the_order_is_rotated_so_that_no_target_is_always_last():
+    rest = changes("t", 5)
+    assert [c.key for c in rotated(rest, 2)] == ["t2", "t3", "t4", "t0", "t1"]
+    assert [c.key for c in rotated(rest, 7)] == ["t2", "t3", "t4", "t0", "t1"]
+    assert rotated([], 3) == []
