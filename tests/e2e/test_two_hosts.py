@@ -161,8 +161,7 @@ def play(world, hosts: Hosts, night: Night, seed: int) -> Night:
             if night.cluster is None:
                 night.cluster = world.start_cluster(f"nightly-backup-{event}")
             else:
-                world.stop_cluster(night.cluster)
-                night.cluster = None
+                end_backup(world, night)
         elif kind == "lose":
             hosts.lose_state(rng.choice(("a", "b")))
         elif kind == "down":
@@ -170,13 +169,21 @@ def play(world, hosts: Hosts, night: Night, seed: int) -> Night:
         elif kind == "person":
             person(world, night, rng)
     if night.cluster is not None:
-        world.stop_cluster(night.cluster)
-        night.cluster = None
+        end_backup(world, night)
     time.sleep(LEASE + 1)  # a lease a killed run left has run out
     for host in ("a", "b", "a"):
         if completed(night, hosts.run(host), host):
             check(world, night, EVENTS, f"last run of {host}")
     return night
+
+
+def end_backup(world, night: Night) -> None:
+    """The backup ends. A count a person lifted during it that no run paused again is theirs:
+    the tool cannot tell it from a resume by hand, and leaves it."""
+    world.stop_cluster(night.cluster)
+    night.cluster = None
+    if world.desired() != 0:
+        night.count = world.desired()
 
 
 def person(world, night: Night, rng: random.Random) -> None:
