@@ -66,6 +66,7 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_reconcile
+	$(PY) -m benchmarks.bench_scale
 
 # Remake config.example.yaml and the README's table of keys from autoscaler_pauser.keys.KEYS.
 docs: $(VENV)/.installed

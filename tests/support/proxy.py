@@ -7,6 +7,7 @@ import json
 import random
 import sys
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -74,12 +75,15 @@ class FaultProxy:
     or a hang (no answer until the client gives up; released when the proxy stops).
     """
 
-    def __init__(self, upstream: str, seed: int = 0, hang_seconds: float = 60):
+    def __init__(
+        self, upstream: str, seed: int = 0, hang_seconds: float = 60, delay: float = 0.0
+    ):
         target = urlsplit(upstream)
         assert target.hostname == "127.0.0.1", "the proxy only talks to loopback"
         self.upstream = (target.hostname, target.port)
         self.rng = random.Random(seed)
         self.hang_seconds = hang_seconds
+        self.delay = delay  # seconds added to every call, as a far endpoint would
         self.faults: list[Fault] = []
         self.calls: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()  # fault kind -> times made
@@ -187,6 +191,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 proxy._done.notify_all()
 
     def _serve(self, proxy: FaultProxy, action: str, body: bytes) -> None:
+        if proxy.delay:
+            time.sleep(proxy.delay)
         fault, kind = proxy._pick(action, body)
         answer = None
         if fault is None or fault.after:
