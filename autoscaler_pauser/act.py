@@ -6,6 +6,7 @@ run."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -13,6 +14,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .aws import AwsError
 from .decide import Plan
@@ -39,36 +41,49 @@ def act(
     that go first (the ECS service and its own scaling target) are made one at a time before the
     others start, on `workers` threads, from the `rotation`-th on, so that no target is always
     last. Returns the failures by target; a change left untried is a Failure that is `left`."""
-    first = [c for c in plan.changes if not owners[c.key].parallel]
-    rest = rotated([c for c in plan.changes if owners[c.key].parallel], rotation)
-    failures = Writes(first, owners, deadline, monotonic, sleep).run(1)
-    failures.update(Writes(rest, owners, deadline, monotonic, sleep).run(workers))
+
+    def job(change: Change) -> Job:
+        return Job(change.key, change.label, functools.partial(owners[change.key].apply, change))
+
+    first = [job(c) for c in plan.changes if not owners[c.key].parallel]
+    rest = rotated([job(c) for c in plan.changes if owners[c.key].parallel], rotation)
+    failures = Writes(first, deadline, monotonic, sleep).run(1)
+    failures.update(Writes(rest, deadline, monotonic, sleep).run(workers))
     return failures
 
 
-def rotated(changes: Sequence[Change], by: int) -> list[Change]:
-    if not changes:
+@dataclass(frozen=True)
+class Job:
+    """One write: a change of a target, or one of its failsafe schedules."""
+
+    key: str
+    label: str
+    run: Callable[[], None]
+
+
+def rotated(jobs: Sequence[Job], by: int) -> list[Job]:
+    if not jobs:
         return []
-    by %= len(changes)
-    return [*changes[by:], *changes[:by]]
+    by %= len(jobs)
+    return [*jobs[by:], *jobs[:by]]
 
 
 class Writes:
-    """A queue of changes that workers take one at a time: a change is never made by two
-    workers at once, and one that was throttled goes to the back of the queue."""
+    """A queue of jobs that workers take one at a time: a job is never run by two workers at
+    once, and one that was throttled goes to the back of the queue."""
 
     def __init__(
         self,
-        changes: Sequence[Change],
-        owners: Mapping[str, TargetKind],
+        jobs: Sequence[Job],
         deadline: float,
-        monotonic: Callable[[], float],
-        sleep: Callable[[float], None],
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ):
-        self.todo = deque(changes)
-        self.owners, self.deadline = owners, deadline
+        self.todo = deque(jobs)
+        self.deadline = deadline
         self.monotonic, self.sleep = monotonic, sleep
         self.failures: dict[str, Failure] = {}
+        self.throttles: dict[str, str] = {}  # job -> its last throttle
         self.lock = threading.Lock()
         self.backoff, self.resume_at = 0.0, 0.0
 
@@ -85,22 +100,24 @@ class Writes:
                 thread.start()
             for thread in threads:
                 thread.join()
-        for change in self.todo:
-            self.failures[change.key] = Failure(NOT_TRIED, left=True)
+        for job in self.todo:
+            last = self.throttles.get(job.key)
+            error = NOT_TRIED if last is None else f"{NOT_TRIED} (throttled: {last})"
+            self.failures[job.key] = Failure(error, left=True)
         return self.failures
 
     def work(self) -> None:
         while True:
-            change, wait = self.next()
-            if change is not None:
-                self.write(change)
+            job, wait = self.next()
+            if job is not None:
+                self.write(job)
             elif wait > 0:
                 self.sleep(wait)
             else:
                 return
 
-    def next(self) -> tuple[Change | None, float]:
-        """The next change to make; else how long to wait for one (0: nothing more to do)."""
+    def next(self) -> tuple[Job | None, float]:
+        """The next job to run; else how long to wait for one (0: nothing more to do)."""
         with self.lock:
             now = self.monotonic()
             if not self.todo or now > self.deadline:
@@ -109,28 +126,29 @@ class Writes:
                 return None, min(self.resume_at, self.deadline) - now + 0.001
             return self.todo.popleft(), 0.0
 
-    def write(self, change: Change) -> None:
+    def write(self, job: Job) -> None:
         try:
-            self.owners[change.key].apply(change)
+            job.run()
         except AwsError as e:
             if e.throttled:
-                self.throttled(change, e)
+                self.throttled(job, e)
                 return
-            self.fail(change, Failure(str(e), e.changed))
+            self.fail(job, Failure(str(e), e.changed))
         except Exception as e:  # not the AWS call's failure: a fault of this run, as loud
             log.debug("%s", traceback.format_exc())
-            self.fail(change, Failure(f"failed: {type(e).__name__}: {e}"))
+            self.fail(job, Failure(f"failed: {type(e).__name__}: {e}"))
         else:
             with self.lock:
                 self.backoff = 0.0
 
-    def throttled(self, change: Change, error: AwsError) -> None:
+    def throttled(self, job: Job, error: AwsError) -> None:
         with self.lock:
             self.backoff = min(max(self.backoff * 2, BACKOFF_FIRST), BACKOFF_MOST)
             self.resume_at = max(self.resume_at, self.monotonic() + self.backoff)
-            self.todo.append(change)
-        log.debug("%s: %s; all writes wait %.1fs", change.label, error, self.backoff)
+            self.throttles[job.key] = str(error)
+            self.todo.append(job)
+        log.debug("%s: %s; all writes wait %.1fs", job.label, error, self.backoff)
 
-    def fail(self, change: Change, failure: Failure) -> None:
+    def fail(self, job: Job, failure: Failure) -> None:
         with self.lock:
-            self.failures[change.key] = failure
+            self.failures[job.key] = failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -107,16 +108,20 @@ class Aws:
         self.config, self.make = config, make
         self._clients: dict[tuple[str, str], Any] = {}
         self.calls = 0  # API calls made, for the metrics
+        # The writers share the clients; a session must not make two at once.
+        self._lock = threading.Lock()
 
     def client(self, service: str, region: str) -> Any:
-        if (service, region) not in self._clients:
-            client = self.make(service, region)
-            client.meta.events.register("before-call", self._count)
-            self._clients[service, region] = client
-        return self._clients[service, region]
+        with self._lock:
+            if (service, region) not in self._clients:
+                client = self.make(service, region)
+                client.meta.events.register("before-call", self._count)
+                self._clients[service, region] = client
+            return self._clients[service, region]
 
     def _count(self, **_: Any) -> None:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
 
     @property
     def emr(self) -> Any:

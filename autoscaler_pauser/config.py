@@ -42,6 +42,9 @@ class Config:
     force_resume_after_max_pause: bool = False
     resume_grace_seconds: float = 0
     write_workers: int = 10
+    failsafe_minutes: float = 0
+    failsafe_role_arn: str | None = None
+    failsafe_group: str = "autoscaler-pauser"
     state_table: str | None = None
     state_table_region: str | None = None
     lease_seconds: float = 50
@@ -110,6 +113,7 @@ def load_config(
         problems += _region_problems(values, regions)
     if complete:
         problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+        problems += _failsafe_problems(values)
     if problems:
         raise ConfigError(problems)
     return Config(**values)
@@ -338,6 +342,40 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.PATH: _text,
     Kind.REGION: _region,
 }
+
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+GROUP_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
+
+
+def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
+    """The failsafe's keys: a role to pass, a group Scheduler takes, a time above the interval."""
+    problems = []
+    group = values.get("failsafe_group")
+    if group is not None and not GROUP_NAME.match(group):
+        problems.append(
+            f"failsafe_group: {group!r} is not a schedule group name ([0-9a-zA-Z._-], 64 at most)"
+        )
+    role = values.get("failsafe_role_arn")
+    if role is not None and not ROLE_ARN.match(role):
+        problems.append(
+            f"failsafe_role_arn: {role!r} is not an IAM role ARN like "
+            "arn:aws:iam::123456789012:role/name"
+        )
+    minutes = values.get("failsafe_minutes") or 0
+    if not minutes:
+        return problems
+    if role is None:
+        problems.append(
+            "failsafe_role_arn: required with failsafe_minutes (set it in the config file or "
+            "FAILSAFE_ROLE_ARN)"
+        )
+    interval = values.get("interval", 60)
+    if minutes * 60 <= interval:
+        problems.append(
+            f"failsafe_minutes: must be above the interval ({interval:g} s), got {minutes:g}"
+        )
+    return problems
 
 
 def _target_problems(values: Mapping[str, Any], given: set[str]) -> list[str]:

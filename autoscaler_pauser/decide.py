@@ -7,13 +7,14 @@ target, for a pause or for a resume; then the records the run leaves behind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from .config import Config
 from .model import (
+    SUSPENDED,
     Change,
     Cluster,
     Failure,
@@ -237,6 +238,7 @@ def next_pause_record(
         ignored_clusters=plan.verdict.ignored,
         alarm=plan.verdict.alarm,
         saved=saved,
+        failsafe=before.failsafe,
         fresh=False,
     )
 
@@ -250,6 +252,45 @@ def intent_record(before: PauseRecord, plan: Plan, now: datetime) -> PauseRecord
     if all(before.saved.get(key) == value for key, value in plan.saved.items()):
         return None
     return next_pause_record(before, plan, {}, now)
+
+
+@dataclass(frozen=True)
+class FailsafePlan:
+    arm: Mapping[str, Setting]  # target key -> the setting its schedule restores
+    disarm: tuple[str, ...]  # target keys whose schedules go
+    due: str  # when the armed schedules fire
+
+
+def failsafe_plan(
+    record: PauseRecord, minutes: float, now: datetime, paused: Collection[str] = ()
+) -> FailsafePlan:
+    """The failsafe schedules to set and to remove after a run that leaves `record`, having
+    paused the targets of `paused` (a schedule of theirs may have fired: set it again).
+
+    | the target in the record               | its schedule               | step                  |
+    |----------------------------------------|----------------------------|-----------------------|
+    | paused, with a setting to restore      | none, or due within half   | set, due `minutes` on |
+    | paused by this run                     | any                        | set, due `minutes` on |
+    | paused, with a setting to restore      | due later than that        | none                  |
+    | not paused, or nothing to restore      | any                        | remove                |
+    | any, the failsafe off (`minutes` 0)    | any                        | remove                |
+    """
+    due = iso(now + timedelta(minutes=minutes))
+    wanted = {
+        key: setting
+        for key, setting in record.saved.items()
+        if record.paused and minutes > 0 and setting not in (0, SUSPENDED)
+    }
+    soon = now + timedelta(minutes=minutes / 2)
+    arm = {
+        key: setting
+        for key, setting in wanted.items()
+        if key in paused
+        or key not in record.failsafe
+        or (parse_iso(record.failsafe[key]) or now) < soon
+    }
+    disarm = tuple(key for key in record.failsafe if key not in wanted)
+    return FailsafePlan(arm, disarm, due)
 
 
 def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:
@@ -298,6 +339,14 @@ def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
         if change.after is not None and (failure is None or failure.changed):
             return "pause" if plan.verdict.pause else "resume"
     return "none"
+
+
+def failsafe_errors(run: RunRecord, before: RunRecord, errors: Sequence[str]) -> RunRecord:
+    """The run record of a run whose failsafe schedules could not all be set."""
+    last_error = "; ".join([*([run.last_error] if run.last_error else []), *errors])
+    return replace(
+        run, last_result="error", last_error=last_error, last_success_at=before.last_success_at
+    )
 
 
 def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:

@@ -192,6 +192,29 @@ KEYS: tuple[Key, ...] = (
         maximum=50,
     ),
     Key(
+        "failsafe_minutes",
+        Kind.NUMBER,
+        0,
+        "while a target is paused, an EventBridge Scheduler schedule per target restores its "
+        "pre-pause setting this many minutes after the last run, should no run come to move it "
+        "(the pauser is gone); above the interval; 0 turns the failsafe off",
+        minimum=0,
+        maximum=7 * 24 * 60,
+    ),
+    Key(
+        "failsafe_role_arn",
+        Kind.STR,
+        None,
+        "the IAM role EventBridge Scheduler assumes to restore a setting; required with "
+        "failsafe_minutes",
+    ),
+    Key(
+        "failsafe_group",
+        Kind.STR,
+        "autoscaler-pauser",
+        "the EventBridge Scheduler schedule group of the failsafe schedules (made if missing)",
+    ),
+    Key(
         "state_table",
         Kind.TABLE,
         None,

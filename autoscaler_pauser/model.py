@@ -111,6 +111,7 @@ class PauseRecord:
     ignored_clusters: tuple[str, ...] = ()  # held a pause past max_pause_minutes: hold no more
     alarm: str | None = None
     saved: Mapping[str, Setting] = field(default_factory=dict)  # target key -> pre-pause setting
+    failsafe: Mapping[str, str] = field(default_factory=dict)  # target key -> its schedule's due
     fresh: bool = True  # there was no usable earlier record
 
 

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from . import Exit
-from .act import act
+from .act import Job, Writes, act
 from .aws import Aws, AwsError, list_matching_clusters
 from .config import Config
 from .decide import (
     Plan,
     decide,
     failed_run_record,
+    failsafe_errors,
+    failsafe_plan,
     intent_record,
     next_pause_record,
     next_run_record,
 )
+from .failsafe import Failsafe
 from .metrics import metrics_text
-from .model import Failure, Observed, PauseRecord, State, TargetView
+from .model import Failure, Observed, PauseRecord, Setting, State, TargetView, Why
 from .pause import LocalPause, PauseStore, TablePause
 from .report import run_lines
 from .shared import SharedRecord
@@ -213,6 +217,15 @@ class Run:
         observed, plan, ended = reading.observed, reading.plan, self.now()
         after = next_pause_record(pause, plan, failures, ended)
         run = next_run_record(self.state.run, plan, observed, failures, ended, reading.warnings)
+        labels = {t.key: t.label for t in observed.targets}
+        paused = {
+            c.key
+            for c in plan.changes
+            if c.why is Why.PAUSE and (c.key not in failures or failures[c.key].changed)
+        }
+        after, unset = self._failsafe(after, labels, ended, paused)
+        if unset:
+            run = failsafe_errors(run, self.state.run, unset)
         try:
             after = self.store.keep(after, plan, ended)
         except AwsError as e:
@@ -222,11 +235,57 @@ class Run:
         recorded = self._record(State(after, run), ended)
         for level, line in run_lines(plan, observed, self.dry_run, failures):
             log.log(level, "%s", line)
+        for error in unset:
+            log.error("%s", error)
         if plan.verdict.alarm:
             log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
         if not recorded or run.last_result == "error":
             return Exit.FAILURE
         return Exit.STUCK if plan.verdict.alarm else Exit.OK
+
+    def _failsafe(
+        self, record: PauseRecord, labels: Mapping[str, str], now: datetime, paused: set[str]
+    ) -> tuple[PauseRecord, list[str]]:
+        """Set, move or remove the failsafe schedules the record calls for; the record with
+        their due times, and what could not be done. A failure here never undoes the pause."""
+        minutes = self.config.failsafe_minutes
+        if self.dry_run or not (minutes or record.failsafe):
+            return record, []
+        plan = failsafe_plan(record, minutes, now, paused)
+        if not plan.arm and not plan.disarm:
+            return record, []
+        failsafe = Failsafe(
+            self._scheduler,
+            self.config.failsafe_group,
+            self.config.failsafe_role_arn or "arn:aws:iam::0:role/none",
+            self.config.pauser_name,
+        )
+
+        def arm(key: str, setting: Setting) -> Job:
+            there = key in record.failsafe and key not in paused  # not fired in between
+            run = functools.partial(failsafe.arm, key, setting, plan.due, there)
+            return Job(key, labels.get(key, key), run)
+
+        jobs = [arm(key, setting) for key, setting in plan.arm.items()]
+        jobs += [
+            Job(key, labels.get(key, key), functools.partial(failsafe.disarm, key))
+            for key in plan.disarm
+        ]
+        failures = Writes(jobs, self.deadline).run(self.config.write_workers)
+        due = dict(record.failsafe)
+        due.update({key: plan.due for key in plan.arm if key not in failures})
+        for key in plan.disarm:
+            if key not in failures:
+                del due[key]
+        unset = [
+            f"could not set the failsafe of {labels.get(key, key)}: {f.error}"
+            for key, f in failures.items()
+        ]
+        return replace(record, failsafe=due), unset
+
+    def _scheduler(self, where: str) -> Any:
+        region = self.config.tables_region if where == "tables" else self.config.autoscaler_region
+        return self.aws.client("scheduler", region)
 
     def _failed(self, e: Exception, pause: PauseRecord) -> Exit:
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"

@@ -46,6 +46,9 @@ def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
     saved = data.get("saved", {})
     if not isinstance(data.get("paused", False), bool) or not isinstance(saved, dict):
         raise ValueError("'paused' or 'saved' has the wrong type")
+    failsafe = data.get("failsafe", {})
+    if not isinstance(failsafe, dict) or any(parse_iso(v) is None for v in failsafe.values()):
+        raise ValueError("'failsafe' is not a mapping of targets to times")
     ignored = data.get("ignored_clusters", [])
     if not isinstance(ignored, list):
         raise ValueError("'ignored_clusters' is not a list")
@@ -56,6 +59,7 @@ def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
         ignored_clusters=tuple(map(str, ignored)),
         alarm=data.get("alarm"),
         saved={key: setting_from_json(key, value) for key, value in saved.items()},
+        failsafe={str(key): str(due) for key, due in failsafe.items()},
         fresh=False,
     )
 

@@ -92,6 +92,12 @@ def detail_lines(state: State) -> list[str]:
         held = "ignored" if c.id in pause.ignored_clusters else "holding"
         lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r})")
     lines += [f"saved:        {key} = {format_setting(v)}" for key, v in pause.saved.items()]
+    if pause.failsafe:
+        first = min(pause.failsafe.values())
+        lines.append(
+            f"failsafe:     {len(pause.failsafe)} schedules restore the settings above from "
+            f"{first} unless a run moves them"
+        )
     if pause.alarm:
         lines.append(f"ALARM:        {pause.alarm}")
     if run.last_error:

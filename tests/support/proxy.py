@@ -75,9 +75,7 @@ class FaultProxy:
     or a hang (no answer until the client gives up; released when the proxy stops).
     """
 
-    def __init__(
-        self, upstream: str, seed: int = 0, hang_seconds: float = 60, delay: float = 0.0
-    ):
+    def __init__(self, upstream: str, seed: int = 0, hang_seconds: float = 60, delay: float = 0.0):
         target = urlsplit(upstream)
         assert target.hostname == "127.0.0.1", "the proxy only talks to loopback"
         self.upstream = (target.hostname, target.port)

@@ -29,6 +29,7 @@ class World:
         self.ecs = boto3.client("ecs", **kw)
         self.aas = boto3.client("application-autoscaling", **kw)
         self.dynamodb = boto3.client("dynamodb", **kw)
+        self.kw = kw
         self.calls: Counter[str] = Counter()
         self.cluster, self.service = "autoscaler", "ddb-scaler"
 
@@ -72,6 +73,10 @@ class World:
 
     def set_desired(self, count: int) -> None:
         self.ecs.update_service(cluster=self.cluster, service=self.service, desiredCount=count)
+
+    def scheduler(self):
+        """An EventBridge Scheduler client of this account."""
+        return boto3.client("scheduler", **self.kw)
 
     def create_state_table(self, name: str = "autoscaler-pauser") -> str:
         """The table the pausers share their pause record in: its only key is `name`."""

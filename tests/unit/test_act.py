@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from autoscaler_pauser.act import BACKOFF_FIRST, act, rotated
+from autoscaler_pauser.act import BACKOFF_FIRST, Job, act, rotated
 from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.decide import Plan, Verdict
 from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
@@ -125,7 +125,7 @@ def test_a_throttle_that_lasts_leaves_the_targets_for_the_next_run():
 
 
 def test_the_order_is_rotated_so_that_no_target_is_always_last():
-    rest = changes("t", 5)
-    assert [c.key for c in rotated(rest, 2)] == ["t2", "t3", "t4", "t0", "t1"]
-    assert [c.key for c in rotated(rest, 7)] == ["t2", "t3", "t4", "t0", "t1"]
+    jobs = [Job(c.key, c.label, lambda: None) for c in changes("t", 5)]
+    assert [j.key for j in rotated(jobs, 2)] == ["t2", "t3", "t4", "t0", "t1"]
+    assert [j.key for j in rotated(jobs, 7)] == ["t2", "t3", "t4", "t0", "t1"]
     assert rotated([], 3) == []

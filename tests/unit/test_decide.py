@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autoscaler_pauser.config import Config
 from autoscaler_pauser.decide import (
     decide,
+    failsafe_plan,
     intent_record,
     judge,
     next_pause_record,
@@ -364,6 +365,70 @@ def test_a_pause_that_saves_settings_is_recorded_before_it_acts():
     assert intent_record(steady, again, NOW) is None, "nothing new to save: no extra write"
     resume = decide(Observed((), (aas(S),)), steady, CONFIG, NOW)
     assert intent_record(steady, resume, NOW) is None, "a resume drops records only after it"
+
+
+# --- the failsafe's schedules --------------------------------------------------------------------
+
+HELD = PauseRecord(paused=True, saved={KEY: 3, AAS: PART, "kept": S}, fresh=False)
+
+
+def at(minutes):
+    return iso(NOW + timedelta(minutes=minutes))
+
+
+# record, minutes, targets paused by this run -> to set, to remove
+FAILSAFE = [
+    (
+        "a pause begins: a schedule each, not for one paused by someone else",
+        HELD,
+        30,
+        (),
+        {KEY: 3, AAS: PART},
+        (),
+    ),
+    (
+        "more than half its time ahead: left alone",
+        dataclasses.replace(HELD, failsafe={KEY: at(16), AAS: at(16)}),
+        30,
+        (),
+        {},
+        (),
+    ),
+    (
+        "less than half ahead: moved",
+        dataclasses.replace(HELD, failsafe={KEY: at(14), AAS: at(16)}),
+        30,
+        (),
+        {KEY: 3},
+        (),
+    ),
+    (
+        "paused again by this run (it fired): set again",
+        dataclasses.replace(HELD, failsafe={KEY: at(29), AAS: at(29)}),
+        30,
+        (KEY,),
+        {KEY: 3},
+        (),
+    ),
+    ("resumed: removed", PauseRecord(fresh=False, failsafe={KEY: at(10)}), 30, (), {}, (KEY,)),
+    (
+        "the failsafe turned off: removed",
+        dataclasses.replace(HELD, failsafe={KEY: at(10)}),
+        0,
+        (),
+        {},
+        (KEY,),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "record,minutes,paused,arm,disarm", [r[1:] for r in FAILSAFE], ids=[r[0] for r in FAILSAFE]
+)
+def test_failsafe_plan(record, minutes, paused, arm, disarm):
+    plan = failsafe_plan(record, minutes, NOW, paused)
+    assert dict(plan.arm) == arm and plan.disarm == disarm
+    assert plan.due == at(minutes)
 
 
 # --- properties: a model of the service, driven by random observations --------------------------

@@ -1,0 +1,112 @@
+"""The failsafe: while a target is paused, a one-time EventBridge Scheduler schedule that restores
+its pre-pause setting at a time the runs keep moving later. Should the pauser die (its host, its
+timer, its credentials, its stack), the schedule fires: Scheduler itself makes the restoring call
+as a universal target, with the role it is given, then deletes the schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .aws import aws_error
+from .model import Setting
+from .targets import restore_call, where
+
+# How long Scheduler keeps trying a call that fails (throttled, the role not yet usable).
+RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts": 185}
+
+
+class Failsafe:
+    """The failsafe schedules of one pauser: named from its name and the target, in one group,
+    in each target's region. `scheduler(where)` is the client for the region of the targets of
+    "ecs" (the autoscaler's) or "tables"."""
+
+    def __init__(self, scheduler: Callable[[str], Any], group: str, role_arn: str, pauser: str):
+        self.scheduler, self.group, self.role_arn, self.pauser = scheduler, group, role_arn, pauser
+        self.partition = role_arn.split(":")[1]
+        self.lock = threading.Lock()
+        self.checked: set[int] = set()  # the clients whose region has the group
+
+    def name(self, key: str) -> str:
+        """The schedule's name: the target's key made a name, and a digest that tells the
+        pausers sharing a group apart; 64 characters at most."""
+        readable = re.sub(r"[^0-9a-zA-Z_.-]+", "-", key).strip("-")[:47]
+        digest = hashlib.sha256(f"{self.pauser}\n{key}".encode()).hexdigest()[:16]
+        return f"{readable}-{digest}"
+
+    def arm(self, key: str, setting: Setting, due: str, there: bool = False) -> None:
+        """Set the target's schedule to restore `setting` at `due` (UTC, as iso() writes it):
+        made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
+        whole schedule, so every field goes again."""
+        call = restore_call(key, setting)
+        scheduler = self.scheduler(call.where)
+        self._group(scheduler)
+        params = {
+            "Name": self.name(key),
+            "GroupName": self.group,
+            "Description": f"autoscaler-pauser failsafe of {self.pauser}: restores {key}",
+            "ScheduleExpression": f"at({due.removesuffix('Z')})",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": f"arn:{self.partition}:scheduler:::aws-sdk:{call.service}:{call.action}",
+                "RoleArn": self.role_arn,
+                "Input": json.dumps(call.input, sort_keys=True),
+                "RetryPolicy": RETRY_POLICY,
+            },
+            "ActionAfterCompletion": "DELETE",
+            "State": "ENABLED",
+        }
+        if there:
+            try:
+                scheduler.update_schedule(**params)
+                return
+            except Exception as e:  # it fired and went: made again
+                if _code(e) != "ResourceNotFoundException":
+                    raise aws_error("UpdateSchedule", e) from e
+        try:
+            scheduler.create_schedule(**params)
+            return
+        except Exception as e:
+            if there or _code(e) != "ConflictException":
+                raise aws_error("CreateSchedule", e) from e
+        try:  # it was there already: moved
+            scheduler.update_schedule(**params)
+        except Exception as e:
+            raise aws_error("UpdateSchedule", e) from e
+
+    def disarm(self, key: str) -> None:
+        """Remove the target's schedule; one that is gone (it fired) is fine."""
+        scheduler = self.scheduler(where(key))
+        try:
+            scheduler.delete_schedule(Name=self.name(key), GroupName=self.group)
+        except Exception as e:
+            if _code(e) != "ResourceNotFoundException":
+                raise aws_error("DeleteSchedule", e) from e
+
+    def _group(self, scheduler: Any) -> None:
+        """The group, looked up once a run in the client's region and made only if missing
+        (making one that is there would replace it, and drop its schedules)."""
+        with self.lock:
+            if id(scheduler) in self.checked:
+                return
+            try:
+                scheduler.get_schedule_group(Name=self.group)
+            except Exception as e:
+                if _code(e) != "ResourceNotFoundException":
+                    raise aws_error("GetScheduleGroup", e) from e
+                try:
+                    scheduler.create_schedule_group(Name=self.group)
+                except Exception as e2:
+                    raise aws_error("CreateScheduleGroup", e2) from e2
+            self.checked.add(id(scheduler))
+
+
+def _code(e: Exception) -> str | None:
+    response = getattr(e, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
