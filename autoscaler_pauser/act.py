@@ -47,7 +47,7 @@ def act(
 
     first = [job(c) for c in plan.changes if not owners[c.key].parallel]
     rest = rotated([job(c) for c in plan.changes if owners[c.key].parallel], rotation)
-    failures = Writes(first, deadline, monotonic, sleep).run(1)
+    failures = Writes(first, deadline, monotonic, sleep, patient=False).run(1)
     failures.update(Writes(rest, deadline, monotonic, sleep).run(workers))
     return failures
 
@@ -70,7 +70,8 @@ def rotated(jobs: Sequence[Job], by: int) -> list[Job]:
 
 class Writes:
     """A queue of jobs that workers take one at a time: a job is never run by two workers at
-    once, and one that was throttled goes to the back of the queue."""
+    once. `patient`: a throttled job goes to the back of the queue, and all wait, instead of
+    failing (a job still throttled when the time is spent fails)."""
 
     def __init__(
         self,
@@ -78,9 +79,10 @@ class Writes:
         deadline: float,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        patient: bool = True,
     ):
         self.todo = deque(jobs)
-        self.deadline = deadline
+        self.deadline, self.patient = deadline, patient
         self.monotonic, self.sleep = monotonic, sleep
         self.failures: dict[str, Failure] = {}
         self.throttles: dict[str, str] = {}  # job -> its last throttle
@@ -101,9 +103,11 @@ class Writes:
             for thread in threads:
                 thread.join()
         for job in self.todo:
-            last = self.throttles.get(job.key)
-            error = NOT_TRIED if last is None else f"{NOT_TRIED} (throttled: {last})"
-            self.failures[job.key] = Failure(error, left=True)
+            throttled = self.throttles.get(job.key)
+            if throttled is None:
+                self.failures[job.key] = Failure(NOT_TRIED, left=True)
+            else:
+                self.failures[job.key] = Failure(f"{throttled}, until the run's time was spent")
         return self.failures
 
     def work(self) -> None:
@@ -130,7 +134,7 @@ class Writes:
         try:
             job.run()
         except AwsError as e:
-            if e.throttled:
+            if e.throttled and self.patient:
                 self.throttled(job, e)
                 return
             self.fail(job, Failure(str(e), e.changed))

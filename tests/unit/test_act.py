@@ -105,7 +105,7 @@ def test_a_throttle_slows_the_pool_down_instead_of_failing_targets():
     assert waits and min(waits) >= BACKOFF_FIRST - 0.01, "the pool waited after a throttle"
 
 
-def test_a_throttle_that_lasts_leaves_the_targets_for_the_next_run():
+def test_a_throttle_that_outlasts_the_run_fails_the_targets_it_held_up():
     rest = changes("t", 5)
     kind = Throttled({"t1"}, times=1000)
     clock = [0.0]
@@ -121,7 +121,8 @@ def test_a_throttle_that_lasts_leaves_the_targets_for_the_next_run():
         monotonic=lambda: clock[0],
         sleep=sleep,
     )
-    assert list(failures) == ["t1"] and failures["t1"].left, failures
+    assert list(failures) == ["t1"] and not failures["t1"].left, "a failure, not work left"
+    assert failures["t1"].error.endswith("Rate exceeded, until the run's time was spent")
 
 
 def test_the_order_is_rotated_so_that_no_target_is_always_last():
