@@ -777,14 +777,19 @@ def test_the_failsafe_environment_is_one_the_tool_accepts(aws):
     assert config.failsafe_group == stack.outputs["FailsafeGroupName"]
 
 
-def test_the_failsafe_s_group_and_role_go_with_the_stack(aws):
+def test_the_failsafe_s_group_and_role_outlive_the_stack(aws):
+    # A stack deleted during a pause is a pauser gone: its schedules must still fire and restore.
+    for name in ("FailsafeScheduleGroup", "FailsafeRole"):
+        assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"]
+        assert RESOURCES[name]["DeletionPolicy"] == "Retain", name
     stack = Stack({**SETUPS["both"]["params"], **FAILSAFE_ON})
-    scheduler = boto3.client("scheduler", region_name=REGION)
     group = stack.outputs["FailsafeGroupName"]
-    assert group in [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
+    failsafe_role = stack.role("FailsafeRole")["RoleName"]
     stack.cf.delete_stack(StackName="pauser")
-    assert group not in [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
-    assert stack.iam.list_roles()["Roles"] == []
+    assert stack.lam.list_functions()["Functions"] == []
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    assert scheduler.get_schedule_group(Name=group)["State"] == "ACTIVE"
+    assert [r["RoleName"] for r in stack.iam.list_roles()["Roles"]] == [failsafe_role]
 
 
 def test_emr_state_changes_invoke_the_function_at_once(aws):
