@@ -1,8 +1,10 @@
 """cloudformation/autoscaler-pauser.yaml and the zip it deploys: cfn-lint passes on the template;
 the function's role allows what iam-policy.json allows a run of the stack's setup, plus its
-state table and its logs, and nothing else; the stack creates in moto for each setup, with an
-environment the tool's own config accepts; and the zip that `make lambda` builds imports in the
-function's Python with nothing else on the path."""
+state table and its logs (and, with FailsafeMinutes, the failsafe's schedules and role), and
+nothing else; the failsafe role may make only the restoring calls on the stack's targets; the
+stack creates in moto for each setup, with the failsafe on and off, with an environment the
+tool's own config accepts; and the zip that `make lambda` builds imports in the function's Python
+with nothing else on the path."""
 
 from __future__ import annotations
 
@@ -22,9 +24,13 @@ import boto3
 import pytest
 import yaml
 from moto import mock_aws
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.scheduler.models import scheduler_backends
 
+from autoscaler_pauser import keys
 from autoscaler_pauser.config import load_config
-from tests.deploy.test_iam import UNSCOPED, as_list, readme_variants, statements
+from tests.deploy.test_iam import ALARMS, IMPLIED, UNSCOPED, as_list, readme_variants, statements
 from tests.support.tool import ROOT
 from tests.support.world import REGION
 
@@ -36,6 +42,12 @@ OTHER_REGION = "eu-west-1"
 # What the function needs besides iam-policy.json's statements: its state and its logs.
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+# The README's IAM row of a pauser whose record is in a DynamoDB table, as the stack's is; and
+# iam-policy.json's statements that FailsafeMinutes adds to it.
+STATE_TABLE_ROW = "both, with the pause record in `state_table`"
+FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
+FAILSAFE_ON = {"FailsafeMinutes": "30"}
 
 # The stack's setups (its parameters) and the README's IAM setup each one is. With only an ECS
 # service the stack still allows Application Auto Scaling, for the service's own target.
@@ -65,6 +77,48 @@ MOTO_CANNOT_CREATE = {
     "AWS::CloudWatch::Alarm",
     "AWS::Logs::MetricFilter",
 }
+
+
+class MotoScheduleGroup(CloudFormationModel):
+    """AWS::Scheduler::ScheduleGroup, which moto 5.2.5 has in its EventBridge Scheduler but cannot
+    create from a template; left out, every !Ref to it would be None. Made in moto's scheduler,
+    named as moto names whatever a template leaves unnamed; !Ref gives the name, as on AWS.
+    Defining the class registers it with moto's CloudFormation (for this process)."""
+
+    def __init__(self, group):
+        self.group = group
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::ScheduleGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.group.name
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.group.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        backend = scheduler_backends[account_id][region_name]
+        return cls(backend.create_schedule_group(resource_name, tags=[]))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        scheduler_backends[account_id][region_name].delete_schedule_group(self.group.name)
+
+
+parsing.get_model_map.cache_clear()  # moto keeps the map of models it made before this one
 
 
 # --- the template as data -----------------------------------------------------------------------
@@ -132,9 +186,33 @@ def variant_statements(variant: str) -> list[dict]:
     return [s for s in statements() if s["Sid"] in readme_variants()[variant]]
 
 
-def expected_actions(variant: str) -> set[str]:
-    policy = {a for s in variant_statements(variant) for a in as_list(s["Action"])}
-    return policy | STATE_ACTIONS | LOG_ACTIONS
+def failsafe_statements() -> list[dict]:
+    """iam-policy.json's statements for the failsafe, which no row of the README's table has yet."""
+    found = [s for s in statements() if s["Sid"] in FAILSAFE_SIDS]
+    assert [s["Sid"] for s in found] == list(FAILSAFE_SIDS), "iam-policy.json lacks them"
+    return found
+
+
+def actions_of(stmts: list[dict]) -> set[str]:
+    return {a for s in stmts for a in as_list(s["Action"])}
+
+
+def expected_actions(variant: str, failsafe: bool = False) -> set[str]:
+    chosen = variant_statements(variant) + (failsafe_statements() if failsafe else [])
+    return actions_of(chosen) | STATE_ACTIONS | LOG_ACTIONS
+
+
+def failsafe_role_actions(ecs: bool, tables: bool) -> set[str]:
+    """What a failsafe schedule's restoring call needs: UpdateService for the service, and
+    RegisterScalableTarget with what Application Auto Scaling demands of its caller, by the
+    namespace of the target (test_iam.IMPLIED). With an ECS service its own scalable target may
+    be restored too, as the function may suspend it."""
+    needed = {"application-autoscaling:RegisterScalableTarget", *ALARMS}
+    if ecs:
+        needed |= {"ecs:UpdateService", *IMPLIED["ecs"]}
+    if tables:
+        needed |= IMPLIED["dynamodb"]
+    return needed
 
 
 # --- cfn-lint -----------------------------------------------------------------------------------
@@ -161,11 +239,13 @@ def test_no_check_is_silenced_without_a_written_reason():
 # --- the function's permissions, as written ---------------------------------------------------
 
 
-def test_function_role_allows_exactly_the_both_setup_statements_its_state_and_its_logs():
+def test_function_role_allows_exactly_the_state_table_row_the_failsafe_and_its_logs():
+    # Every Fn::If taken as true: both kinds of target, and the failsafe on.
     allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
-    granted = {a for s in allows for a in as_list(s["Action"])}
-    assert granted == expected_actions("both")
-    assert not any("*" in a for a in granted), "no wildcard actions"
+    row = variant_statements(STATE_TABLE_ROW)
+    assert actions_of(row) >= STATE_ACTIONS, "the row has the state table's statement"
+    assert actions_of(allows) == actions_of(row + failsafe_statements()) | LOG_ACTIONS
+    assert not any("*" in a for a in actions_of(allows)), "no wildcard actions"
     for s in allows:
         if "*" in as_list(s["Resource"]):
             assert set(as_list(s["Action"])) <= UNSCOPED, s["Sid"]
@@ -173,11 +253,59 @@ def test_function_role_allows_exactly_the_both_setup_statements_its_state_and_it
 
 def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
     written = by_sid("FunctionRole")
-    for s in variant_statements("both"):
+    for s in variant_statements("both") + failsafe_statements():
         assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
         mine = written[s["Sid"]]
         assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
         assert (mine["Resource"] == "*") == (s["Resource"] == "*"), s["Sid"]
+        assert mine.get("Condition") == s.get("Condition"), s["Sid"]
+
+
+def test_the_failsafe_s_statements_resources_and_variables_exist_only_with_failsafe_minutes():
+    statements_ = RESOURCES["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    for s in statements_["Statement"]:
+        plain = s["Fn::If"][1] if "Fn::If" in s else s
+        if plain["Sid"] in FAILSAFE_SIDS:
+            assert s["Fn::If"] == ["HasFailsafe", plain, {"Ref": "AWS::NoValue"}]
+        else:
+            assert not any(a.startswith(("scheduler:", "iam:")) for a in as_list(plain["Action"]))
+    assert RESOURCES["FailsafeScheduleGroup"]["Condition"] == "HasFailsafe"
+    assert RESOURCES["FailsafeRole"]["Condition"] == "HasFailsafe"
+    assert TEMPLATE["Outputs"]["FailsafeGroupName"]["Condition"] == "HasFailsafe"
+    variables = RESOURCES["Function"]["Properties"]["Environment"]["Variables"]
+    for name in ("FAILSAFE_MINUTES", "FAILSAFE_ROLE_ARN", "FAILSAFE_GROUP"):
+        assert variables[name]["Fn::If"][0] == "HasFailsafe", name
+        assert variables[name]["Fn::If"][2] == {"Ref": "AWS::NoValue"}, name
+    assert TEMPLATE["Conditions"]["HasFailsafe"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "FailsafeMinutes"}, "0"]}]
+    }
+
+
+@pytest.mark.parametrize(
+    "minutes, valid",
+    [
+        ("0", True),
+        ("2", True),
+        ("30", True),
+        ("1440", True),
+        ("10079", True),
+        ("10080", True),
+        ("1", False),  # not above the one-minute schedule
+        ("0.5", False),
+        ("1.5", False),
+        ("00", False),  # would turn the failsafe on with no time
+        ("030", False),
+        ("10081", False),
+        ("20000", False),
+        ("-5", False),
+        ("", False),
+        (" 30", False),
+    ],
+)
+def test_failsafe_minutes_are_0_or_whole_minutes_above_the_schedule_up_to_a_week(minutes, valid):
+    parameter = TEMPLATE["Parameters"]["FailsafeMinutes"]
+    assert parameter["Default"] == "0", "off unless asked for"
+    assert bool(re.fullmatch(parameter["AllowedPattern"], minutes)) == valid
 
 
 def test_scoped_statements_name_the_parameters_and_the_stack_s_own_resources():
@@ -196,6 +324,10 @@ def test_scoped_statements_name_the_parameters_and_the_stack_s_own_resources():
     )
     assert names_used(s["State"]["Resource"]) == {"StateTable"}
     assert "LogGroup" in names_used(s["Logs"]["Resource"])
+    assert {"FailsafeScheduleGroup", "AutoscalerRegion", "DynamoDbRegion"} <= names_used(
+        s["FailsafeSchedules"]["Resource"]
+    )
+    assert s["PassFailsafeRole"]["Resource"] == {"Fn::GetAtt": ["FailsafeRole", "Arn"]}
 
 
 def test_the_schedule_s_role_may_only_invoke_the_function():
@@ -362,6 +494,14 @@ class Stack:
             found += [s for s in document["Statement"] if s is not None]
         return found
 
+    def roles(self) -> list[str]:
+        """The logical ids of the stack's IAM roles."""
+        return [k for k, r in self.resources.items() if r["ResourceType"] == "AWS::IAM::Role"]
+
+    def role(self, logical_id: str) -> dict:
+        role = self.resources[logical_id]["PhysicalResourceId"]
+        return self.iam.get_role(RoleName=role)["Role"]
+
     def environment(self) -> dict[str, str]:
         variables = self.function["Environment"]["Variables"]
         return {k: str(v) for k, v in variables.items()}  # moto keeps a Number as a number
@@ -391,14 +531,30 @@ def table_arn(name: str, region: str = REGION, account: str = ACCOUNT) -> str:
     return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
 
 
+def schedule_arns(group: str, region: str = REGION) -> tuple[str, str]:
+    """A schedule group's ARN and that of a schedule in it."""
+    prefix = f"arn:aws:scheduler:{region}:{ACCOUNT}"
+    return f"{prefix}:schedule-group/{group}", f"{prefix}:schedule/{group}/ddb-scaler"
+
+
+SCHEDULER_ACTIONS = [
+    "scheduler:GetScheduleGroup",
+    "scheduler:CreateScheduleGroup",
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+]
+
+
+@pytest.mark.parametrize("failsafe", [False, True], ids=["failsafe-off", "failsafe-on"])
 @pytest.mark.parametrize("setup", list(SETUPS))
-def test_stack_creates_in_moto_with_the_role_of_its_setup(aws, setup):
-    stack = Stack(SETUPS[setup]["params"])
+def test_stack_creates_in_moto_with_the_role_of_its_setup(aws, setup, failsafe):
+    stack = Stack({**SETUPS[setup]["params"], **(FAILSAFE_ON if failsafe else {})})
     assert stack.status == "CREATE_COMPLETE"
     assert stack.not_created <= MOTO_CANNOT_CREATE, "moto left out more than these"
     stmts = stack.role_statements("FunctionRole")
     granted = {a for s in stmts if s["Effect"] == "Allow" for a in as_list(s["Action"])}
-    assert granted == expected_actions(SETUPS[setup]["variant"])
+    assert granted == expected_actions(SETUPS[setup]["variant"], failsafe)
     assert all(r for s in stmts for r in as_list(s.get("Resource", s.get("NotResource"))))
 
     state = table_arn(stack.outputs["StateTableName"])
@@ -423,6 +579,75 @@ def test_stack_creates_in_moto_with_the_role_of_its_setup(aws, setup):
     assert allowed(stmts, "elasticmapreduce:ListClusters", "*")
     log_stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/pauser:log-stream:x"
     assert allowed(stmts, "logs:PutLogEvents", log_stream)
+
+    env = stack.environment()
+    if not failsafe:
+        # Nothing of the failsafe: no group, no role, no variable, and no role of the stack may
+        # touch a schedule or pass a role.
+        assert not {"FailsafeScheduleGroup", "FailsafeRole"} & set(stack.resources)
+        assert not [k for k in env if k.startswith("FAILSAFE_")]
+        assert "FailsafeGroupName" not in stack.outputs
+        for role in stack.roles():
+            for s in stack.role_statements(role):
+                for action in as_list(s["Action"]):
+                    assert not action.startswith("scheduler:"), (role, action)
+                    assert action.lower() != "iam:passrole", role
+        return
+
+    group = stack.outputs["FailsafeGroupName"]
+    assert env["FAILSAFE_GROUP"] == group
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    assert scheduler.get_schedule_group(Name=group)["State"] == "ACTIVE"
+    for arn in schedule_arns(group):
+        for action in SCHEDULER_ACTIONS:
+            assert allowed(stmts, action, arn), (action, arn)
+    for arn in schedule_arns("autoscaler-pauser") + schedule_arns(group, OTHER_REGION):
+        assert not allowed(stmts, "scheduler:CreateSchedule", arn), arn
+    failsafe_role = stack.role("FailsafeRole")["Arn"]
+    assert env["FAILSAFE_ROLE_ARN"] == failsafe_role
+    assert allowed(stmts, "iam:PassRole", failsafe_role)
+    assert not allowed(stmts, "iam:PassRole", stack.role("FunctionRole")["Arn"])
+    [passing] = [s for s in stmts if s.get("Sid") == "PassFailsafeRole"]
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }
+
+
+@pytest.mark.parametrize("setup", list(SETUPS))
+def test_the_failsafe_role_makes_only_the_restoring_calls_on_the_stack_s_targets(aws, setup):
+    stack = Stack({**SETUPS[setup]["params"], **FAILSAFE_ON})
+    role = stack.role("FailsafeRole")
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    group = stack.outputs["FailsafeGroupName"]
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:scheduler:*:{ACCOUNT}:schedule-group/{group}"},
+    }
+
+    stmts = stack.role_statements("FailsafeRole")
+    ecs = "AutoscalerService" in SETUPS[setup]["params"]
+    tables = "DynamoDbTables" in SETUPS[setup]["params"]
+    granted = {a for s in stmts if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert granted == failsafe_role_actions(ecs, tables)
+    for s in stmts:
+        if s["Effect"] == "Allow" and "*" in as_list(s["Resource"]):
+            assert set(as_list(s["Action"])) <= UNSCOPED, s["Sid"]
+    assert allowed(stmts, "application-autoscaling:RegisterScalableTarget", "*")
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/autoscaler/ddb-scaler"
+    assert allowed(stmts, "ecs:UpdateService", service) == ecs
+    assert not allowed(stmts, "ecs:UpdateService", service.replace("ddb-scaler", "web"))
+    assert not allowed(stmts, "ecs:TagResource", service), "the function's tag stays for it"
+    for name in ("orders", "users", "orders/index/by-day"):
+        assert allowed(stmts, "dynamodb:UpdateTable", table_arn(name)) == tables, name
+    for other in (
+        table_arn("orders-archive"),
+        table_arn("orders", region=OTHER_REGION),
+        table_arn("orders", account="210987654321"),
+        table_arn(stack.outputs["StateTableName"]),
+    ):
+        assert not allowed(stmts, "dynamodb:UpdateTable", other), other
 
 
 def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
@@ -487,6 +712,7 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             "ForceResumeAfterMaxPause": "true",
             "ResumeGraceSeconds": "300",
             "PauserName": "nightly",
+            "FailsafeMinutes": "45",
         }
     )
     env = stack.environment()
@@ -505,6 +731,9 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
         "STATE_TABLE": stack.outputs["StateTableName"],
         "STATE_TABLE_REGION": REGION,
         "PAUSER_NAME": "nightly",
+        "FAILSAFE_MINUTES": "45",
+        "FAILSAFE_ROLE_ARN": stack.role("FailsafeRole")["Arn"],
+        "FAILSAFE_GROUP": stack.outputs["FailsafeGroupName"],
     }
     config = load_config(None, env)
     assert config.force_resume_after_max_pause is True and config.resume_grace_seconds == 300
@@ -513,6 +742,17 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
     assert allowed(stmts, "ecs:UpdateService", service)
     assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
     assert not allowed(stmts, "dynamodb:UpdateTable", table_arn("orders"))
+    # Each target's failsafe schedule is in the target's region, not the stack's.
+    group = env["FAILSAFE_GROUP"]
+    for region in ("us-west-2", "eu-central-1"):
+        for arn in schedule_arns(group, region):
+            assert allowed(stmts, "scheduler:UpdateSchedule", arn), arn
+    for arn in schedule_arns(group, REGION):
+        assert not allowed(stmts, "scheduler:UpdateSchedule", arn), arn
+    failsafe = stack.role_statements("FailsafeRole")
+    assert allowed(failsafe, "ecs:UpdateService", service)
+    assert allowed(failsafe, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
+    assert not allowed(failsafe, "dynamodb:UpdateTable", table_arn("orders"))
     # EMR's events stay in the clusters' region: no rule here would ever fire.
     assert "EmrStateChangeRule" not in stack.resources
     assert stack.events.list_rules()["Rules"] == []
@@ -525,6 +765,31 @@ def test_tables_take_the_autoscaler_region_when_they_have_none_of_their_own(aws)
     stmts = stack.role_statements("FunctionRole")
     assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region=OTHER_REGION))
     assert not allowed(stmts, "dynamodb:UpdateTable", table_arn("orders"))
+
+
+def test_the_failsafe_environment_is_one_the_tool_accepts(aws):
+    if "failsafe_minutes" not in {k.name for k in keys.KEYS}:
+        pytest.skip("the failsafe's config keys are not in this tree yet")
+    stack = Stack({**SETUPS["both"]["params"], **FAILSAFE_ON})
+    config = load_config(None, stack.environment())
+    assert config.failsafe_minutes == 30
+    assert config.failsafe_role_arn == stack.role("FailsafeRole")["Arn"]
+    assert config.failsafe_group == stack.outputs["FailsafeGroupName"]
+
+
+def test_the_failsafe_s_group_and_role_outlive_the_stack(aws):
+    # A stack deleted during a pause is a pauser gone: its schedules must still fire and restore.
+    for name in ("FailsafeScheduleGroup", "FailsafeRole"):
+        assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"]
+        assert RESOURCES[name]["DeletionPolicy"] == "Retain", name
+    stack = Stack({**SETUPS["both"]["params"], **FAILSAFE_ON})
+    group = stack.outputs["FailsafeGroupName"]
+    failsafe_role = stack.role("FailsafeRole")["RoleName"]
+    stack.cf.delete_stack(StackName="pauser")
+    assert stack.lam.list_functions()["Functions"] == []
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    assert scheduler.get_schedule_group(Name=group)["State"] == "ACTIVE"
+    assert [r["RoleName"] for r in stack.iam.list_roles()["Roles"]] == [failsafe_role]
 
 
 def test_emr_state_changes_invoke_the_function_at_once(aws):
