@@ -65,6 +65,9 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
             changes.append(change)
         if keep is not None:
             saved[target.key] = keep
+    if verdict.pause:  # a target this run did not read (the service's scaling target) keeps its
+        seen = {target.key for target in observed.targets}
+        saved.update({k: v for k, v in record.saved.items() if k not in seen})
     return Plan(verdict, tuple(changes), saved)
 
 

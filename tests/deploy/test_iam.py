@@ -31,6 +31,7 @@ IAM_PREFIX = {
     "application-autoscaling": "application-autoscaling",
     "dynamodb": "dynamodb",
     "cloudwatch": "cloudwatch",
+    "scheduler": "scheduler",
 }
 
 # Actions the policy grants on "*": IAM cannot limit them to the tool's resources (scalable
@@ -51,6 +52,8 @@ ALARMS = {"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:
 IMPLIED = {
     "dynamodb": {"dynamodb:DescribeTable", "dynamodb:UpdateTable", *ALARMS},
     "ecs": {"ecs:DescribeServices", "ecs:UpdateService", *ALARMS},
+    # A schedule with a role: the caller passes the role to Scheduler.
+    "schedule": {"iam:PassRole"},
 }
 
 
@@ -96,6 +99,13 @@ SETUPS = {
         "tables": True,
         "state_table": True,
     },
+    "both, with `state_table` and the failsafe": {
+        "ecs": True,
+        "own_target": True,
+        "tables": True,
+        "state_table": True,
+        "failsafe": True,
+    },
 }
 # Calls a setup makes that its policy may leave out: without DescribeScalableTargets, a run that
 # changes the service logs a warning and goes on (tests/e2e/test_iam_policy.py shows it).
@@ -111,7 +121,14 @@ def readme_variants() -> dict[str, list[str]]:
 
 
 def night(
-    world, tmp_path, monkeypatch, ecs=True, own_target=True, tables=True, state_table=False
+    world,
+    tmp_path,
+    monkeypatch,
+    ecs=True,
+    own_target=True,
+    tables=True,
+    state_table=False,
+    failsafe=False,
 ) -> set:
     """A night of runs through main() in a world of the given setup: every (service, operation)
     the tool's clients sent, whatever client made them. Setup calls of the test are not
@@ -123,6 +140,8 @@ def night(
         calls.add((client.meta.service_model.service_name, operation))
         if operation == "RegisterScalableTarget":
             calls.add(("implied", params["ServiceNamespace"]))
+        if operation in ("CreateSchedule", "UpdateSchedule"):
+            calls.add(("implied", "schedule"))
         return real_call(client, operation, params)
 
     env = {} if ecs else {"AUTOSCALER_CLUSTER": None, "AUTOSCALER_SERVICE": None}
@@ -130,6 +149,9 @@ def night(
         env["DYNAMODB_TABLES"] = "orders"
     if state_table:
         env["STATE_TABLE"] = world.create_state_table()
+    if failsafe:
+        env["FAILSAFE_MINUTES"] = "30"
+        env["FAILSAFE_ROLE_ARN"] = "arn:aws:iam::123456789012:role/failsafe"
 
     def run(*args, **more):
         environ = {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
@@ -190,6 +212,7 @@ def called_in_source() -> frozenset[tuple[str, str]]:
         "ecs": aws.client("ecs", REGION),
         "aas": aws.client("application-autoscaling", REGION),
         "dynamodb": aws.client("dynamodb", REGION),
+        "scheduler": aws.client("scheduler", REGION),
     }
     found = set()
     trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]

@@ -21,6 +21,7 @@ from tests.support.world import REGION, SCALING, SUSPENDED, World, add_table, re
 pytestmark = pytest.mark.slow
 
 TARGET = "ecs:service:DesiredCount"
+# moto checks neither what Application Auto Scaling demands of its caller nor iam:PassRole.
 NOT_CHECKED = {action for actions in IMPLIED.values() for action in actions} - {
     "ecs:DescribeServices",
     "ecs:UpdateService",
@@ -149,6 +150,9 @@ def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[st
         del env["AUTOSCALER_CLUSTER"], env["AUTOSCALER_SERVICE"]
     if setup.get("state_table"):
         env["STATE_TABLE"] = "autoscaler-pauser"
+    if setup.get("failsafe"):
+        env["FAILSAFE_MINUTES"] = "30"
+        env["FAILSAFE_ROLE_ARN"] = "arn:aws:iam::123456789012:role/failsafe"
     return env
 
 

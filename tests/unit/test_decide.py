@@ -154,6 +154,15 @@ def test_decide_takes_one_step_per_target_and_records_what_the_pause_needs():
     assert dict(plan.saved) == {KEY: 3, "other": 2}
 
 
+def test_a_pause_keeps_the_settings_of_targets_this_run_did_not_read():
+    """A steady run does not read the service's own scaling target: its record stays."""
+    record = PauseRecord(paused=True, saved={KEY: 3, "aas:ecs:service/a/s": SCALING}, fresh=False)
+    plan = decide(Observed(BACKUP, (ecs(0, 3),)), record, CONFIG, NOW)
+    assert dict(plan.saved) == {KEY: 3, "aas:ecs:service/a/s": SCALING}
+    resume = decide(Observed((), (ecs(0, 3),)), record, CONFIG, NOW)
+    assert dict(resume.saved) == {}
+
+
 # --- native auto scaling: suspension flags (in, out, scheduled) ----------------------------------
 
 AAS = "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits"
