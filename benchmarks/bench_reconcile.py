@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from autoscaler_pauser import cli
@@ -91,6 +92,37 @@ def loop_iterations(env: dict[str, str], prom: Path, rounds: int) -> list[tuple[
     return list(seen.values())[1:]
 
 
+def failsafe_writes(world: World, env: dict[str, str], tmp: Path) -> int:
+    """The failsafe's cost over an hour of a pause: one run a minute, schedules of 30 minutes."""
+    env = {
+        **env,
+        "STATE_FILE": str(tmp / "failsafe" / "state.json"),
+        "FAILSAFE_MINUTES": "30",
+        "FAILSAFE_ROLE_ARN": "arn:aws:iam::123456789012:role/failsafe",
+    }
+    start = datetime.now(timezone.utc)
+    cluster = world.start_cluster("nightly-backup-failsafe")
+    writes = {"CreateSchedule": 0, "UpdateSchedule": 0}
+    for minute in range(61):
+        world.calls.clear()
+        now = start + timedelta(minutes=minute)
+        if cli.main([], environ=env, aws_factory=world.clients, now=lambda t=now: t) != 0:
+            return 1
+        for name in writes:
+            writes[name] += world.calls[name]
+    world.stop_cluster(cluster)
+    world.calls.clear()
+    if cli.main([], environ=env, aws_factory=world.clients) != 0:
+        return 1
+    paused = writes["CreateSchedule"]
+    print(
+        f"failsafe, 30 minutes, an hour of runs a minute: {paused} schedules made at the pause, "
+        f"{writes['UpdateSchedule']} moves ({writes['UpdateSchedule'] / paused:.0f} a target, one "
+        f"every 15 minutes); {world.calls['DeleteSchedule']} removed at the resume"
+    )
+    return 0
+
+
 def main() -> int:
     os.environ.update(FAKE_CREDENTIALS)
     server = MotoServer()
@@ -137,6 +169,8 @@ def main() -> int:
                 f"{sum(world.calls.values())} {dict(world.calls)}"
             )
             if code != 0:
+                return 1
+            if failsafe_writes(world, both, Path(tmp)) != 0:
                 return 1
             bare = Path(tmp) / "bare.py"
             bare.write_text(BARE)
