@@ -116,6 +116,15 @@ class PauseRecord:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """The resource ids of the listed tables' scalable targets, and how many targets the
+    namespace held, when a run last read it all."""
+
+    ids: tuple[str, ...]
+    namespace: int
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """This host's account of its last run, for `status` and the metrics."""
 
@@ -130,6 +139,8 @@ class RunRecord:
     warnings: tuple[str, ...] = ()  # what the run could not do or see, though it did its job
     planned: int = 0  # the changes the last run was to make
     pending: int = 0  # of those, the ones left for the next run: its time for writes was spent
+    scan: Scan | None = None  # the last read of the whole dynamodb namespace, and when
+    scanned_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,18 @@ from .decide import (
 )
 from .failsafe import Failsafe
 from .metrics import metrics_text
-from .model import Failure, Observed, PauseRecord, Setting, State, TargetView, Why
+from .model import (
+    Failure,
+    Observed,
+    PauseRecord,
+    RunRecord,
+    Setting,
+    State,
+    TargetView,
+    Why,
+    iso,
+    parse_iso,
+)
 from .pause import LocalPause, PauseStore, TablePause
 from .report import run_lines
 from .shared import SharedRecord
@@ -44,7 +55,7 @@ from .state import (
     write_text_atomic,
 )
 from .targets import TargetKind
-from .targets.dynamodb import DynamoDbScaling
+from .targets.dynamodb import DynamoDbScaling, Scan, by_name_pays
 from .targets.ecs import EcsService, EcsServiceScaling
 
 log = logging.getLogger("autoscaler-pauser")
@@ -54,8 +65,11 @@ log = logging.getLogger("autoscaler-pauser")
 WRITE_BUDGET_SECONDS = 28
 
 
-def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], EcsServiceScaling | None]:
-    """The kinds read on every run, and the service's scaling target, read only when needed."""
+def target_kinds(
+    config: Config, aws: Aws, known: Scan | None = None
+) -> tuple[list[TargetKind], EcsServiceScaling | None]:
+    """The kinds read on every run, and the service's scaling target, read only when needed.
+    `known`: the tables' resource ids to ask for by name, or None to scan the namespace."""
     kinds: list[TargetKind] = []
     scaling = None
     if config.has_ecs:
@@ -70,18 +84,8 @@ def target_kinds(config: Config, aws: Aws) -> tuple[list[TargetKind], EcsService
         scaling = EcsServiceScaling(aws.client("application-autoscaling", region), service)
     if config.dynamodb_tables:
         aas = aws.client("application-autoscaling", config.tables_region)
-        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables))
+        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables, known))
     return kinds, scaling
-
-
-def observe(
-    emr: Any, kinds: Sequence[TargetKind], prefixes: Sequence[str]
-) -> tuple[Observed, dict[str, TargetKind]]:
-    """The run's reads, and which kind owns each target. EMR first: if it fails, nothing else is
-    asked or changed."""
-    clusters = list_matching_clusters(emr, prefixes)
-    targets, owners = observe_targets(kinds)
-    return Observed(clusters, targets), owners
 
 
 def observe_targets(
@@ -104,14 +108,26 @@ class Reading:
     plan: Plan
     owners: dict[str, TargetKind]
     warnings: list[str] = field(default_factory=list)
+    scan: Scan | None = None  # the tables' targets, if this run scanned the whole namespace
 
 
-def observe_and_decide(config: Config, aws: Aws, record: PauseRecord, now: datetime) -> Reading:
+def observe_and_decide(
+    config: Config, aws: Aws, record: PauseRecord, now: datetime, run: RunRecord | None = None
+) -> Reading:
     """Read, decide, and if the plan touches the ECS service, read its scaling target too and
-    decide again, so that a steady run stays at one read per kind."""
-    kinds, scaling = target_kinds(config, aws)
-    observed, owners = observe(aws.emr, kinds, config.emr_prefix)
-    reading = Reading(observed, decide(observed, record, config, now), owners)
+    decide again, so that a steady run stays at one read per kind. EMR first: if it fails,
+    nothing else is asked or changed. The tables' targets are asked for by name when that is
+    cheaper, from `run`'s last scan, unless a pause may begin (a new index must not be missed)."""
+    clusters = list_matching_clusters(aws.emr, config.emr_prefix)
+    last = run.scan if run is not None and not (clusters and not record.paused) else None
+    known = last if by_name_pays(last, parse_iso(run.scanned_at) if run else None, now) else None
+    kinds, scaling = target_kinds(config, aws, known)
+    targets, owners = observe_targets(kinds)
+    observed = Observed(clusters, targets)
+    scans = [k.scan for k in kinds if isinstance(k, DynamoDbScaling) and k.scan is not None]
+    reading = Reading(
+        observed, decide(observed, record, config, now), owners, scan=next(iter(scans), None)
+    )
     if scaling is None or not needs_scaling_target(reading.plan, record, scaling):
         return reading
     try:
@@ -129,7 +145,8 @@ def observe_and_decide(config: Config, aws: Aws, record: PauseRecord, now: datet
         return reading
     owners.update(more_owners)
     observed = Observed(observed.clusters, more + observed.targets)
-    return Reading(observed, decide(observed, record, config, now), owners)
+    plan = decide(observed, record, config, now)
+    return Reading(observed, plan, owners, reading.warnings, reading.scan)
 
 
 def needs_scaling_target(plan: Plan, record: PauseRecord, scaling: EcsServiceScaling) -> bool:
@@ -193,7 +210,7 @@ class Run:
             pause = self.store.take(self.state.pause, self.started)
             if pause is None:
                 return Exit.OK
-            reading = observe_and_decide(self.config, self.aws, pause, self.started)
+            reading = observe_and_decide(self.config, self.aws, pause, self.started, self.state.run)
             for warning in reading.warnings:
                 log.warning("%s", warning)
             failures = self._act(pause, reading.plan, reading.owners)
@@ -217,6 +234,8 @@ class Run:
         observed, plan, ended = reading.observed, reading.plan, self.now()
         after = next_pause_record(pause, plan, failures, ended)
         run = next_run_record(self.state.run, plan, observed, failures, ended, reading.warnings)
+        if reading.scan is not None:
+            run = replace(run, scan=reading.scan, scanned_at=iso(self.started))
         labels = {t.key: t.label for t in observed.targets}
         paused = {
             c.key

@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from .config import Config
-from .model import Cluster, PauseRecord, RunRecord, Setting, State, Suspension, parse_iso
+from .model import (
+    Cluster,
+    PauseRecord,
+    RunRecord,
+    Scan,
+    Setting,
+    State,
+    Suspension,
+    parse_iso,
+)
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -26,7 +35,7 @@ class StateFileError(Exception):
     """The state file's path cannot be used at all (not a bad file: that is moved aside)."""
 
 
-TIMES = ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at")
+TIMES = ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at", "scanned_at")
 
 
 def state_from_json(data: Any) -> State:
@@ -94,7 +103,19 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         warnings=tuple(map(str, warnings)),
         planned=_count(data, "planned"),
         pending=_count(data, "pending"),
+        scan=_scan(data.get("scan")),
+        scanned_at=data.get("scanned_at"),
     )
+
+
+def _scan(data: Any) -> Scan | None:
+    if data is None:
+        return None
+    ids = data.get("ids") if isinstance(data, dict) else None
+    namespace = data.get("namespace") if isinstance(data, dict) else None
+    if not isinstance(ids, list) or type(namespace) is not int:
+        raise ValueError("'scan' is not a list of resource ids and a count")
+    return Scan(tuple(map(str, ids)), namespace)
 
 
 def _count(data: Mapping[str, Any], name: str) -> int:

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..aws import aws_error
-from ..model import Change, TargetView
+from ..model import Change, Scan, TargetView
 from .scalable import register_suspension, scaling_view
 
 log = logging.getLogger("autoscaler-pauser")
+
+PAGE, IDS_A_CALL = 50, 50  # targets a page; resource ids a call may name
+# A scan of the whole namespace is trusted this long for asking by name: a table's new index
+# is found at the latest by the next scan, and a pause always scans it all.
+SCAN_SECONDS = 10 * 60
+
+
+def by_name_pays(scan: Scan | None, scanned_at: datetime | None, now: datetime) -> bool:
+    """Whether asking for the known resource ids takes fewer calls than scanning the whole
+    namespace, and the scan they come from is recent."""
+    if scan is None or scanned_at is None or (now - scanned_at).total_seconds() > SCAN_SECONDS:
+        return False
+    by_name = sum(
+        math.ceil(2 * min(IDS_A_CALL, len(scan.ids) - i) / PAGE)
+        for i in range(0, len(scan.ids), IDS_A_CALL)
+    )
+    return 0 < by_name < math.ceil(scan.namespace / PAGE)
 
 
 class DynamoDbScaling:
@@ -19,15 +38,19 @@ class DynamoDbScaling:
 
     The targets are found with DescribeScalableTargets over the whole dynamodb namespace (one
     call per 50 targets in the region), since a table's index targets cannot be named up front.
-    Their pre-pause suspensions are kept in the state file.
+    Where the listed tables' targets are a small part of a big namespace, a run may ask for
+    just those, by the resource ids the last scan of the whole found (`known`): fewer calls.
+    Their pre-pause suspensions are kept in the pause record.
     """
 
     parallel = True
 
-    def __init__(self, aas: Any, tables: Sequence[str]):
+    def __init__(self, aas: Any, tables: Sequence[str], known: Scan | None = None):
         self.aas, self.tables = aas, tuple(tables)
         self.order = {table: i for i, table in enumerate(self.tables)}  # the config's order
         self.targets: dict[str, Mapping[str, Any]] = {}
+        self.known = known  # what to ask for by name, if that is cheaper; None: scan it all
+        self.scan: Scan | None = None  # what this run's scan of the whole found
 
     def _table(self, resource_id: str) -> str | None:
         """The listed table a resource id (table/<t> or table/<t>/index/<i>) is of, or None."""
@@ -37,15 +60,7 @@ class DynamoDbScaling:
         return parts[1] if len(parts) == 2 or parts[2] == "index" else None
 
     def observe(self) -> list[TargetView]:
-        found = []
-        try:
-            pages = self.aas.get_paginator("describe_scalable_targets")
-            for page in pages.paginate(ServiceNamespace="dynamodb"):
-                found += [
-                    t for t in page.get("ScalableTargets", []) if self._table(t["ResourceId"])
-                ]
-        except Exception as e:
-            raise aws_error("DescribeScalableTargets", e) from e
+        found = self._by_name(self.known.ids) if self.known else self._scan()
         covered = {self._table(t["ResourceId"]) for t in found}
         for table in self.tables:
             if table not in covered:
@@ -68,6 +83,36 @@ class DynamoDbScaling:
             side = "read" if "Read" in t["ScalableDimension"] else "write"
             views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None, on_aws=False))
         return views
+
+    def _scan(self) -> list[Mapping[str, Any]]:
+        """Every target of the namespace, the listed tables' kept; what was found noted."""
+        found, everything = [], 0
+        try:
+            pages = self.aas.get_paginator("describe_scalable_targets")
+            for page in pages.paginate(ServiceNamespace="dynamodb"):
+                targets = page.get("ScalableTargets", [])
+                everything += len(targets)
+                found += [t for t in targets if self._table(t["ResourceId"])]
+        except Exception as e:
+            raise aws_error("DescribeScalableTargets", e) from e
+        ids = tuple(sorted({t["ResourceId"] for t in found}))
+        self.scan = Scan(ids, everything)
+        return found
+
+    def _by_name(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        """The targets of the resource ids, 50 ids a call."""
+        found = []
+        try:
+            pages = self.aas.get_paginator("describe_scalable_targets")
+            for start in range(0, len(ids), IDS_A_CALL):
+                chunk = list(ids[start : start + IDS_A_CALL])
+                for page in pages.paginate(ServiceNamespace="dynamodb", ResourceIds=chunk):
+                    found += [
+                        t for t in page.get("ScalableTargets", []) if self._table(t["ResourceId"])
+                    ]
+        except Exception as e:
+            raise aws_error("DescribeScalableTargets", e) from e
+        return found
 
     def apply(self, change: Change) -> None:
         if change.after is not None:
