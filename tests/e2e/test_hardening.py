@@ -16,7 +16,7 @@ import pytest
 
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.proxy import AAS, DESCRIBE_SERVICES, LIST_CLUSTERS
-from tests.support.tool import ROOT, base_env, run_tool, tool_env
+from tests.support.tool import ROOT, base_env, run_tool, tool_env, wait_for
 
 START = 3
 TAGGED = {SAVED_COUNT_TAG: str(START)}
@@ -333,12 +333,3 @@ def test_the_loop_does_not_start_with_an_unusable_state_folder(tmp_path):
     )
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("autoscaler-pauser: state_file: cannot create folder")
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False

@@ -7,12 +7,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.tool import ROOT, base_env, tool_env
+from tests.support.tool import ROOT, base_env, tool_env, wait_for
 
 
 def metrics(path: Path) -> dict[str, float]:
@@ -28,15 +27,6 @@ def start_loop(env, *args):
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_loop_reconciles_every_interval_survives_a_failure_and_stops_on_sigterm(

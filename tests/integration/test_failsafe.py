@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from autoscaler_pauser.cli import main
+from tests.support.clock import Clock
 from tests.support.tool import base_env
 from tests.support.world import add_table
 
@@ -16,14 +17,6 @@ T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 ROLE = "arn:aws:iam::123456789012:role/failsafe"
 SCHEDULER = {"GetScheduleGroup", "CreateScheduleGroup", "CreateSchedule", "UpdateSchedule"}
 SCHEDULER |= {"DeleteSchedule"}
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

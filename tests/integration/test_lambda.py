@@ -14,6 +14,7 @@ import pytest
 from autoscaler_pauser import lambda_handler
 from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
+from tests.support.tool import base_env
 from tests.support.world import REGION
 
 TABLE = "autoscaler-pauser"
@@ -34,15 +35,7 @@ class Context:
 def function(world, monkeypatch, tmp_path):
     """The function's environment, as the CloudFormation stack sets it."""
     world.create_state_table(TABLE)
-    env = {
-        "EMR_PREFIX": "nightly-backup-",
-        "EMR_REGION": REGION,
-        "AUTOSCALER_CLUSTER": "autoscaler",
-        "AUTOSCALER_REGION": REGION,
-        "AUTOSCALER_SERVICE": "ddb-scaler",
-        "STATE_TABLE": TABLE,
-        "STATE_FILE": str(tmp_path / "tmp" / "state.json"),
-    }
+    env = base_env(tmp_path, STATE_TABLE=TABLE)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     lambda_handler._warm.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -12,20 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import iso
+from tests.support.clock import Clock
 from tests.support.tool import base_env
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self, start=T0):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kw):
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture

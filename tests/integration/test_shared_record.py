@@ -13,23 +13,13 @@ from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension
 from autoscaler_pauser.shared import LEASE_SECONDS, Conflict, Held, Lease, SharedRecord
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.clock import Clock
 from tests.support.tool import base_env
 from tests.support.world import READ, WRITE, add_table, register, targets
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 TABLE = "autoscaler-pauser"
 FLAGS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
-
-
-class Clock:
-    def __init__(self, start=T0):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kw):
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture

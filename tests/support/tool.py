@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .world import REGION
@@ -51,3 +52,13 @@ def run_tool(args, env, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*TOOL, *args], env=tool_env(env), capture_output=True, text=True, timeout=timeout
     )
+
+
+def wait_for(predicate, timeout: float = 30) -> bool:
+    """Whether `predicate()` came true within `timeout` seconds, asking five times a second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
