@@ -4,13 +4,12 @@ properties over random sequences of runs."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoscaler_pauser.config import Config
 from autoscaler_pauser.decide import (
     decide,
     failsafe_plan,
@@ -35,18 +34,7 @@ from autoscaler_pauser.model import (
     Why,
     iso,
 )
-
-NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
-KEY = "ecs-service:autoscaler/ddb-scaler"
-CONFIG = Config(
-    emr_prefix=("nightly-backup-",),
-    emr_region="us-east-1",
-    autoscaler_cluster="autoscaler",
-    autoscaler_region="us-east-1",
-    autoscaler_service="ddb-scaler",
-    resume_count=1,
-)
-BACKUP = (Cluster("j-1", "nightly-backup-a", "RUNNING", "nightly-backup-"),)
+from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
 
 def ecs(current, tag=None, resume_count=1):

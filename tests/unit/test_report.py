@@ -4,17 +4,14 @@ the change failed; each a lookup of why the change exists."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 import pytest
 
-from autoscaler_pauser.config import Config
 from autoscaler_pauser.decide import Plan, Verdict, decide
 from autoscaler_pauser.model import (
     SCALING,
     SUSPENDED,
     Change,
-    Cluster,
     Failure,
     Observed,
     PauseRecord,
@@ -23,17 +20,8 @@ from autoscaler_pauser.model import (
     Why,
 )
 from autoscaler_pauser.report import format_setting, plan_lines, run_lines
+from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
-NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
-KEY = "ecs-service:autoscaler/ddb-scaler"
-CONFIG = Config(
-    emr_prefix=("nightly-backup-",),
-    emr_region="us-east-1",
-    autoscaler_cluster="autoscaler",
-    autoscaler_region="us-east-1",
-    autoscaler_service="ddb-scaler",
-)
-BACKUP = (Cluster("j-1", "nightly-backup-a", "RUNNING", "nightly-backup-"),)
 REASON = "1 active cluster matches 'nightly-backup-' (j-1)"
 
 
