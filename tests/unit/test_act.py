@@ -81,45 +81,52 @@ class Throttled(Kind):
                 )
 
 
+class FakeTime:
+    """The pool's clock: it moves only when the pool sleeps, and keeps each wait."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 def test_a_throttle_slows_the_pool_down_instead_of_failing_targets():
     rest = changes("t", 30)
     kind = Throttled({"t3", "t7", "t20"}, times=2)
-    clock, waits = [0.0], []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        clock[0] += seconds
-
+    clock = FakeTime()
     failures = act(
         Plan(Verdict(True, "why"), tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=100,
         workers=4,
-        monotonic=lambda: clock[0],
-        sleep=sleep,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
     )
     assert failures == {}, "every throttled target was written in the end"
     assert sorted({key for what, key in kind.journal if what == "end"}) == sorted(
         c.key for c in rest
     )
-    assert waits and min(waits) >= BACKOFF_FIRST - 0.01, "the pool waited after a throttle"
+    assert clock.waits, "the pool waited after a throttle"
+    assert min(clock.waits) >= BACKOFF_FIRST - 0.01, "and no shorter than the first backoff"
 
 
 def test_a_throttle_that_outlasts_the_run_fails_the_targets_it_held_up():
     rest = changes("t", 5)
     kind = Throttled({"t1"}, times=1000)
-    clock = [0.0]
-
-    def sleep(seconds):
-        clock[0] += seconds
-
+    clock = FakeTime()
     failures = act(
         Plan(Verdict(True, "why"), tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=28,
         workers=2,
-        monotonic=lambda: clock[0],
-        sleep=sleep,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
     )
     assert list(failures) == ["t1"] and not failures["t1"].left, "a failure, not work left"
     assert failures["t1"].error.endswith("Rate exceeded, until the run's time was spent")
