@@ -62,6 +62,13 @@ def aws_error(operation: str, e: Exception) -> AwsError:
     return AwsError(text, code=code, status=status)
 
 
+def error_code(e: Exception) -> str | None:
+    """The AWS error code of a failed call, as aws_error reads it; None if AWS did not answer."""
+    from botocore.exceptions import ClientError
+
+    return _code_and_message(e.response.get("Error", {}))[0] if isinstance(e, ClientError) else None
+
+
 XML_CODE = re.compile(r"<Code>\s*([^<]*?)\s*</Code>")
 XML_MESSAGE = re.compile(r"<Message>\s*([^<]*?)\s*</Message>")
 MARKUP = re.compile(r"<[!?/]?[A-Za-z][^>]*>")

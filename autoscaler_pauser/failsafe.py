@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .aws import aws_error
+from .aws import aws_error, error_code
 from .model import Setting
 from .targets import restore_call, where
 
@@ -67,13 +67,13 @@ class Failsafe:
                 scheduler.update_schedule(**params)
                 return
             except Exception as e:  # it fired and went: made again
-                if _code(e) != "ResourceNotFoundException":
+                if error_code(e) != "ResourceNotFoundException":
                     raise aws_error("UpdateSchedule", e) from e
         try:
             scheduler.create_schedule(**params)
             return
         except Exception as e:
-            if there or _code(e) != "ConflictException":
+            if there or error_code(e) != "ConflictException":
                 raise aws_error("CreateSchedule", e) from e
         try:  # it was there already: moved
             scheduler.update_schedule(**params)
@@ -86,7 +86,7 @@ class Failsafe:
         try:
             scheduler.delete_schedule(Name=self.name(key), GroupName=self.group)
         except Exception as e:
-            if _code(e) != "ResourceNotFoundException":
+            if error_code(e) != "ResourceNotFoundException":
                 raise aws_error("DeleteSchedule", e) from e
 
     def _group(self, scheduler: Any) -> None:
@@ -98,15 +98,10 @@ class Failsafe:
             try:
                 scheduler.get_schedule_group(Name=self.group)
             except Exception as e:
-                if _code(e) != "ResourceNotFoundException":
+                if error_code(e) != "ResourceNotFoundException":
                     raise aws_error("GetScheduleGroup", e) from e
                 try:
                     scheduler.create_schedule_group(Name=self.group)
                 except Exception as e2:
                     raise aws_error("CreateScheduleGroup", e2) from e2
             self.checked.add(id(scheduler))
-
-
-def _code(e: Exception) -> str | None:
-    response = getattr(e, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

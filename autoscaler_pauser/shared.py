@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from .aws import AwsError, aws_error
+from .aws import AwsError, aws_error, error_code
 from .model import PauseRecord, iso
 from .state import pause_from_json, pause_to_json
 
@@ -176,9 +176,6 @@ def _number(item: dict[str, Any], name: str) -> int:
 
 def _conditional_failure(e: Exception) -> dict[str, Any] | None:
     """The item as it was when a condition failed (empty if it was missing), else None."""
-    response = getattr(e, "response", None)
-    if not isinstance(response, dict):
+    if error_code(e) != "ConditionalCheckFailedException":
         return None
-    if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-        return None
-    return response.get("Item") or {}
+    return getattr(e, "response", {}).get("Item") or {}
