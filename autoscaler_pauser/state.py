@@ -35,7 +35,8 @@ class StateFileError(Exception):
     """The state file's path cannot be used at all (not a bad file: that is moved aside)."""
 
 
-TIMES = ("paused_at", "last_seen_active_at", "last_success_at", "last_run_at", "scanned_at")
+PAUSE_TIMES = ("paused_at", "last_seen_active_at")
+RUN_TIMES = ("last_success_at", "last_run_at", "scanned_at")
 
 
 def state_from_json(data: Any) -> State:
@@ -45,13 +46,19 @@ def state_from_json(data: Any) -> State:
     version = data.get("version", STATE_VERSION)
     if version != STATE_VERSION:
         raise ValueError(f"written by an unknown version {version!r} of the state format")
-    for name in TIMES:
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
     return State(pause_from_json(data), run_from_json(data))
 
 
+def _check_times(data: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+
+
 def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
+    """A pause record, from the state file or state_table, checked; ValueError says what is
+    wrong with it."""
+    _check_times(data, PAUSE_TIMES)
     saved = data.get("saved", {})
     if not isinstance(data.get("paused", False), bool) or not isinstance(saved, dict):
         raise ValueError("'paused' or 'saved' has the wrong type")
@@ -82,6 +89,7 @@ def setting_from_json(key: str, value: Any) -> Setting:
 
 
 def run_from_json(data: Mapping[str, Any]) -> RunRecord:
+    _check_times(data, RUN_TIMES)
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")

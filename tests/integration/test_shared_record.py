@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension
+from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension, iso
 from autoscaler_pauser.shared import LEASE_SECONDS, Conflict, Held, Lease, SharedRecord
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.clock import Clock
@@ -63,7 +63,7 @@ def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
     assert isinstance(lease, Lease) and lease.version == 0 and lease.record.fresh
     held = b.take(T0 + timedelta(seconds=10))
     assert held == Held("host-a:1", int(T0.timestamp()) + LEASE_SECONDS)
-    a.write(lease, PauseRecord(paused=True, paused_at="x", saved={"k": 3}, fresh=False), T0)
+    a.write(lease, PauseRecord(paused=True, paused_at=iso(T0), saved={"k": 3}, fresh=False), T0)
     lease = b.take(T0 + timedelta(seconds=10))
     assert isinstance(lease, Lease) and lease.version == 1, "the write gave the lease back"
     assert lease.record.paused and dict(lease.record.saved) == {"k": 3}
@@ -84,6 +84,34 @@ def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
         a.write(slow, PauseRecord(paused=False, fresh=False), late)
     record, version = a.read()
     assert version == 1 and record.paused and dict(record.saved) == {"x": 1}
+
+
+def put_record(world, text: str) -> None:
+    item = {"name": {"S": "p"}, "record": {"S": text}, "version": {"N": "4"}}
+    world.dynamodb.put_item(TableName=TABLE, Item=item)
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ('{"paused": true, "paused_at": "yesterday"}', "'paused_at' is not a time like"),
+        ('{"paused": true, "saved": {"k": "three"}}', "saved setting of 'k' is not understood"),
+        ("{not json", "Expecting property name"),
+    ],
+)
+def test_a_pause_record_that_cannot_be_understood_stops_the_run_before_any_change(
+    world, hosts, capsys, text, why
+):
+    a, _ = hosts
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-a")
+    put_record(world, text)
+    capsys.readouterr()
+    assert a.run(PAUSER_NAME="p") == 1
+    err = capsys.readouterr().err
+    assert f"the pause record 'p' in {TABLE} is not understood (" in err and why in err, err
+    assert "fix or delete the item's `record`" in err
+    assert world.desired() == 3, "nothing was changed"
 
 
 def test_a_steady_run_with_state_table_makes_four_calls(world, hosts):
@@ -239,11 +267,11 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     theirs = fast.take(PauseRecord(), late)
     plan = Plan(Verdict(True, "a backup"), (), {})
-    fast.keep(PauseRecord(paused=True, paused_at="then", saved={"b": 2}, fresh=False), plan, late)
+    fast.keep(PauseRecord(paused=True, paused_at=iso(late), saved={"b": 2}, fresh=False), plan, late)
     change = Change("a", "table/a read", Why.PAUSE, SCALING, SUSPENDED, save=SCALING)
-    ours = PauseRecord(paused=True, paused_at="now", saved={"a": SCALING}, fresh=False)
+    ours = PauseRecord(paused=True, paused_at=iso(T0), saved={"a": SCALING}, fresh=False)
     kept = slow.keep(ours, Plan(Verdict(True, "a backup"), (change,), {"a": SCALING}), late)
-    assert kept.paused_at == "then" and dict(kept.saved) == {"b": 2, "a": SCALING}
+    assert kept.paused_at == iso(late) and dict(kept.saved) == {"b": 2, "a": SCALING}
     record, version = slow.shared.read()
     assert version == 2 and record == kept
     assert theirs is not None and isinstance(record.saved["a"], Suspension)
