@@ -14,9 +14,9 @@ from typing import Any
 
 from . import Exit, __version__
 from .aws import Aws, make_clients, new_session, regions_of
+from .commands import cmd_loop, cmd_run
 from .config import CONFIG_ENV, Config, ConfigError, load_config
-from .run import cmd_loop, cmd_run
-from .state import StateFileError, check_files
+from .state_file import StateFileError, check_files
 from .status import cmd_status
 
 log = logging.getLogger("autoscaler-pauser")

@@ -48,7 +48,7 @@ class Plan:
 
 class Step(NamedTuple):
     change: Change | None
-    keep: Setting | None  # the target's pre-pause setting to record, if any
+    saved: Setting | None  # the target's pre-pause setting to record, if any
 
 
 NOTHING = Step(None, None)
@@ -60,11 +60,11 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
     changes, saved = [], {}
     for target in observed.targets:
         known = target.saved if target.saved is not None else record.saved.get(target.key)
-        change, keep = step(target, known, record)
+        change, pre_pause = step(target, known, record)
         if change is not None:
             changes.append(change)
-        if keep is not None:
-            saved[target.key] = keep
+        if pre_pause is not None:
+            saved[target.key] = pre_pause
     if verdict.pause:  # a target this run did not read (the service's scaling target) keeps its
         seen = {target.key for target in observed.targets}
         saved.update({k: v for k, v in record.saved.items() if k not in seen})
@@ -163,24 +163,26 @@ def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -
     | not paused     | known (lifted during the backup) | pause, saving it where gone | known    |
     | paused         | known on AWS                     | none                        | known    |
     | paused         | known, its record on AWS gone    | save it on AWS again        | known    |
-    | paused         | not known: paused before ours    | keep: save it, so it stays  | setting  |
+    | paused         | not known: paused before ours    | keep earlier: save it       | setting  |
     | paused         | not known, otherwise             | none                        | nothing  |
     """
     if target.current != target.paused_value:
-        keep = known if known is not None else target.current
-        save = keep if target.saved != keep else None
+        pre_pause = known if known is not None else target.current
+        save = pre_pause if target.saved != pre_pause else None
         pause = Change(
             target.key, target.label, Why.PAUSE, target.current, target.paused_value, save=save
         )
-        return Step(pause, keep)
+        return Step(pause, pre_pause)
     if known is not None:
         if not target.saves_on_aws or target.saved is not None:
             return Step(None, known)
         save = Change(target.key, target.label, Why.SAVE, target.current, None, save=known)
         return Step(save, known)
     if paused_by_someone_else(target, known, record):
-        keep = Change(target.key, target.label, Why.KEEP, target.current, None, save=target.current)
-        return Step(keep, target.current)
+        earlier = Change(
+            target.key, target.label, Why.KEEP_EARLIER, target.current, None, save=target.current
+        )
+        return Step(earlier, target.current)
     return NOTHING
 
 

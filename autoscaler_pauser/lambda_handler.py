@@ -21,7 +21,7 @@ from . import Exit
 from .aws import Aws, make_clients, new_session, regions_of
 from .config import Config, ConfigError, load_config
 from .run import run_once
-from .state import check_files
+from .state_file import check_files
 
 log = logging.getLogger("autoscaler-pauser")
 

@@ -74,7 +74,9 @@ class Why(enum.Enum):
     PAUSE = "pause"  # set the target to its paused setting
     RESUME = "resume"  # set it back to its pre-pause setting
     RESUME_DEFAULT = "resume to default"  # resume it, but no pre-pause setting is known anywhere
-    KEEP = "keep"  # record a pause someone else made before ours, so that it stays after ours
+    KEEP_EARLIER = (
+        "keep earlier"  # record a pause someone else made before ours, so that it stays after ours
+    )
     CLEAR = "clear"  # remove a pre-pause setting left recorded on AWS after a resume
     SAVE = "save"  # record the pre-pause setting on AWS again: it went missing during the pause
 

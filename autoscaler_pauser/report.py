@@ -14,7 +14,7 @@ VERBS = {
     Why.PAUSE: ("paused", "would pause", "could not pause"),
     Why.RESUME: ("resumed", "would resume", "could not resume"),
     Why.RESUME_DEFAULT: ("resumed", "would resume", "could not resume"),
-    Why.KEEP: ("kept", "would keep", "could not keep"),
+    Why.KEEP_EARLIER: ("kept", "would keep", "could not keep"),
     Why.CLEAR: ("cleared", "would clear", "could not clear"),
     Why.SAVE: ("saved", "would save", "could not save"),
 }
@@ -25,7 +25,7 @@ LINES = {
         "{verb} {label} {before} → {after}: {reason}; its setting before the pause is not "
         "known anywhere, so {default}"
     ),
-    Why.KEEP: "{verb} {label} at {before} after the pause too: it was paused before it",
+    Why.KEEP_EARLIER: "{verb} {label} at {before} after the pause too: it was paused before it",
     Why.CLEAR: "{verb} the leftover saved setting of {label}, at {before}: {reason}",
     Why.SAVE: "{verb} the pre-pause setting of {label}, {save}, on AWS again: its record was gone",
 }

@@ -11,7 +11,7 @@ from . import Exit
 from .config import Config
 from .model import State, parse_iso, paused_seconds
 from .report import format_setting
-from .state import UnusableState, load_state, state_to_json
+from .state_file import UnusableState, load_state, state_to_json
 
 
 def duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from ..aws import AwsError, aws_error
 from ..model import MAX_DESIRED_COUNT, Change, Suspension, TargetView
-from ..state import ecs_key
+from ..state_file import ecs_key
 from .scalable import format_flags, parse_flags, register_suspension, scaling_view
 
 log = logging.getLogger("autoscaler-pauser")

@@ -20,7 +20,7 @@ import pytest
 
 from autoscaler_pauser.config import CONFIG_ENV, load_config
 from autoscaler_pauser.model import SCALING, State
-from autoscaler_pauser.state import state_to_json
+from autoscaler_pauser.state_file import state_to_json
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG, SAVED_SCALING_TAG
 from autoscaler_pauser.targets.scalable import format_flags
 from tests.support.proxy import (

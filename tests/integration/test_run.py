@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 import pytest
 
 from autoscaler_pauser import __version__
-from autoscaler_pauser.act import act
 from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.decide import Plan, Verdict
 from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
 from autoscaler_pauser.run import WRITE_BUDGET_SECONDS
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from autoscaler_pauser.writes import make_changes
 from tests.support.tool import base_env
 
 
@@ -290,7 +290,7 @@ def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
     kind = SlowKind(clock)
     changes = tuple(Change(f"t{i}", f"t{i}", Why.PAUSE, SCALING, SUSPENDED) for i in range(6))
     plan = Plan(Verdict(True, "reason"), changes, {})
-    failures = act(
+    failures = make_changes(
         plan,
         {c.key: kind for c in changes},
         deadline=WRITE_BUDGET_SECONDS,

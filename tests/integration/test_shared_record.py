@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from autoscaler_pauser.cli import main
+from autoscaler_pauser.lease import LEASE_SECONDS, Conflict, Held, Lease, LeasedItem
 from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension, iso
-from autoscaler_pauser.shared import LEASE_SECONDS, Conflict, Held, Lease, SharedRecord
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.clock import Clock
 from tests.support.tool import base_env
@@ -57,8 +57,8 @@ def suspension(world, resource: str, dimension: str) -> dict:
 
 def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
     world.create_state_table(TABLE)
-    a = SharedRecord(world.dynamodb, TABLE, "p", "host-a:1")
-    b = SharedRecord(world.dynamodb, TABLE, "p", "host-b:2")
+    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1")
+    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2")
     lease = a.take(T0)
     assert isinstance(lease, Lease) and lease.version == 0 and lease.record.fresh
     held = b.take(T0 + timedelta(seconds=10))
@@ -74,8 +74,8 @@ def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
 
 def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
     world.create_state_table(TABLE)
-    a = SharedRecord(world.dynamodb, TABLE, "p", "host-a:1")
-    b = SharedRecord(world.dynamodb, TABLE, "p", "host-b:2")
+    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1")
+    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2")
     slow = a.take(T0)
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     fast = b.take(late)  # a's lease ran out: b takes it and writes first
@@ -132,7 +132,7 @@ def test_a_run_that_finds_the_lease_held_is_skipped_without_a_change(world, host
     a, _ = hosts
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-a")
-    holder = SharedRecord(world.dynamodb, TABLE, a_name(), "elsewhere:9")
+    holder = LeasedItem(world.dynamodb, TABLE, a_name(), "elsewhere:9")
     assert isinstance(holder.take(a.clock()), Lease)
     world.calls.clear()
     assert a.run() == 0
@@ -257,20 +257,22 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     refused, so it reads the record again and adds the settings it saved."""
     from autoscaler_pauser.decide import Plan, Verdict
     from autoscaler_pauser.model import Change, Why
-    from autoscaler_pauser.pause import TablePause
+    from autoscaler_pauser.record_store import TableRecordStore
 
     world.create_state_table(TABLE)
-    slow = TablePause(SharedRecord(world.dynamodb, TABLE, "p", "slow:1"))
-    fast = TablePause(SharedRecord(world.dynamodb, TABLE, "p", "fast:2"))
+    slow = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "slow:1"))
+    fast = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "fast:2"))
     before = slow.take(PauseRecord(), T0)
     assert before is not None and before.fresh
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     theirs = fast.take(PauseRecord(), late)
     plan = Plan(Verdict(True, "a backup"), (), {})
-    fast.keep(PauseRecord(paused=True, paused_at=iso(late), saved={"b": 2}, fresh=False), plan, late)
+    fast.commit(
+        PauseRecord(paused=True, paused_at=iso(late), saved={"b": 2}, fresh=False), plan, late
+    )
     change = Change("a", "table/a read", Why.PAUSE, SCALING, SUSPENDED, save=SCALING)
     ours = PauseRecord(paused=True, paused_at=iso(T0), saved={"a": SCALING}, fresh=False)
-    kept = slow.keep(ours, Plan(Verdict(True, "a backup"), (change,), {"a": SCALING}), late)
+    kept = slow.commit(ours, Plan(Verdict(True, "a backup"), (change,), {"a": SCALING}), late)
     assert kept.paused_at == iso(late) and dict(kept.saved) == {"b": 2, "a": SCALING}
     record, version = slow.shared.read()
     assert version == 2 and record == kept

@@ -192,7 +192,7 @@ AAS_PAUSE = [
         S,
         None,
         record(),
-        aas_change(Why.KEEP, S, None, save=S),
+        aas_change(Why.KEEP_EARLIER, S, None, save=S),
         S,
     ),
     ("backup goes on: nothing", S, F, record(paused=True), None, F),

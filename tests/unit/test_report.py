@@ -67,7 +67,7 @@ LINES = [
     ),
     (
         "kept",
-        Change("t", TABLE, Why.KEEP, SUSPENDED, None, save=SUSPENDED),
+        Change("t", TABLE, Why.KEEP_EARLIER, SUSPENDED, None, save=SUSPENDED),
         SUSPENDED,
         True,
         None,

@@ -28,7 +28,7 @@ NOT_TRIED = "not tried: the run's time for writes was spent; next run"
 BACKOFF_FIRST, BACKOFF_MOST = 0.5, 8.0
 
 
-def act(
+def make_changes(
     plan: Plan,
     owners: Mapping[str, TargetKind],
     deadline: float = math.inf,
@@ -47,8 +47,8 @@ def act(
 
     first = [job(c) for c in plan.changes if not owners[c.key].parallel]
     rest = rotated([job(c) for c in plan.changes if owners[c.key].parallel], rotation)
-    failures = Writes(first, deadline, monotonic, sleep, patient=False).run(1)
-    failures.update(Writes(rest, deadline, monotonic, sleep).run(workers))
+    failures = WritePool(first, deadline, monotonic, sleep, patient=False).drain(1)
+    failures.update(WritePool(rest, deadline, monotonic, sleep).drain(workers))
     return failures
 
 
@@ -58,7 +58,7 @@ class Job:
 
     key: str
     label: str
-    run: Callable[[], None]
+    write: Callable[[], None]
 
 
 def rotated(jobs: Sequence[Job], by: int) -> list[Job]:
@@ -68,7 +68,7 @@ def rotated(jobs: Sequence[Job], by: int) -> list[Job]:
     return [*jobs[by:], *jobs[:by]]
 
 
-class Writes:
+class WritePool:
     """A queue of jobs that workers take one at a time: a job is never run by two workers at
     once. `patient`: a throttled job goes to the back of the queue, and all wait, instead of
     failing (a job still throttled when the time is spent fails)."""
@@ -89,7 +89,7 @@ class Writes:
         self.lock = threading.Lock()
         self.backoff, self.resume_at = 0.0, 0.0
 
-    def run(self, workers: int) -> dict[str, Failure]:
+    def drain(self, workers: int) -> dict[str, Failure]:
         count = min(workers, len(self.todo))
         if count <= 1:
             self.work()
@@ -132,7 +132,7 @@ class Writes:
 
     def write(self, job: Job) -> None:
         try:
-            job.run()
+            job.write()
         except AwsError as e:
             if e.throttled and self.patient:
                 self.throttled(job, e)

@@ -1,15 +1,16 @@
-"""act(): the ECS service first, then a pool of writers; a throttle slows the pool down; nothing
-starts after the deadline; no target is written twice. The kinds here stand for the AWS edge."""
+"""make_changes(): the ECS service first, then a pool of writers; a throttle slows the pool
+down; nothing starts after the deadline; no target is written twice. The kinds here stand for
+the AWS edge."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from autoscaler_pauser.act import BACKOFF_FIRST, Job, act, rotated
 from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.decide import Plan, Verdict
 from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
+from autoscaler_pauser.writes import BACKOFF_FIRST, Job, make_changes, rotated
 
 
 def changes(prefix: str, count: int) -> list[Change]:
@@ -43,7 +44,7 @@ def test_the_service_is_done_before_any_table_write_begins():
     service, tables = Kind(False, 0.05, journal), Kind(True, 0.01, journal)
     first, rest = changes("svc", 2), changes("t", 20)
     owners = {c.key: service for c in first} | {c.key: tables for c in rest}
-    assert act(Plan(Verdict(True, "why"), (*rest, *first), {}), owners, workers=10) == {}
+    assert make_changes(Plan(Verdict(True, "why"), (*rest, *first), {}), owners, workers=10) == {}
     order = [key for what, key in journal if what == "begin"]
     assert order[:2] == ["svc0", "svc1"]
     last_service_end = max(i for i, (what, key) in enumerate(journal) if key.startswith("svc"))
@@ -55,7 +56,9 @@ def test_the_pool_writes_each_target_once_with_up_to_the_workers_at_once():
     tables = Kind(True, 0.02)
     rest = changes("t", 60)
     assert (
-        act(Plan(Verdict(True, "why"), tuple(rest), {}), {c.key: tables for c in rest}, workers=10)
+        make_changes(
+            Plan(Verdict(True, "why"), tuple(rest), {}), {c.key: tables for c in rest}, workers=10
+        )
         == {}
     )
     begun = [key for what, key in tables.journal if what == "begin"]
@@ -100,7 +103,7 @@ def test_a_throttle_slows_the_pool_down_instead_of_failing_targets():
     rest = changes("t", 30)
     kind = Throttled({"t3", "t7", "t20"}, times=2)
     clock = FakeTime()
-    failures = act(
+    failures = make_changes(
         Plan(Verdict(True, "why"), tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=100,
@@ -120,7 +123,7 @@ def test_a_throttle_that_outlasts_the_run_fails_the_targets_it_held_up():
     rest = changes("t", 5)
     kind = Throttled({"t1"}, times=1000)
     clock = FakeTime()
-    failures = act(
+    failures = make_changes(
         Plan(Verdict(True, "why"), tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=28,

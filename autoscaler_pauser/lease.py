@@ -18,7 +18,7 @@ from typing import Any
 
 from .aws import AwsError, aws_error, error_code
 from .model import PauseRecord, iso
-from .state import pause_from_json, pause_to_json
+from .state_file import pause_from_json, pause_to_json
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -48,7 +48,7 @@ class Conflict(Exception):
     """The item changed since this run read it, or its lease is no longer this run's."""
 
 
-class SharedRecord:
+class LeasedItem:
     """The item of one pauser in the state table, for one holder (host name and pid)."""
 
     def __init__(

@@ -11,29 +11,29 @@ from typing import Protocol
 
 from .aws import AwsError
 from .decide import Plan, merge_pause_records
+from .lease import Conflict, Held, Lease, LeasedItem
 from .model import PauseRecord, iso
-from .shared import Conflict, Held, Lease, SharedRecord
 
 log = logging.getLogger("autoscaler-pauser")
 
 
-class PauseStore(Protocol):
+class RecordStore(Protocol):
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord | None:
         """The record for this run, or None when another run holds it (this run is skipped).
         `cached`: the pause record in this host's state file."""
 
-    def intend(self, record: PauseRecord, now: datetime) -> None:
+    def write_ahead(self, record: PauseRecord, now: datetime) -> None:
         """Record, before the run acts, the pre-pause settings it is about to save: a run that
         dies between its changes and its record must not lose them."""
 
-    def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
+    def commit(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         """Leave the record after the run; the record as it was left."""
 
     def give_back(self) -> None:
         """The run ends without acting: let the next one in."""
 
 
-class LocalPause:
+class FileRecordStore:
     """The pause record in this host's state file, which the run writes whole at its end."""
 
     def __init__(self, write: Callable[[PauseRecord], None]):
@@ -42,21 +42,21 @@ class LocalPause:
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord:
         return cached
 
-    def intend(self, record: PauseRecord, now: datetime) -> None:
+    def write_ahead(self, record: PauseRecord, now: datetime) -> None:
         self.write(record)
 
-    def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
+    def commit(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         return record
 
     def give_back(self) -> None:
         pass
 
 
-class TablePause:
+class TableRecordStore:
     """The pause record in state_table, taken with its lease and left with a conditional write.
     A dry run reads it without the lease."""
 
-    def __init__(self, shared: SharedRecord, dry_run: bool = False):
+    def __init__(self, shared: LeasedItem, dry_run: bool = False):
         self.shared, self.dry_run = shared, dry_run
         self.lease: Lease | None = None
 
@@ -85,11 +85,11 @@ class TablePause:
             return cached
         return taken.record
 
-    def intend(self, record: PauseRecord, now: datetime) -> None:
+    def write_ahead(self, record: PauseRecord, now: datetime) -> None:
         if not self.dry_run and self.lease is not None:
             self.lease = self.shared.write(self.lease, record, now, release=False)
 
-    def keep(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
+    def commit(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
         if self.dry_run or self.lease is None:
             return record
         try:
