@@ -15,7 +15,7 @@ from typing import Any
 
 from .aws import aws_error, error_code
 from .model import Setting
-from .targets import restore_call, where
+from .targets import restore_call
 
 # How long Scheduler keeps trying a call that fails (throttled, the role not yet usable).
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts": 185}
@@ -23,8 +23,8 @@ RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts"
 
 class Failsafe:
     """The failsafe schedules of one pauser: named from its name and the target, in one group,
-    in each target's region. `scheduler(where)` is the client for the region of the targets of
-    "ecs" (the autoscaler's) or "tables"."""
+    in each target's region. `scheduler(key)` is the Scheduler client of the region the target
+    of `key` is in."""
 
     def __init__(self, scheduler: Callable[[str], Any], group: str, role_arn: str, pauser: str):
         self.scheduler, self.group, self.role_arn, self.pauser = scheduler, group, role_arn, pauser
@@ -44,7 +44,7 @@ class Failsafe:
         made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
         whole schedule, so every field goes again."""
         call = restore_call(key, setting)
-        scheduler = self.scheduler(call.where)
+        scheduler = self.scheduler(key)
         self._group(scheduler)
         params = {
             "Name": self.name(key),
@@ -82,7 +82,7 @@ class Failsafe:
 
     def disarm(self, key: str) -> None:
         """Remove the target's schedule; one that is gone (it fired) is fine."""
-        scheduler = self.scheduler(where(key))
+        scheduler = self.scheduler(key)
         try:
             scheduler.delete_schedule(Name=self.name(key), GroupName=self.group)
         except Exception as e:

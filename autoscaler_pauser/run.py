@@ -47,7 +47,8 @@ from .state_file import (
     write_json_atomic,
     write_text_atomic,
 )
-from .targets import TargetKind
+from .targets import TargetKind, region_of
+from .targets.ecs import EcsService
 from .writes import Job, WritePool, make_changes
 
 log = logging.getLogger("autoscaler-pauser")
@@ -59,7 +60,7 @@ WRITE_BUDGET_SECONDS = 28
 
 def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:
     """Write the state file, then the metrics file; False if the metrics could not be written."""
-    write_json_atomic(config.state_file, state_to_json(state, config))
+    write_json_atomic(config.state_file, state_to_json(state, EcsService.configured_key(config)))
     if not config.metrics_file:
         return True
     try:
@@ -202,9 +203,8 @@ class Run:
         ]
         return replace(record, failsafe=due), unset
 
-    def _scheduler(self, where: str) -> Any:
-        region = self.config.tables_region if where == "tables" else self.config.autoscaler_region
-        return self.aws.client("scheduler", region)
+    def _scheduler(self, key: str) -> Any:
+        return self.aws.client("scheduler", region_of(key, self.config))
 
     def _failed(self, e: Exception, pause: PauseRecord) -> Exit:
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
@@ -223,7 +223,8 @@ class Run:
     def _write_pause(self, pause: PauseRecord) -> None:
         """The pause record, before the run acts, with the run record as it was."""
         write_json_atomic(
-            self.config.state_file, state_to_json(State(pause, self.state.run), self.config)
+            self.config.state_file,
+            state_to_json(State(pause, self.state.run), EcsService.configured_key(self.config)),
         )
 
 

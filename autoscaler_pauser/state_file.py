@@ -248,14 +248,11 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
         os.close(dir_fd)
 
 
-def state_to_json(state: State, config: Config) -> dict[str, Any]:
-    """The state file's content: both records in one object."""
+def state_to_json(state: State, service_key: str | None = None) -> dict[str, Any]:
+    """The state file's content: both records in one object, and the saved count of the ECS
+    service of `service_key`, if any."""
     data = {**pause_to_json(state.pause), **dataclasses.asdict(state.run), "version": STATE_VERSION}
-    data["saved_desired_count"] = (
-        state.pause.saved.get(ecs_key(config.autoscaler_cluster, config.autoscaler_service))
-        if config.has_ecs
-        else None
-    )
+    data["saved_desired_count"] = state.pause.saved.get(service_key) if service_key else None
     return data
 
 
@@ -264,8 +261,3 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
     data = dataclasses.asdict(record)
     del data["fresh"]
     return data
-
-
-def ecs_key(cluster: str | None, service: str | None) -> str:
-    """The ECS service's key in the records."""
-    return f"ecs-service:{cluster}/{service}"

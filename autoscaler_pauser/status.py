@@ -12,6 +12,7 @@ from .config import Config
 from .model import State, parse_iso, paused_seconds
 from .report import format_setting
 from .state_file import UnusableState, load_state, state_to_json
+from .targets.ecs import EcsService
 
 
 def duration(seconds: float) -> str:
@@ -28,7 +29,7 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     least three minutes), and healthy means recent and successful."""
     if state.pause.fresh:
         return {"never_ran": True, "state_file": config.state_file, "healthy": False}
-    data = state_to_json(state, config)
+    data = state_to_json(state, EcsService.configured_key(config))
     last = parse_iso(state.run.last_run_at)
     age = (now - last).total_seconds() if last else None
     data["never_ran"] = False

@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from ..aws import aws_error
-from ..model import Change, Scan, TargetView
-from .scalable import register_suspension, scaling_view
+from ..config import Config
+from ..model import Change, Scan, Setting, TargetView
+from .kind import RestoreCall
+from .scalable import register_suspension, restore_suspension, scaling_view
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -43,6 +45,7 @@ class DynamoDbScaling:
     Their pre-pause suspensions are kept in the pause record.
     """
 
+    PREFIX = "aas:dynamodb:"  # then the target's resource id, ":" and its scalable dimension
     parallel = True
 
     def __init__(self, aas: Any, tables: Sequence[str], known: Scan | None = None):
@@ -51,6 +54,19 @@ class DynamoDbScaling:
         self.targets: dict[str, Mapping[str, Any]] = {}
         self.known = known  # what to ask for by name, if that is cheaper; None: scan it all
         self.scan: Scan | None = None  # what this run's scan of the whole found
+
+    @classmethod
+    def key_of(cls, resource_id: str, dimension: str) -> str:
+        return f"{cls.PREFIX}{resource_id}:{dimension}"
+
+    @staticmethod
+    def region(config: Config) -> str:
+        return config.tables_region or ""
+
+    @classmethod
+    def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
+        resource, _, rest = key.removeprefix(cls.PREFIX).partition(":dynamodb:")
+        return restore_suspension(key, "dynamodb", resource, "dynamodb:" + rest, setting)
 
     def _table(self, resource_id: str) -> str | None:
         """The listed table a resource id (table/<t> or table/<t>/index/<i>) is of, or None."""
@@ -78,7 +94,7 @@ class DynamoDbScaling:
             )
         )
         for t in found:
-            key = f"aas:dynamodb:{t['ResourceId']}:{t['ScalableDimension']}"
+            key = self.key_of(t["ResourceId"], t["ScalableDimension"])
             self.targets[key] = t
             side = "read" if "Read" in t["ScalableDimension"] else "write"
             views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None, on_aws=False))

@@ -13,9 +13,16 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..aws import AwsError, aws_error
-from ..model import MAX_DESIRED_COUNT, Change, Suspension, TargetView
-from ..state_file import ecs_key
-from .scalable import format_flags, parse_flags, register_suspension, scaling_view
+from ..config import Config
+from ..model import MAX_DESIRED_COUNT, Change, Setting, Suspension, TargetView
+from .kind import RestoreCall
+from .scalable import (
+    format_flags,
+    parse_flags,
+    register_suspension,
+    restore_suspension,
+    scaling_view,
+)
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -26,17 +33,42 @@ T = TypeVar("T")
 
 
 class EcsService:
-    """The custom autoscaler as an ECS service: paused at desired count 0."""
+    """The custom autoscaler as an ECS service: paused at desired count 0. Its key is
+    `ecs-service:CLUSTER/SERVICE`."""
 
+    PREFIX = "ecs-service:"
     parallel = False  # the autoscaler itself: stopped first, before its tables
 
     def __init__(self, ecs: Any, cluster: str, service: str, resume_count: int):
         self.ecs, self.cluster, self.service = ecs, cluster, service
         self.resume_count = resume_count
-        self.key = ecs_key(cluster, service)
+        self.key = self.key_of(cluster, service)
         self.arn: str | None = None
         self.saved_scaling: Suspension | None = None  # the tag its scaling target's record is in
         self.unreadable_scaling_tag = False
+
+    @classmethod
+    def key_of(cls, cluster: str, service: str) -> str:
+        return f"{cls.PREFIX}{cluster}/{service}"
+
+    @classmethod
+    def configured_key(cls, config: Config) -> str | None:
+        """The key of the config's service, if it has one."""
+        if config.autoscaler_cluster is None or config.autoscaler_service is None:
+            return None
+        return cls.key_of(config.autoscaler_cluster, config.autoscaler_service)
+
+    @staticmethod
+    def region(config: Config) -> str:
+        return config.autoscaler_region or ""
+
+    @classmethod
+    def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
+        cluster, service = key.removeprefix(cls.PREFIX).split("/", 1)
+        if isinstance(setting, Suspension):
+            raise ValueError(f"{key}: a service's setting is its desired count, not {setting!r}")
+        request = {"Cluster": cluster, "Service": service, "DesiredCount": setting}
+        return RestoreCall("ecs", "updateService", request)
 
     def observe(self) -> list[TargetView]:
         try:
@@ -163,12 +195,20 @@ class EcsServiceScaling:
     the service and in the state file.
     """
 
+    PREFIX = "aas:ecs:"  # then the scalable target's resource id: service/CLUSTER/SERVICE
+    DIMENSION = "ecs:service:DesiredCount"
     parallel = False
 
     def __init__(self, aas: Any, service: EcsService):
         self.aas, self.service = aas, service
-        self.key = f"aas:ecs:service/{service.cluster}/{service.service}"
+        self.key = f"{self.PREFIX}service/{service.cluster}/{service.service}"
         self.target: Mapping[str, Any] = {}
+
+    region = EcsService.region
+
+    @classmethod
+    def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
+        return restore_suspension(key, "ecs", key.removeprefix(cls.PREFIX), cls.DIMENSION, setting)
 
     def observe(self) -> list[TargetView]:
         resource = f"service/{self.service.cluster}/{self.service.service}"
@@ -176,7 +216,7 @@ class EcsServiceScaling:
             resp = self.aas.describe_scalable_targets(
                 ServiceNamespace="ecs",
                 ResourceIds=[resource],
-                ScalableDimension="ecs:service:DesiredCount",
+                ScalableDimension=self.DIMENSION,
             )
         except Exception as e:
             raise aws_error("DescribeScalableTargets", e) from e

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..aws import aws_error
-from ..model import SCALING, SUSPENDED, Suspension, TargetView
+from ..model import SCALING, SUSPENDED, Setting, Suspension, TargetView
+from .kind import RestoreCall
 
 # Application Auto Scaling's names of the three kinds of scaling, in a Suspension's order.
 SUSPEND_FLAGS = (
@@ -61,3 +62,18 @@ def parse_flags(text: str) -> Suspension | None:
     if sorted(parts) != sorted(FLAG_NAMES) or not set(parts.values()) <= {"true", "false"}:
         return None
     return Suspension(*(parts[n] == "true" for n in FLAG_NAMES))
+
+
+def restore_suspension(
+    key: str, namespace: str, resource: str, dimension: str, setting: Setting
+) -> RestoreCall:
+    """The call that gives a scalable target its three suspension flags back."""
+    if not isinstance(setting, Suspension):
+        raise ValueError(f"{key}: a scalable target's setting is its suspension, not {setting!r}")
+    request = {
+        "ServiceNamespace": namespace,
+        "ResourceId": resource,
+        "ScalableDimension": dimension,
+        "SuspendedState": dict(zip(SUSPEND_FLAGS, setting, strict=True)),
+    }
+    return RestoreCall("applicationautoscaling", "registerScalableTarget", request)
