@@ -10,6 +10,7 @@ from typing import Any
 
 from .config import Config
 from .model import Cluster
+from .timing import CONNECT_SECONDS, READ_SECONDS, TRIES
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -158,14 +159,13 @@ def regions_of(session: Any) -> Callable[[str], frozenset[str]]:
 def make_clients(config: Config, session: Any = None) -> Aws:
     from botocore.config import Config as BotoConfig
 
-    # Three tries at 3 s to connect and 5 s to read bound one call to about 16 s against a hung
-    # endpoint, so even a run whose tag and update both hang ends well within 45 s. (botocore's
-    # retries "max_attempts" counts retries only, not tries: 3 there made four tries.) Each
-    # writer of the pool has a connection of its own.
+    # The tries and timeouts that bound one call (timing.py). botocore's retries "max_attempts"
+    # counts retries only, not tries: total_max_attempts counts tries. Each writer of the pool has
+    # a connection of its own.
     boto = BotoConfig(
-        connect_timeout=3,
-        read_timeout=5,
-        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=CONNECT_SECONDS,
+        read_timeout=READ_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": TRIES},
         max_pool_connections=max(10, config.write_workers + 2),
     )
     session = session or new_session()

@@ -16,6 +16,7 @@ from . import Exit, __version__
 from .aws import Aws, make_clients, new_session, regions_of
 from .commands import cmd_loop, cmd_run
 from .config import CONFIG_ENV, Config, ConfigError, load_config
+from .logs import setup_logging, text_lines
 from .state_file import StateFileError, check_files
 from .status import cmd_status
 
@@ -68,18 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(debug: bool, environ: Mapping[str, str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    # journald stamps each line itself.
-    stamp = "" if "JOURNAL_STREAM" in environ else "%(asctime)s "
-    handler.setFormatter(
-        logging.Formatter(stamp + "%(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
-    )
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
-    log.propagate = False
-
-
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -95,7 +84,7 @@ def main(
         print("autoscaler-pauser: --interval goes with --loop", file=sys.stderr)
         return Exit.USAGE
     path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
-    setup_logging("DEBUG_OUTPUT" in environ, environ)
+    setup_logging("DEBUG_OUTPUT" in environ, text_lines(environ))
     # One botocore session: its endpoint data serves both the region check and the clients.
     session = None if args.command == "status" else new_session()
     try:
@@ -103,7 +92,7 @@ def main(
     except ConfigError as e:
         print("\n".join(f"autoscaler-pauser: {p}" for p in e.problems), file=sys.stderr)
         return Exit.USAGE
-    setup_logging(config.debug_output, environ)
+    setup_logging(config.debug_output, text_lines(environ))
     log.debug("config %s: %s", path or "(environment only)", dataclasses.asdict(config))
     try:
         return command(args, config, path, lambda c: aws_factory(c, session), now)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required, plain
+from .timing import LEASE_SECONDS
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -47,7 +48,7 @@ class Config:
     failsafe_group: str = "autoscaler-pauser"
     state_table: str | None = None
     state_table_region: str | None = None
-    lease_seconds: float = 50
+    lease_seconds: float = LEASE_SECONDS
     name: str | None = None
     metrics_file: str | None = None
     interval: float = 60

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import MAX_DESIRED_COUNT
+from .timing import LEASE_SECONDS, RUN_SECONDS
 
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 
@@ -233,10 +234,10 @@ KEYS: tuple[Key, ...] = (
     Key(
         "lease_seconds",
         Kind.NUMBER,
-        50,
-        "how long a run holds state_table's lease: longer than a run lasts (45 s at most), "
-        "shorter than the time between runs, since a run that dies holding it delays the next "
-        "by up to this",
+        LEASE_SECONDS,
+        f"how long a run holds state_table's lease: longer than a run lasts ({RUN_SECONDS} s at "
+        "most), shorter than the time between runs, since a run that dies holding it delays the "
+        "next by up to this",
         minimum=3,
         maximum=60 * 60,
     ),

@@ -19,17 +19,16 @@ from typing import Any
 
 from . import Exit
 from .aws import Aws, make_clients, new_session, regions_of
-from .config import Config, ConfigError, load_config
+from .config import CONFIG_ENV, Config, ConfigError, load_config
+from .logs import JsonLines, setup_logging
 from .run import run_once
 from .state_file import check_files
+from .timing import LAMBDA_RESERVE_SECONDS
 
 log = logging.getLogger("autoscaler-pauser")
 
 # A function keeps nothing between invocations but /tmp: the run record goes there.
 STATE_FILE = "/tmp/autoscaler-pauser/state.json"
-# Seconds an invocation keeps after its last write may start: one hung call (16 s) and the
-# records.
-RESERVE_SECONDS = 18
 
 _warm: dict[str, Any] = {}  # what a warm function reuses: the config and the clients
 
@@ -41,7 +40,7 @@ class RunFailed(Exception):
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     config, aws = _config_and_clients(os.environ)
     remaining = context.get_remaining_time_in_millis() / 1000
-    budget = max(0.0, remaining - RESERVE_SECONDS)
+    budget = max(0.0, remaining - LAMBDA_RESERVE_SECONDS)
     holder = f"lambda:{context.aws_request_id}"
     check_files(config)
     code = run_once(config, aws, _now, dry_run=False, holder=holder, budget=budget)
@@ -57,36 +56,12 @@ def _now() -> datetime:
 def _config_and_clients(environ: Mapping[str, str]) -> tuple[Config, Aws]:
     key = json.dumps(sorted(environ.items()))
     if _warm.get("key") != key:
-        setup_logging("DEBUG_OUTPUT" in environ)
+        setup_logging("DEBUG_OUTPUT" in environ, JsonLines(), sys.stdout)
         session = new_session()
         env = {"STATE_FILE": STATE_FILE, **environ}
-        config = load_config(
-            os.environ.get("AUTOSCALER_PAUSER_CONFIG"), env, regions=regions_of(session)
-        )
+        config = load_config(environ.get(CONFIG_ENV), env, regions=regions_of(session))
         if not config.state_table:
             raise ConfigError(["state_table: required in Lambda (set STATE_TABLE)"])
-        setup_logging(config.debug_output)
+        setup_logging(config.debug_output, JsonLines(), sys.stdout)
         _warm.update(key=key, config=config, aws=make_clients(config, session))
     return _warm["config"], _warm["aws"]
-
-
-class JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, message, and "stuck" on the stuck-pause alarm."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
-            "level": record.levelname,
-            "message": record.getMessage(),
-        }
-        if getattr(record, "stuck", False):
-            line["stuck"] = True
-        return json.dumps(line, ensure_ascii=False)
-
-
-def setup_logging(debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonLines())
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
-    log.propagate = False

@@ -22,10 +22,6 @@ from .state_file import pause_from_json, pause_to_json
 
 log = logging.getLogger("autoscaler-pauser")
 
-# Longer than a run can last (its writes stop at 28 s, one hung call takes 16 s more), shorter
-# than the 60 s between runs: a run that dies holding it delays the next by at most one interval.
-LEASE_SECONDS = 50
-
 
 @dataclass(frozen=True)
 class Lease:
@@ -51,9 +47,7 @@ class Conflict(Exception):
 class LeasedItem:
     """The item of one pauser in the state table, for one holder (host name and pid)."""
 
-    def __init__(
-        self, dynamodb: Any, table: str, name: str, holder: str, seconds: float = LEASE_SECONDS
-    ):
+    def __init__(self, dynamodb: Any, table: str, name: str, holder: str, seconds: float):
         self.dynamodb, self.table, self.name, self.holder = dynamodb, table, name, holder
         self.seconds = int(seconds)
         self.key = {"name": {"S": name}}

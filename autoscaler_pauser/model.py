@@ -19,6 +19,9 @@ class Suspension(NamedTuple):
     scheduled: bool
 
 
+# The three kinds of scaling in a Suspension's order, as a log line and a tag's value name them.
+FLAG_WORDS = ("in", "out", "scheduled")
+
 SUSPENDED = Suspension(True, True, True)
 SCALING = Suspension(False, False, False)
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 
 from .decide import Plan
-from .model import Change, Failure, Observed, Setting, Suspension, TargetView, Why
+from .model import FLAG_WORDS, Change, Failure, Observed, Setting, Suspension, TargetView, Why
 
 # why -> (done, dry run, failed), and the line's shape
 VERBS = {
@@ -29,7 +29,6 @@ LINES = {
     Why.CLEAR: "{verb} the leftover saved setting of {label}, at {before}: {reason}",
     Why.SAVE: "{verb} the pre-pause setting of {label}, {save}, on AWS again: its record was gone",
 }
-FLAG_WORDS = ("in", "out", "scheduled")
 
 
 def format_setting(value: Setting | None) -> str:
@@ -40,23 +39,6 @@ def format_setting(value: Setting | None) -> str:
             return "scaling"
         return "suspended " + "+".join(n for n, v in zip(FLAG_WORDS, value, strict=True) if v)
     return str(value)
-
-
-def plan_lines(
-    plan: Plan,
-    observed: Observed,
-    dry_run: bool = False,
-    failed: Mapping[str, Failure] | None = None,
-) -> list[str]:
-    """One line per target, before → after and why; `would` in front for a dry run. A target
-    whose change failed gets the error after it, and `could not` in front unless its setting
-    was changed all the same."""
-    failed = failed or {}
-    changes = {c.key: c for c in plan.changes}
-    return [
-        target_line(t, changes.get(t.key), plan.verdict.reason, dry_run, failed.get(t.key))
-        for t in observed.targets
-    ]
 
 
 def target_line(

@@ -49,13 +49,10 @@ from .state_file import (
 )
 from .targets import TargetKind, region_of
 from .targets.ecs import EcsService
+from .timing import WRITE_BUDGET_SECONDS
 from .writes import Job, WritePool, make_changes
 
 log = logging.getLogger("autoscaler-pauser")
-
-# No write starts later than this into a run: one call against a hung endpoint takes about 16 s
-# (three tries), so a run still ends within 45 s, however many targets it has to change.
-WRITE_BUDGET_SECONDS = 28
 
 
 def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..aws import aws_error
-from ..model import SCALING, SUSPENDED, Setting, Suspension, TargetView
+from ..model import FLAG_WORDS, SCALING, SUSPENDED, Setting, Suspension, TargetView
 from .kind import RestoreCall
 
 # Application Auto Scaling's names of the three kinds of scaling, in a Suspension's order.
@@ -15,7 +15,6 @@ SUSPEND_FLAGS = (
     "DynamicScalingOutSuspended",
     "ScheduledScalingSuspended",
 )
-FLAG_NAMES = ("in", "out", "scheduled")  # the same in a tag's value
 
 
 def suspension(target: Mapping[str, Any]) -> Suspension:
@@ -54,14 +53,14 @@ def scaling_view(
 
 
 def format_flags(value: Suspension) -> str:
-    return " ".join(f"{n}={str(v).lower()}" for n, v in zip(FLAG_NAMES, value, strict=True))
+    return " ".join(f"{n}={str(v).lower()}" for n, v in zip(FLAG_WORDS, value, strict=True))
 
 
 def parse_flags(text: str) -> Suspension | None:
     parts = dict(p.split("=", 1) for p in text.split() if "=" in p)
-    if sorted(parts) != sorted(FLAG_NAMES) or not set(parts.values()) <= {"true", "false"}:
+    if sorted(parts) != sorted(FLAG_WORDS) or not set(parts.values()) <= {"true", "false"}:
         return None
-    return Suspension(*(parts[n] == "true" for n in FLAG_NAMES))
+    return Suspension(*(parts[n] == "true" for n in FLAG_WORDS))
 
 
 def restore_suspension(

@@ -14,6 +14,7 @@ import pytest
 from autoscaler_pauser import lambda_handler
 from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
+from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS
 from tests.support.tool import base_env
 from tests.support.world import REGION
 
@@ -144,7 +145,7 @@ def test_the_write_budget_comes_from_the_time_the_invocation_has_left(function, 
     w = function
     w.create_service(desired=3)
     w.start_cluster("nightly-backup-users")
-    assert invoke(seconds=lambda_handler.RESERVE_SECONDS - 1)["exit"] == 0
+    assert invoke(seconds=LAMBDA_RESERVE_SECONDS - 1)["exit"] == 0
     assert w.desired() == 3, "no write may start: a hung call would outlast the invocation"
     [warning] = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
     assert warning["message"] == (

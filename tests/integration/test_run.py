@@ -15,8 +15,8 @@ from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.decide import Plan, Verdict
 from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
-from autoscaler_pauser.run import WRITE_BUDGET_SECONDS
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from autoscaler_pauser.timing import WRITE_BUDGET_SECONDS
 from autoscaler_pauser.writes import make_changes
 from tests.support.tool import base_env
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.lease import LEASE_SECONDS, Conflict, Held, Lease, LeasedItem
+from autoscaler_pauser.lease import Conflict, Held, Lease, LeasedItem
 from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension, iso
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from autoscaler_pauser.timing import LEASE_SECONDS
 from tests.support.clock import Clock
 from tests.support.tool import base_env
 from tests.support.world import READ, WRITE, add_table, register, targets
@@ -57,8 +58,8 @@ def suspension(world, resource: str, dimension: str) -> dict:
 
 def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
     world.create_state_table(TABLE)
-    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1")
-    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2")
+    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1", LEASE_SECONDS)
+    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2", LEASE_SECONDS)
     lease = a.take(T0)
     assert isinstance(lease, Lease) and lease.version == 0 and lease.record.fresh
     held = b.take(T0 + timedelta(seconds=10))
@@ -74,8 +75,8 @@ def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
 
 def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
     world.create_state_table(TABLE)
-    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1")
-    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2")
+    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1", LEASE_SECONDS)
+    b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2", LEASE_SECONDS)
     slow = a.take(T0)
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     fast = b.take(late)  # a's lease ran out: b takes it and writes first
@@ -132,7 +133,7 @@ def test_a_run_that_finds_the_lease_held_is_skipped_without_a_change(world, host
     a, _ = hosts
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-a")
-    holder = LeasedItem(world.dynamodb, TABLE, a_name(), "elsewhere:9")
+    holder = LeasedItem(world.dynamodb, TABLE, a_name(), "elsewhere:9", LEASE_SECONDS)
     assert isinstance(holder.take(a.clock()), Lease)
     world.calls.clear()
     assert a.run() == 0
@@ -260,8 +261,8 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     from autoscaler_pauser.record_store import TableRecordStore
 
     world.create_state_table(TABLE)
-    slow = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "slow:1"))
-    fast = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "fast:2"))
+    slow = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "slow:1", LEASE_SECONDS))
+    fast = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "fast:2", LEASE_SECONDS))
     before = slow.take(PauseRecord(), T0)
     assert before is not None and before.fresh
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)

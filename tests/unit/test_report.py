@@ -19,7 +19,7 @@ from autoscaler_pauser.model import (
     TargetView,
     Why,
 )
-from autoscaler_pauser.report import format_setting, plan_lines, run_lines
+from autoscaler_pauser.report import format_setting, run_lines, target_line
 from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
 REASON = "1 active cluster matches 'nightly-backup-' (j-1)"
@@ -29,11 +29,13 @@ def ecs(current, tag=None):
     return TargetView(KEY, "ddb-scaler", current, tag, 0, 1)
 
 
-def test_plan_lines_say_before_after_and_would_in_dry_run():
+def test_a_change_s_line_says_before_after_and_would_in_dry_run():
     observed = Observed(BACKUP, (ecs(3),))
     plan = decide(observed, PauseRecord(), CONFIG, NOW)
-    assert plan_lines(plan, observed) == [f"paused ddb-scaler 3 → 0: {REASON}"]
-    assert plan_lines(plan, observed, dry_run=True) == [f"would pause ddb-scaler 3 → 0: {REASON}"]
+    assert run_lines(plan, observed) == [(logging.INFO, f"paused ddb-scaler 3 → 0: {REASON}")]
+    assert run_lines(plan, observed, dry_run=True) == [
+        (logging.INFO, f"would pause ddb-scaler 3 → 0: {REASON}")
+    ]
 
 
 TABLE = "table/orders read"
@@ -41,10 +43,7 @@ TABLE = "table/orders read"
 
 def line(change, current, dry_run=False, failure=None):
     target = TargetView("t", TABLE, current, None, SUSPENDED, SCALING, keeps_earlier_pause=True)
-    plan = Plan(Verdict(change is None or change.why is not Why.RESUME, "why"), (), {})
-    if change is not None:
-        plan = Plan(plan.verdict, (change,), {})
-    return plan_lines(plan, Observed((), (target,)), dry_run, {"t": failure} if failure else {})[0]
+    return target_line(target, change, "why", dry_run, failure)
 
 
 # change, the target now, dry run, failure -> the line

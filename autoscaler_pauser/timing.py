@@ -1,0 +1,22 @@
+"""How long a run may take, defined once; every other limit is made from these.
+
+A call tries three times, each with 3 s to connect and 5 s to read, so one call against a hung
+endpoint gives up after about 16 s. No write starts later than 28 s into a run, so a run ends
+within 45 s however many targets it changes. A run's lease on the shared pause record lasts
+longer than that, and less than the minute between runs. In Lambda, the writes stop early
+enough to leave one hung call and the records their time.
+"""
+
+CONNECT_SECONDS = 3
+READ_SECONDS = 5
+TRIES = 3  # botocore's total_max_attempts: tries, not retries
+# One call against a hung endpoint: every try waits out its read, plus botocore's backoff.
+HUNG_CALL_SECONDS = TRIES * READ_SECONDS + 1
+
+WRITE_BUDGET_SECONDS = 28  # no write starts later than this into a run
+RUN_SECONDS = WRITE_BUDGET_SECONDS + HUNG_CALL_SECONDS + 1  # the longest a run lasts: 45
+LEASE_SECONDS = RUN_SECONDS + 5  # the default lease: longer than a run, under a minute
+
+# Lambda: the time an invocation keeps after its last write may start: one hung call and the
+# records.
+LAMBDA_RESERVE_SECONDS = HUNG_CALL_SECONDS + 2

@@ -1,0 +1,38 @@
+"""The timing budget is defined once (timing.py): the clients, the lease, the keys' defaults and
+the Lambda's reserve are made from it, and its parts fit together."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from autoscaler_pauser import timing
+from autoscaler_pauser.aws import make_clients
+from autoscaler_pauser.config import Config
+from autoscaler_pauser.keys import KEYS, KEYS_BY_NAME, Required
+
+
+def test_a_run_ends_within_its_lease_and_the_lease_within_the_minute_between_runs():
+    assert timing.WRITE_BUDGET_SECONDS + timing.HUNG_CALL_SECONDS < timing.RUN_SECONDS
+    assert timing.RUN_SECONDS < timing.LEASE_SECONDS < KEYS_BY_NAME["interval"].default
+    assert KEYS_BY_NAME["lease_seconds"].default == timing.LEASE_SECONDS
+    assert f"({timing.RUN_SECONDS} s at most)" in KEYS_BY_NAME["lease_seconds"].help
+
+
+def test_the_lambda_keeps_time_for_one_hung_call_after_its_last_write():
+    assert timing.LAMBDA_RESERVE_SECONDS > timing.HUNG_CALL_SECONDS
+
+
+def test_every_client_tries_and_waits_as_the_budget_says():
+    aws = make_clients(Config(emr_prefix=("b-",), emr_region="us-east-1"))
+    boto = aws.client("emr", "us-east-1").meta.config
+    assert boto.connect_timeout == timing.CONNECT_SECONDS
+    assert boto.read_timeout == timing.READ_SECONDS
+    assert boto.retries == {"mode": "standard", "total_max_attempts": timing.TRIES}
+
+
+def test_the_config_s_defaults_are_the_key_table_s():
+    fields = {f.name: f.default for f in dataclasses.fields(Config)}
+    for key in KEYS:
+        default = tuple(key.default) if isinstance(key.default, list) else key.default
+        if key.required is Required.NO:
+            assert fields[key.name] == default, key.name
