@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from .tool import ROOT
@@ -23,6 +24,19 @@ def table(page: str, name: str) -> list[list[str]]:
 def quoted(cell: str) -> list[str]:
     """The names a cell gives in backticks."""
     return re.findall(r"`([^`]+)`", cell)
+
+
+def steady_calls() -> dict[str, Counter[str]]:
+    """docs/operations.md's calls of a steady run: setup -> operation -> how many times (a
+    call written "2 × `UpdateItem`" counts twice)."""
+    out = {}
+    for setup, calls, _total in table("operations.md", "steady-calls"):
+        counted: Counter[str] = Counter()
+        for part in calls.split(","):
+            times, _, name = part.strip().rpartition(" × ")
+            counted[name.strip("`")] += int(times or 1)
+        out[setup] = counted
+    return out
 
 
 def pages() -> list[Path]:

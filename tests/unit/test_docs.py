@@ -1,5 +1,6 @@
 """The docs against the code: the lists in docs/ that the code defines, and the links between
-the pages. (The table of keys is in test_config.py; the IAM table in tests/deploy/test_iam.py.)"""
+the pages. (The table of keys is in test_config.py; the steady run's calls are measured in
+tests/integration/test_steady_run.py; the IAM table in tests/deploy/test_iam.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from autoscaler_pauser import Exit
 from autoscaler_pauser.metrics import METRICS
 from autoscaler_pauser.model import State
 from autoscaler_pauser.state_file import state_to_json
-from tests.support.docs import DOCS, pages, quoted, table
+from tests.support.docs import DOCS, pages, quoted, steady_calls, table
 from tests.support.tool import ROOT
 from tests.unit.scene import CONFIG
 
@@ -30,6 +31,12 @@ def test_the_exit_codes_listed_are_those_the_command_returns():
     text = (DOCS / "configuration.md").read_text()
     codes = re.findall(r"^\| (\d+) \|", text.split("## Exit codes", 1)[1], re.M)
     assert [int(c) for c in codes] == [e.value for e in Exit]
+
+
+def test_each_steady_run_row_adds_up_to_its_total():
+    calls = steady_calls()
+    for setup, _, total in table("operations.md", "steady-calls"):
+        assert sum(calls[setup].values()) == int(total), setup
 
 
 def test_the_readme_links_every_page_of_docs():
