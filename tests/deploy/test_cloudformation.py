@@ -31,6 +31,7 @@ from moto.scheduler.models import scheduler_backends
 from autoscaler_pauser import keys
 from autoscaler_pauser.config import load_config
 from tests.deploy.test_iam import ALARMS, IMPLIED, UNSCOPED, as_list, iam_variants, statements
+from tests.support.docs import quoted, table
 from tests.support.tool import ROOT
 from tests.support.world import REGION
 
@@ -306,6 +307,22 @@ def test_failsafe_minutes_are_0_or_whole_minutes_above_the_schedule_up_to_a_week
     parameter = TEMPLATE["Parameters"]["FailsafeMinutes"]
     assert parameter["Default"] == "0", "off unless asked for"
     assert bool(re.fullmatch(parameter["AllowedPattern"], minutes)) == valid
+
+
+def test_the_docs_list_every_parameter_with_its_default():
+    """docs/serverless.md's table: every parameter of the template, and a default written as a
+    value (`360`, `""`) is the template's."""
+    params = TEMPLATE["Parameters"]
+    listed = []
+    for names, default, _ in table("serverless.md", "cfn-parameters"):
+        for name in quoted(names):
+            listed.append(name)
+            if default == "required":
+                assert "Default" not in params[name], name
+            elif default.startswith("`"):
+                value = quoted(default)[0]
+                assert str(params[name]["Default"]) == value.strip('"'), name
+    assert sorted(listed) == sorted(params)
 
 
 def test_scoped_statements_name_the_parameters_and_the_stack_s_own_resources():
