@@ -1,4 +1,4 @@
-# The commands the README names: test, demo, bench, lint, lambda.
+# The commands the docs name: test, demo, bench, lint, lambda, docs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -68,11 +68,12 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_reconcile
 	$(PY) -m benchmarks.bench_scale
 
-# Remake config.example.yaml and the README's table of keys from autoscaler_pauser.keys.KEYS.
+# Remake config.example.yaml and the table of keys in docs/configuration.md from
+# autoscaler_pauser.keys.KEYS.
 docs: $(VENV)/.installed
 	$(PY) -c 'from autoscaler_pauser import docs; print(docs.example_yaml(), end="")' > config.example.yaml
-	$(PY) -c 'from autoscaler_pauser import docs; import pathlib; p = pathlib.Path("README.md"); \
-	  p.write_text(docs.readme_with_table(p.read_text()))'
+	$(PY) -c 'from autoscaler_pauser import docs; import pathlib; p = pathlib.Path(docs.KEYS_PAGE); \
+	  p.write_text(docs.with_key_table(p.read_text()))'
 
 clean:
 	rm -rf $(VENV) .venv310 .pytest_cache .ruff_cache .hypothesis *.egg-info dist

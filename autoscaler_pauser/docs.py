@@ -1,4 +1,4 @@
-"""config.example.yaml and the README's table of keys, made from the table of keys."""
+"""config.example.yaml and the table of keys in docs/configuration.md, made from KEYS."""
 
 from __future__ import annotations
 
@@ -40,18 +40,22 @@ def example_yaml() -> str:
     return "\n".join(out)
 
 
-def readme_with_table(readme: str) -> str:
-    """The README with its table of keys remade."""
+# The page that holds the table of keys, between its markers.
+KEYS_PAGE = "docs/configuration.md"
+
+
+def with_key_table(page: str) -> str:
+    """The text of KEYS_PAGE with its table of keys remade."""
     start, end = (
         "<!-- keys: made by `make docs` from autoscaler_pauser.keys.KEYS -->\n",
         "<!-- /keys -->",
     )
-    head, rest = readme.split(start, 1)
+    head, rest = page.split(start, 1)
     return head + start + config_table() + end + rest.split(end, 1)[1]
 
 
 def config_table() -> str:
-    """The README's table of keys, made from KEYS."""
+    """The table of keys, made from KEYS."""
     rows = ["| key | environment | type | default | meaning |", "|---|---|---|---|---|"]
     for key in KEYS:
         default = _requirement(key).removeprefix("default: ")

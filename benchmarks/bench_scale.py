@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tests.support.motoserver import MotoServer
-from tests.support.proxy import FaultProxy
+from tests.support.proxy import AAS, FaultProxy
 from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env, tool_env
 from tests.support.world import World, add_table, targets
 
@@ -27,6 +27,7 @@ TABLES = 200
 DELAY = 0.080
 ROUNDS = int(os.environ.get("BENCH_SCALE_ROUNDS", "3"))
 GOAL_SECONDS, GOAL_RATIO = 15, 1.3
+DESCRIBE_TARGETS = AAS + "DescribeScalableTargets"
 FLAGS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
 
 # The same reads and writes as the tool's pause, on 10 threads, with nothing else.
@@ -126,7 +127,9 @@ def measure(world: World, proxy: FaultProxy) -> int:
                 )
                 return 1
             pauses.append(seconds)
+            proxy.forget()
             steady, r = timed(tool, env)
+            pages = proxy.count(DESCRIBE_TARGETS)
             info = [line for line in r.stderr.splitlines() if " INFO " in line]
             if r.returncode != 0 or len(info) != 1:
                 print(f"a steady run over 1,200 targets printed {len(info)} INFO lines")
@@ -157,7 +160,10 @@ def measure(world: World, proxy: FaultProxy) -> int:
         f"(goal ≤ {GOAL_RATIO})"
     )
     print(f"resume, one run, 10 workers:  median {resume:5.1f} s   every target as before")
-    print(f"a steady run while paused:    {steady:5.1f} s, one INFO line")
+    print(
+        f"a steady run while paused:    {steady:5.1f} s, one INFO line, "
+        f"{pages} DescribeScalableTargets pages"
+    )
     print(
         f"one write at a time:          {sequential:5.1f} s, exit {r.returncode}: "
         f"{left.split(' WARNING ')[-1]}"

@@ -31,7 +31,8 @@ from moto.scheduler.models import scheduler_backends
 from autoscaler_pauser import keys
 from autoscaler_pauser.config import load_config
 from autoscaler_pauser.timing import LEASE_SECONDS, RUN_SECONDS
-from tests.deploy.test_iam import ALARMS, IMPLIED, UNSCOPED, as_list, readme_variants, statements
+from tests.deploy.test_iam import ALARMS, IMPLIED, UNSCOPED, as_list, iam_variants, statements
+from tests.support.docs import quoted, table
 from tests.support.tool import ROOT
 from tests.support.world import REGION
 
@@ -44,13 +45,13 @@ OTHER_REGION = "eu-west-1"
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
-# The README's IAM row of a pauser whose record is in a DynamoDB table, as the stack's is; and
+# The IAM row (docs/iam.md) of a pauser whose record is in a DynamoDB table, as the stack's is; and
 # iam-policy.json's statements that FailsafeMinutes adds to it.
 STATE_TABLE_ROW = "both, with the pause record in `state_table`"
 FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
 FAILSAFE_ON = {"FailsafeMinutes": "30"}
 
-# The stack's setups (its parameters) and the README's IAM setup each one is. With only an ECS
+# The stack's setups (its parameters) and the IAM setup (docs/iam.md) each one is. With only an ECS
 # service the stack still allows Application Auto Scaling, for the service's own target.
 SETUPS = {
     "both": {
@@ -183,12 +184,12 @@ def by_sid(resource: str) -> dict[str, dict]:
 
 
 def variant_statements(variant: str) -> list[dict]:
-    """iam-policy.json's statements that the README's IAM table gives a setup."""
-    return [s for s in statements() if s["Sid"] in readme_variants()[variant]]
+    """iam-policy.json's statements that the IAM table in docs/iam.md gives a setup."""
+    return [s for s in statements() if s["Sid"] in iam_variants()[variant]]
 
 
 def failsafe_statements() -> list[dict]:
-    """iam-policy.json's statements for the failsafe, which no row of the README's table has yet."""
+    """iam-policy.json's statements for the failsafe."""
     found = [s for s in statements() if s["Sid"] in FAILSAFE_SIDS]
     assert [s["Sid"] for s in found] == list(FAILSAFE_SIDS), "iam-policy.json lacks them"
     return found
@@ -307,6 +308,22 @@ def test_failsafe_minutes_are_0_or_whole_minutes_above_the_schedule_up_to_a_week
     parameter = TEMPLATE["Parameters"]["FailsafeMinutes"]
     assert parameter["Default"] == "0", "off unless asked for"
     assert bool(re.fullmatch(parameter["AllowedPattern"], minutes)) == valid
+
+
+def test_the_docs_list_every_parameter_with_its_default():
+    """docs/serverless.md's table: every parameter of the template, and a default written as a
+    value (`360`, `""`) is the template's."""
+    params = TEMPLATE["Parameters"]
+    listed = []
+    for names, default, _ in table("serverless.md", "cfn-parameters"):
+        for name in quoted(names):
+            listed.append(name)
+            if default == "required":
+                assert "Default" not in params[name], name
+            elif default.startswith("`"):
+                value = quoted(default)[0]
+                assert str(params[name]["Default"]) == value.strip('"'), name
+    assert sorted(listed) == sorted(params)
 
 
 def test_scoped_statements_name_the_parameters_and_the_stack_s_own_resources():

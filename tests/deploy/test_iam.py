@@ -83,7 +83,7 @@ def policy_actions() -> set[str]:
     return {a for s in statements() for a in as_list(s["Action"])}
 
 
-# The setups of the README's IAM table, as the worlds a night runs in.
+# The setups of the IAM table in docs/iam.md, as the worlds a night runs in.
 SETUPS = {
     "an ECS autoscaler service": {"ecs": True, "own_target": False, "tables": False},
     "an ECS service that is also a scalable target": {
@@ -112,9 +112,9 @@ SETUPS = {
 OPTIONAL = {"an ECS autoscaler service": {"application-autoscaling:DescribeScalableTargets"}}
 
 
-def readme_variants() -> dict[str, list[str]]:
-    """The README's IAM table: setup -> the Sids of the statements it needs."""
-    text = (ROOT / "README.md").read_text()
+def iam_variants() -> dict[str, list[str]]:
+    """The IAM table in docs/iam.md: setup -> the Sids of the statements it needs."""
+    text = (ROOT / "docs" / "iam.md").read_text()
     table = text.split("<!-- iam-variants", 1)[1].split("<!-- /iam-variants -->", 1)[0]
     rows = [line.split("|")[1:3] for line in table.splitlines()[3:] if line.startswith("|")]
     return {setup.strip(): re.findall(r"`(\w+)`", sids) for setup, sids in rows}
@@ -232,8 +232,8 @@ def called_in_source() -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-def test_the_readme_names_every_setup_and_only_statements_of_the_policy():
-    variants = readme_variants()
+def test_the_docs_name_every_setup_and_only_statements_of_the_policy():
+    variants = iam_variants()
     assert list(variants) == list(SETUPS)
     sids = {s["Sid"] for s in statements()}
     assert {sid for needed in variants.values() for sid in needed} == sids
@@ -260,7 +260,7 @@ def actions(calls) -> set[str]:
 def test_each_setup_s_statements_allow_exactly_the_operations_its_runs_make(nights, setup):
     used = actions(nights(setup))
     needed = used - OPTIONAL.get(setup, set())
-    chosen = [s for s in statements() if s["Sid"] in readme_variants()[setup]]
+    chosen = [s for s in statements() if s["Sid"] in iam_variants()[setup]]
     granted = {a for s in chosen for a in as_list(s["Action"])}
     missing = sorted(a for a in needed if not any(fnmatch.fnmatch(a, g) for g in granted))
     assert not missing, f"{setup}: its statements do not allow {missing}"

@@ -241,7 +241,7 @@ def test_lasting_emr_fault_does_not_resume_and_next_healthy_run_does(
     # Changed in neither direction: ECS was not even asked.
     assert w.desired() == 0 and w.tags() == TAGGED
     assert proxy.count(ECS) == 0
-    # Three tries, as the README says; access denied is not worth a retry.
+    # Three tries, as docs/failure-modes.md says; access denied is not worth a retry.
     assert proxy.count(LIST_CLUSTERS) == (1 if kind == "denied" else 3)
     s = whole_state(env)
     assert s["last_result"] == "error" and s["last_error"].startswith("ListClusters failed: ")

@@ -58,7 +58,7 @@ def paused(world, env) -> str:
 def test_denied_scaling_target_read_still_pauses_and_resumes_with_a_warning(
     server_world, fault_proxy, env, kind
 ):
-    """The README's ECS-only policy has no Application Auto Scaling statement: the guard that
+    """The ECS-only policy (docs/iam.md) has no Application Auto Scaling statement: the guard that
     looks for the service's own scaling target is refused, and must not stop the pause."""
     w = server_world
     fault_proxy.fail(SCALABLE_TARGETS, kind)

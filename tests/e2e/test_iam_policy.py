@@ -1,4 +1,4 @@
-"""The README's IAM table, proved against moto server with IAM enforcement on: for each setup a
+"""The IAM table (docs/iam.md), proved against moto server with IAM enforcement on: for each setup a
 whole night (pause, a dry run, a steady run, a count lifted by hand, resume) passes as a user
 holding just that row's statements of iam-policy.json, and fails with any one action the tool
 calls taken out. moto checks actions, not resources: each statement is widened to `*`. The actions
@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.deploy.test_iam import IMPLIED, SETUPS, readme_variants, statements
+from tests.deploy.test_iam import IMPLIED, SETUPS, iam_variants, statements
 from tests.support.motoserver import MotoServer
 from tests.support.tool import base_env, run_tool
 from tests.support.world import REGION, SCALING, SUSPENDED, World, add_table, register
@@ -157,8 +157,8 @@ def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[st
 
 
 @pytest.mark.parametrize("name", list(SETUPS))
-def test_a_night_passes_with_exactly_the_statements_the_readme_names(server, tmp_path, name):
-    setup, sids = SETUPS[name], readme_variants()[name]
+def test_a_night_passes_with_exactly_the_statements_the_docs_name(server, tmp_path, name):
+    setup, sids = SETUPS[name], iam_variants()[name]
     w, keys = world_for(server, setup, sids)
     assert night(w, env_of(setup, tmp_path / "whole", server, keys), setup) is None
 
@@ -173,7 +173,7 @@ def test_without_application_auto_scaling_the_service_is_paused_with_a_warning(s
     """The first row leaves out DescribeScalableTargets: each run that changes the service says
     that its own scaling target was not checked."""
     setup, name = SETUPS["an ECS autoscaler service"], "an ECS autoscaler service"
-    w, keys = world_for(server, setup, readme_variants()[name])
+    w, keys = world_for(server, setup, iam_variants()[name])
     env = env_of(setup, tmp_path, server, keys)
     cluster = w.start_cluster("nightly-backup-users")
     r = run_tool([], env)

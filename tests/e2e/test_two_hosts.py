@@ -9,7 +9,7 @@ should: while a backup cluster is active every target is paused; once none is, e
 its setting from before the pause (or the one a person set since). Exit codes are 0 or 3.
 
 The same nights without state_table, each host keeping its own pause record, go wrong: the test
-shows that they do, and prints how (the README lists it).
+shows that they do, and prints how (docs/operations.md lists it).
 """
 
 from __future__ import annotations

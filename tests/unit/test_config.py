@@ -7,7 +7,7 @@ import re
 import pytest
 
 from autoscaler_pauser.config import ConfigError, load_config
-from autoscaler_pauser.docs import config_table, example_yaml, readme_with_table
+from autoscaler_pauser.docs import KEYS_PAGE, config_table, example_yaml, with_key_table
 from autoscaler_pauser.keys import KEYS, Kind
 from tests.support.tool import ROOT
 
@@ -70,10 +70,10 @@ def test_example_config_is_made_from_the_key_table_and_loads():
         assert getattr(config, key.name) == expected, key.name
 
 
-def test_readme_config_table_is_made_from_the_key_table():
-    readme = (ROOT / "README.md").read_text()
-    assert readme_with_table(readme) == readme
-    assert config_table() in readme
+def test_the_docs_table_of_keys_is_made_from_the_key_table():
+    page = (ROOT / KEYS_PAGE).read_text()
+    assert with_key_table(page) == page
+    assert config_table() in page
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
@@ -95,7 +95,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     ]
 
 
-def test_readme_lists_every_environment_name():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_list_every_environment_name():
+    page = (ROOT / KEYS_PAGE).read_text()
     for key in KEYS:
-        assert re.search(rf"`{key.env}`", readme), key.env
+        assert re.search(rf"`{key.env}`", page), key.env
