@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from tests.support.motoserver import MotoServer
+from tests.support.state import read as read_state
 from tests.support.tool import FAKE_CREDENTIALS, base_env, tool_env
 from tests.support.world import World
 
@@ -28,7 +29,7 @@ def step(title: str, env: dict[str, str], state_file: Path) -> None:
     for line in result.stderr.splitlines():
         print(f"   log:   {line}")
     print(f"   exit:  {result.returncode}")
-    state = json.loads(state_file.read_text())
+    state = read_state(state_file)
     summary = {k: state[k] for k in ("paused", "saved_desired_count", "last_action")}
     summary["active_clusters"] = [c["id"] for c in state["active_clusters"]]
     print(f"   state: {json.dumps(summary)}")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .config import Config
 from .model import Cluster
-from .timing import CONNECT_SECONDS, READ_SECONDS, TRIES
+from .timing import CLOCK_SKEW_SECONDS, CONNECT_SECONDS, READ_SECONDS, TRIES
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -108,14 +111,25 @@ def list_matching_clusters(emr: Any, prefixes: Sequence[str]) -> tuple[Cluster, 
     return tuple(sorted(found, key=lambda c: c.id))
 
 
+def cluster_tags(emr: Any, cluster_id: str) -> dict[str, str]:
+    """A cluster's tags (DescribeCluster)."""
+    try:
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    except Exception as e:
+        raise aws_error("DescribeCluster", e) from e
+    return {t.get("Key", ""): t.get("Value", "") for t in cluster.get("Tags") or []}
+
+
 class Aws:
     """The AWS clients of a run, each made on first use and then reused; tests hand in their
-    own `make`."""
+    own `make`. It notes the time AWS gave with the answers (`heard`), from which a run takes
+    AWS's clock; `dates`: False to leave it out (tests that set the clock themselves)."""
 
-    def __init__(self, config: Config, make: Callable[[str, str], Any]):
-        self.config, self.make = config, make
+    def __init__(self, config: Config, make: Callable[[str, str], Any], dates: bool = True):
+        self.config, self.make, self.dates = config, make, dates
         self._clients: dict[tuple[str, str], Any] = {}
         self.calls = 0  # API calls made, for the metrics
+        self.heard: tuple[datetime, float] | None = None  # AWS's time, and monotonic() then
         # The writers share the clients; a session must not make two at once.
         self._lock = threading.Lock()
 
@@ -124,6 +138,7 @@ class Aws:
             if (service, region) not in self._clients:
                 client = self.make(service, region)
                 client.meta.events.register("before-call", self._count)
+                client.meta.events.register("after-call", self._date)
                 self._clients[service, region] = client
             return self._clients[service, region]
 
@@ -131,9 +146,44 @@ class Aws:
         with self._lock:
             self.calls += 1
 
+    def _date(self, http_response: Any = None, **_: Any) -> None:
+        """The Date of an answer: whole seconds of AWS's clock, half a second on average
+        behind it."""
+        if not self.dates or http_response is None:
+            return
+        date = _http_date(http_response.headers.get("Date"))
+        if date is not None:
+            with self._lock:
+                self.heard = (date + timedelta(seconds=0.5), time.monotonic())
+
     @property
     def emr(self) -> Any:
         return self.client("emr", self.config.emr_region)
+
+
+class AwsClock:
+    """A run's clock: AWS's, as the first answer told it (its Date), wherever this host's is
+    further than CLOCK_SKEW_SECONDS from it; until then, and otherwise, this host's. Every time
+    that hosts compare (the lease, the grace, when a pause began) comes from it."""
+
+    def __init__(self, host: Callable[[], datetime], aws: Aws):
+        self.host, self.aws = host, aws
+        self.offset: float | None = None  # seconds to add to this host's clock
+        self.warnings: list[str] = []
+
+    def now(self) -> datetime:
+        if self.offset is None and self.aws.heard is not None:
+            told, at = self.aws.heard
+            host_then = self.host() - timedelta(seconds=time.monotonic() - at)
+            skew = (host_then - told).total_seconds()
+            self.offset = -skew if abs(skew) > CLOCK_SKEW_SECONDS else 0.0
+            if self.offset:
+                way = "ahead of" if skew > 0 else "behind"
+                self.warnings.append(
+                    f"this host's clock is {abs(skew):.0f} s {way} AWS's; this run goes by "
+                    "AWS's clock (the Date of its answers): check the host's time service (NTP)"
+                )
+        return self.host() + timedelta(seconds=self.offset or 0.0)
 
 
 def new_session() -> Any:
@@ -170,3 +220,11 @@ def make_clients(config: Config, session: Any = None) -> Aws:
     )
     session = session or new_session()
     return Aws(config, lambda name, region: session.client(name, region_name=region, config=boto))
+
+
+def _http_date(text: str | None) -> datetime | None:
+    try:
+        date = email.utils.parsedate_to_datetime(text or "")
+    except (TypeError, ValueError):
+        return None
+    return date if date.tzinfo else date.replace(tzinfo=timezone.utc)

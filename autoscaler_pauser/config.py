@@ -15,6 +15,7 @@ from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required, p
 from .timing import LEASE_SECONDS
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
+DEFAULT_PAUSER_NAME = "autoscaler-pauser"
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
@@ -36,6 +37,8 @@ class Config:
     autoscaler_region: str | None = None
     autoscaler_service: str | None = None
     dynamodb_tables: tuple[str, ...] = ()
+    dynamodb_dimensions: tuple[str, ...] = ("read", "write")
+    cluster_tables_tag: str | None = None
     dynamodb_region: str | None = None
     debug_output: bool = False
     resume_count: int = 1
@@ -74,14 +77,23 @@ class Config:
 
     @property
     def pauser_name(self) -> str:
-        """The item's key in state_table: `name`, else one made from the targets."""
+        """Whose pause record it is, and its item's key in state_table: `name`, else the ECS
+        service's, else a fixed name (a pauser of tables only: give two such a `name` each)."""
         if self.name:
             return self.name
-        parts = []
         if self.has_ecs:
-            parts.append(
-                f"ecs:{self.autoscaler_region}/{self.autoscaler_cluster}/{self.autoscaler_service}"
-            )
+            return self._ecs_name
+        return DEFAULT_PAUSER_NAME
+
+    @property
+    def _ecs_name(self) -> str:
+        return f"ecs:{self.autoscaler_region}/{self.autoscaler_cluster}/{self.autoscaler_service}"
+
+    @property
+    def legacy_pauser_name(self) -> str:
+        """The name made from the ECS service and the list of tables, which a pauser without a
+        `name` had before the list of tables stopped being part of it."""
+        parts = [self._ecs_name] if self.has_ecs else []
         if self.dynamodb_tables:
             parts.append(f"dynamodb:{self.tables_region}/{','.join(sorted(self.dynamodb_tables))}")
         made = " + ".join(parts)
@@ -276,6 +288,14 @@ def _table(key: Key, value: Any, from_env: bool) -> str:
     return value
 
 
+def _dimensions(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    items = [i.strip() for i in _strings(value, from_env, "a list")]
+    wrong = [i for i in items if i not in ("read", "write")]
+    if wrong or not items:
+        raise ValueError(f"must be read, write or both, got {value!r}")
+    return tuple(d for d in ("read", "write") if d in items)
+
+
 def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     items = [i.strip() for i in _strings(value, from_env, "a list")]
     items = [i for i in items if i] if from_env else items
@@ -336,6 +356,7 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.BOOL: _bool,
     Kind.PREFIXES: _prefixes,
     Kind.TABLES: _tables,
+    Kind.DIMENSIONS: _dimensions,
     Kind.TABLE: _table,
     Kind.INT: _int,
     Kind.NUMBER: _number,

@@ -1,38 +1,39 @@
-"""What the autoscaler should look like now, and the writes that get it there.
+"""What each target should look like now, and the writes that get it there.
 
-Pure: the clock comes in as `now`, nothing here reads or writes anything. First the verdict
-(which clusters hold the pause, the resume grace, the stuck-pause alarm), then one step per
-target, for a pause or for a resume; then the records the run leaves behind.
+Pure: the clock comes in as `now`, nothing here reads or writes anything. First a verdict for
+each scope (the ECS service, which every matching cluster holds, and each listed table, which
+the clusters that back it up hold): which clusters hold it, the resume grace, the stuck-pause
+alarm. Then one step per target, for a pause or for a resume by its scope's verdict, and the
+giving back of targets the config no longer names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 from .config import Config
 from .model import (
-    SUSPENDED,
+    EVERY_TABLE,
     Change,
     Cluster,
-    Failure,
+    Hold,
     Observed,
     PauseRecord,
-    RunRecord,
+    Scope,
     Setting,
     TargetView,
     Why,
-    iso,
     parse_iso,
-    paused_seconds,
 )
 
 
 @dataclass(frozen=True)
 class Verdict:
-    pause: bool  # whether the autoscaler should be paused after this run
+    pause: bool  # whether the scope's targets should be paused after this run
     reason: str
     holding: tuple[str, ...] = ()  # ids of the clusters that hold the pause
     ignored: tuple[str, ...] = ()  # ids of active clusters that no longer may
@@ -41,9 +42,31 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Plan:
-    verdict: Verdict
+    verdicts: Mapping[Scope, Verdict]
     changes: tuple[Change, ...]
     saved: Mapping[str, Setting]  # pre-pause settings to record once the changes are made
+    reason: str = ""  # the run's clusters, in a word: the reason of what stays as it is
+    # The tables each active cluster backs up, from its tag `clusters_tag`, to keep.
+    clusters: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    clusters_tag: str | None = None
+    forgotten: tuple[str, ...] = ()  # no longer named by the config, and gone from AWS
+
+    @property
+    def pause(self) -> bool:
+        """Something stays or becomes paused."""
+        return any(v.pause for v in self.verdicts.values())
+
+    @property
+    def alarms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v.alarm for v in self.verdicts.values() if v.alarm))
+
+    @property
+    def stuck(self) -> bool:
+        """A pause over max_pause_minutes is still on."""
+        return any(v.alarm and v.pause for v in self.verdicts.values())
+
+    def verdict(self, scope: Scope) -> Verdict:
+        return self.verdicts.get(scope) or Verdict(False, self.reason)
 
 
 class Step(NamedTuple):
@@ -52,55 +75,99 @@ class Step(NamedTuple):
 
 
 NOTHING = Step(None, None)
+NO_HOLD = Hold()
 
 
 def decide(observed: Observed, record: PauseRecord, config: Config, now: datetime) -> Plan:
-    verdict = judge(observed.clusters, record, config, now)
-    step = pause_step if verdict.pause else resume_step
+    clusters = observed.clusters
+    verdicts = {
+        scope: judge(scope, clusters, record.holds.get(scope, NO_HOLD), config, now)
+        for scope in configured_scopes(config)
+    }
     changes, saved = [], {}
     for target in observed.targets:
-        known = target.saved if target.saved is not None else record.saved.get(target.key)
-        change, pre_pause = step(target, known, record)
+        known = known_setting(target, record)
+        if not target.managed:
+            change = give_back(target, known)
+            changes += [change] if change else []
+            continue
+        verdict = verdicts.get(target.scope, Verdict(False, "not a listed table"))
+        ours = record.fresh or bool(record.holds.get(target.scope, NO_HOLD).paused_at)
+        step = pause_step if verdict.pause else resume_step
+        change, pre_pause = step(target, known, ours)
         if change is not None:
             changes.append(change)
         if pre_pause is not None:
             saved[target.key] = pre_pause
-    if verdict.pause:  # a target this run did not read (the service's scaling target) keeps its
-        seen = {target.key for target in observed.targets}
-        saved.update({k: v for k, v in record.saved.items() if k not in seen})
-    return Plan(verdict, tuple(changes), saved)
+    # A target this run did not read (the service's scaling target) keeps its setting.
+    for key, scope in unseen(observed, record).items():
+        if verdicts.get(scope, Verdict(False, "")).pause:
+            saved[key] = record.saved[key]
+    cached = {c.id: c.tables for c in clusters} if config.cluster_tables_tag else {}
+    reason = describe_clusters(clusters, config.emr_prefix)
+    tag = config.cluster_tables_tag
+    return Plan(verdicts, tuple(changes), saved, reason, cached, tag, observed.gone)
 
 
-# --- the verdict -------------------------------------------------------------------------------
+def configured_scopes(config: Config) -> tuple[Scope, ...]:
+    return ((EVERY_TABLE,) if config.has_ecs else ()) + config.dynamodb_tables
+
+
+def unseen(observed: Observed, record: PauseRecord) -> dict[str, Scope]:
+    """The record's saved settings of targets the config names but this run did not read."""
+    seen = {target.key for target in observed.targets}
+    return {
+        key: scope
+        for key, scope in observed.unseen.items()
+        if key in record.saved and key not in seen
+    }
+
+
+def known_setting(target: TargetView, record: PauseRecord) -> Setting | None:
+    """A target's pre-pause setting: in the pause record, else on AWS (a tag), else unknown."""
+    recorded = record.saved.get(target.key)
+    return recorded if recorded is not None else target.saved
+
+
+# --- the verdicts ------------------------------------------------------------------------------
+
+
+def holds(cluster: Cluster, scope: Scope) -> bool:
+    """Whether a cluster holds a scope: every cluster holds the ECS service, and a table is held
+    by the clusters that name it in their tags (one without the tags holds every table)."""
+    if scope == EVERY_TABLE or cluster.tables is None:
+        return True
+    return any(fnmatchcase(scope, pattern) for pattern in cluster.tables)
 
 
 def judge(
-    clusters: Sequence[Cluster], record: PauseRecord, config: Config, now: datetime
+    scope: Scope, clusters: Sequence[Cluster], hold: Hold, config: Config, now: datetime
 ) -> Verdict:
-    """Whether the autoscaler should be paused, and why.
+    """Whether a scope's targets should be paused, and why.
 
-    | matching clusters | the pause so far                     | verdict                         |
-    |-------------------|--------------------------------------|---------------------------------|
-    | none              | none, or no cluster seen within grace | resume                         |
-    | none              | one was seen less than grace ago     | pause (grace)                   |
-    | only ignored ones | any                                  | as if there were none           |
-    | some              | under max_pause_minutes (or 0)       | pause                           |
-    | some              | over it                              | pause, alarm                    |
-    | some              | over it, force_resume_after_max_pause | resume, alarm; they are ignored |
+    | clusters holding it | the scope's pause so far              | verdict                     |
+    |---------------------|---------------------------------------|-----------------------------|
+    | none                | none, or none seen within the grace   | resume                      |
+    | none                | one was seen less than grace ago      | pause (grace)               |
+    | only ignored ones   | any                                   | as if there were none       |
+    | some                | under max_pause_minutes (or 0)        | pause                       |
+    | some                | over it                               | pause, alarm                |
+    | some                | over it, force_resume_after_max_pause | resume, alarm; they are     |
+    |                     |                                       | ignored from then on        |
     """
-    ignored = {c.id for c in clusters if c.id in record.ignored_clusters}
-    holding = tuple(c for c in clusters if c.id not in ignored)
-    reason = describe_clusters(holding, config.emr_prefix)
+    ignored = {c.id for c in clusters if c.id in hold.ignored and holds(c, scope)}
+    holding = tuple(c for c in clusters if c.id not in ignored and holds(c, scope))
+    reason = describe_holders(scope, holding, clusters, config)
     if ignored:
         reason += f" ({len(ignored)} more held a pause past max_pause_minutes and are ignored)"
     if not holding:
-        return _without_clusters(record, config, now, reason, tuple(sorted(ignored)))
+        return _without_clusters(hold, config, now, reason, tuple(sorted(ignored)))
     held = tuple(c.id for c in holding)
-    over = _over_limit(record, config, now, reason)
+    over = _over_limit(hold, config, now, reason)
     if over is None:
         return Verdict(True, reason, held, tuple(sorted(ignored)))
     if not config.force_resume_after_max_pause:
-        alarm = over + "; a stuck backup cluster? the autoscaler stays paused"
+        alarm = over + f"; a stuck backup cluster? {_what(scope)} stays paused"
         return Verdict(True, reason, held, tuple(sorted(ignored)), alarm)
     alarm = (
         over + "; resumed anyway (force_resume_after_max_pause), and these clusters hold no "
@@ -109,12 +176,16 @@ def judge(
     return Verdict(False, alarm, (), tuple(sorted(ignored | set(held))), alarm)
 
 
+def _what(scope: Scope) -> str:
+    return "the autoscaler" if scope == EVERY_TABLE else f"table {scope}"
+
+
 def _without_clusters(
-    record: PauseRecord, config: Config, now: datetime, reason: str, ignored: tuple[str, ...]
+    hold: Hold, config: Config, now: datetime, reason: str, ignored: tuple[str, ...]
 ) -> Verdict:
-    """No cluster holds a pause: resume, unless the last one was seen within the grace."""
-    last_seen = parse_iso(record.last_seen_active_at)
-    if not (record.paused and last_seen and config.resume_grace_seconds):
+    """No cluster holds the scope: resume, unless the last one was seen within the grace."""
+    last_seen = parse_iso(hold.last_seen)
+    if not (hold.paused_at and last_seen and config.resume_grace_seconds):
         return Verdict(False, reason, (), ignored)
     quiet = (now - last_seen).total_seconds()
     if quiet >= config.resume_grace_seconds:
@@ -126,18 +197,28 @@ def _without_clusters(
     return Verdict(True, reason + waiting, (), ignored)
 
 
-def _over_limit(record: PauseRecord, config: Config, now: datetime, reason: str) -> str | None:
+def _over_limit(hold: Hold, config: Config, now: datetime, reason: str) -> str | None:
     """The alarm's text when the pause has lasted longer than max_pause_minutes, else None."""
-    seconds = paused_seconds(record, now)
-    if seconds is None or not config.max_pause_minutes:
+    since = parse_iso(hold.paused_at)
+    if since is None or not config.max_pause_minutes:
         return None
-    minutes = seconds / 60
+    minutes = (now - since).total_seconds() / 60
     if minutes <= config.max_pause_minutes:
         return None
     return (
-        f"paused for {minutes:.0f} min since {record.paused_at}, over max_pause_minutes="
+        f"paused for {minutes:.0f} min since {hold.paused_at}, over max_pause_minutes="
         f"{config.max_pause_minutes:g}: {reason}"
     )
+
+
+def describe_holders(
+    scope: Scope, holding: Sequence[Cluster], clusters: Sequence[Cluster], config: Config
+) -> str:
+    """Why a scope is held, or not: the clusters that hold it; for a table that others do not
+    hold, that they back up other tables."""
+    if holding or scope == EVERY_TABLE or not clusters:
+        return describe_clusters(holding, config.emr_prefix)
+    return f"no active cluster backs up {scope} ({describe_clusters(clusters, config.emr_prefix)})"
 
 
 def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> str:
@@ -153,9 +234,10 @@ def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> s
 # --- one step per target -------------------------------------------------------------------------
 
 
-def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -> Step:
-    """One target while the autoscaler is to be paused. `known`: its pre-pause setting as
-    recorded, on AWS first, else in the pause record.
+def pause_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
+    """One target while its scope is to be paused. `known`: its pre-pause setting as recorded,
+    in the pause record first, else on AWS. `ours`: a pause of ours could explain it being
+    paused (its scope was paused, or there is no earlier record).
 
     | the target now | its pre-pause setting            | change                      | recorded |
     |----------------|----------------------------------|-----------------------------|----------|
@@ -169,25 +251,18 @@ def pause_step(target: TargetView, known: Setting | None, record: PauseRecord) -
     if target.current != target.paused_value:
         pre_pause = known if known is not None else target.current
         save = pre_pause if target.saved != pre_pause else None
-        pause = Change(
-            target.key, target.label, Why.PAUSE, target.current, target.paused_value, save=save
-        )
-        return Step(pause, pre_pause)
+        return Step(change(target, Why.PAUSE, target.paused_value, save=save), pre_pause)
     if known is not None:
         if not target.saves_on_aws or target.saved is not None:
             return Step(None, known)
-        save = Change(target.key, target.label, Why.SAVE, target.current, None, save=known)
-        return Step(save, known)
-    if paused_by_someone_else(target, known, record):
-        earlier = Change(
-            target.key, target.label, Why.KEEP_EARLIER, target.current, None, save=target.current
-        )
-        return Step(earlier, target.current)
+        return Step(change(target, Why.SAVE, None, save=known), known)
+    if paused_by_someone_else(target, known, ours):
+        return Step(change(target, Why.KEEP_EARLIER, None, save=target.current), target.current)
     return NOTHING
 
 
-def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) -> Step:
-    """One target while the autoscaler is to run. `known` as for pause_step.
+def resume_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
+    """One target while its scope is to run. `known` and `ours` as for pause_step.
 
     | the target now | its pre-pause setting               | change                             |
     |----------------|-------------------------------------|------------------------------------|
@@ -200,160 +275,40 @@ def resume_step(target: TargetView, known: Setting | None, record: PauseRecord) 
     """
     if target.current != target.paused_value:
         return Step(_clear(target), None) if target.recorded else NOTHING
-    if paused_by_someone_else(target, known, record):
+    if paused_by_someone_else(target, known, ours):
         return NOTHING
     goal = known if known is not None else target.resume_default
     if goal == target.current:
         return Step(_clear(target), None) if target.recorded else NOTHING
     why = Why.RESUME if known is not None else Why.RESUME_DEFAULT
-    resume = Change(target.key, target.label, why, target.current, goal, forget=target.recorded)
-    return Step(resume, None)
+    return Step(change(target, why, goal, forget=target.recorded), None)
+
+
+def give_back(target: TargetView, known: Setting | None) -> Change | None:
+    """A target the config no longer names: set back to its pre-pause setting, whatever the
+    clusters do; the record of it goes.
+
+    | its pre-pause setting       | the target now       | change                           |
+    |-----------------------------|----------------------|----------------------------------|
+    | known, not what it is now   | any                  | set it back; forget it on AWS    |
+    | known, what it is now       | any                  | forget it on AWS, if recorded    |
+    | not known                   | any                  | forget it on AWS, if recorded    |
+    """
+    if known is not None and known != target.current:
+        return change(target, Why.GIVE_BACK, known, forget=target.recorded)
+    return _clear(target) if target.recorded else None
 
 
 def _clear(target: TargetView) -> Change:
-    return Change(target.key, target.label, Why.CLEAR, target.current, None, forget=True)
+    return change(target, Why.CLEAR, None, forget=True)
 
 
-def paused_by_someone_else(target: TargetView, known: Setting | None, record: PauseRecord) -> bool:
+def change(target: TargetView, why: Why, after: Setting | None, **kw: object) -> Change:
+    """A change of `target` from what it is now."""
+    return Change(target.key, target.label, why, target.current, after, scope=target.scope, **kw)  # type: ignore[arg-type]
+
+
+def paused_by_someone_else(target: TargetView, known: Setting | None, ours: bool) -> bool:
     """A target of a kind that keeps earlier pauses, found paused with nothing recorded while
-    no pause of ours was on (and an earlier run would have known of one)."""
-    return target.keeps_earlier_pause and known is None and not record.fresh and not record.paused
-
-
-# --- the records the run leaves ------------------------------------------------------------------
-
-
-def next_pause_record(
-    before: PauseRecord, plan: Plan, failures: Mapping[str, Failure], now: datetime
-) -> PauseRecord:
-    """The pause record after the plan was carried out. A pre-pause setting is dropped only once
-    its resume succeeded; a failed resume is retried as one."""
-    stamp = iso(now)
-    saved = dict(plan.saved)
-    for key in failures:
-        if key in before.saved:
-            saved.setdefault(key, before.saved[key])
-    undone = any(not failure.changed for failure in failures.values())
-    paused = plan.verdict.pause or undone
-    began = before.paused_at if before.paused and before.paused_at else stamp
-    return PauseRecord(
-        paused=paused,
-        paused_at=began if paused else None,
-        last_seen_active_at=stamp if plan.verdict.holding else before.last_seen_active_at,
-        ignored_clusters=plan.verdict.ignored,
-        alarm=plan.verdict.alarm,
-        saved=saved,
-        failsafe=before.failsafe,
-        fresh=False,
-    )
-
-
-def intent_record(before: PauseRecord, plan: Plan, now: datetime) -> PauseRecord | None:
-    """The pause record to write before acting, when the plan saves a pre-pause setting the
-    record does not hold yet: the record as if every change succeeds, so that a run that dies
-    between its changes and its record leaves them recorded. Else None."""
-    if not plan.verdict.pause:
-        return None
-    if all(before.saved.get(key) == value for key, value in plan.saved.items()):
-        return None
-    return next_pause_record(before, plan, {}, now)
-
-
-@dataclass(frozen=True)
-class FailsafePlan:
-    arm: Mapping[str, Setting]  # target key -> the setting its schedule restores
-    disarm: tuple[str, ...]  # target keys whose schedules go
-    due: str  # when the armed schedules fire
-
-
-def failsafe_plan(
-    record: PauseRecord, minutes: float, now: datetime, paused: Collection[str] = ()
-) -> FailsafePlan:
-    """The failsafe schedules to set and to remove after a run that leaves `record`, having
-    paused the targets of `paused` (a schedule of theirs may have fired: set it again).
-
-    | the target in the record               | its schedule               | step                  |
-    |----------------------------------------|----------------------------|-----------------------|
-    | paused, with a setting to restore      | none, or due within half   | set, due `minutes` on |
-    | paused by this run                     | any                        | set, due `minutes` on |
-    | paused, with a setting to restore      | due later than that        | none                  |
-    | not paused, or nothing to restore      | any                        | remove                |
-    | any, the failsafe off (`minutes` 0)    | any                        | remove                |
-    """
-    due = iso(now + timedelta(minutes=minutes))
-    wanted = {
-        key: setting
-        for key, setting in record.saved.items()
-        if record.paused and minutes > 0 and setting not in (0, SUSPENDED)
-    }
-    soon = now + timedelta(minutes=minutes / 2)
-    arm = {
-        key: setting
-        for key, setting in wanted.items()
-        if key in paused
-        or key not in record.failsafe
-        or (parse_iso(record.failsafe[key]) or now) < soon
-    }
-    disarm = tuple(key for key in record.failsafe if key not in wanted)
-    return FailsafePlan(arm, disarm, due)
-
-
-def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:
-    """Another run wrote the pause record while this one acted: theirs stands, with the
-    pre-pause setting of each target this run changed added where theirs has none, so that no
-    setting this run saved is lost."""
-    saved = dict(theirs.saved)
-    for change in plan.changes:
-        if change.key in ours.saved:
-            saved.setdefault(change.key, ours.saved[change.key])
-    return replace(theirs, saved=saved)
-
-
-def next_run_record(
-    before: RunRecord,
-    plan: Plan,
-    observed: Observed,
-    failures: Mapping[str, Failure],
-    now: datetime,
-    warnings: Sequence[str] = (),
-) -> RunRecord:
-    """This host's record of a run that got as far as acting."""
-    stamp = iso(now)
-    action = _action(plan, failures)
-    failed = [c for c in plan.changes if c.key in failures and not failures[c.key].left]
-    wrote = action != "none"
-    return RunRecord(
-        last_action=action if wrote else before.last_action,  # the last write, and when
-        last_action_at=stamp if wrote else before.last_action_at,
-        last_run_at=stamp,
-        last_result="error" if failed else "ok",
-        last_error="; ".join(failures[c.key].error for c in failed) or None,
-        last_success_at=before.last_success_at if failed else stamp,
-        active_clusters=observed.clusters,
-        failed_targets=tuple(c.label for c in failed),
-        warnings=tuple(warnings),
-        planned=len([c for c in plan.changes if c.after is not None]),
-        pending=len([f for f in failures.values() if f.left]),
-    )
-
-
-def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
-    """pause or resume when a setting was written, else none."""
-    for change in plan.changes:
-        failure = failures.get(change.key)
-        if change.after is not None and (failure is None or failure.changed):
-            return "pause" if plan.verdict.pause else "resume"
-    return "none"
-
-
-def failsafe_errors(run: RunRecord, before: RunRecord, errors: Sequence[str]) -> RunRecord:
-    """The run record of a run whose failsafe schedules could not all be set."""
-    last_error = "; ".join([*([run.last_error] if run.last_error else []), *errors])
-    return replace(
-        run, last_result="error", last_error=last_error, last_success_at=before.last_success_at
-    )
-
-
-def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:
-    """This host's record of a run that failed before it could act."""
-    return replace(before, last_run_at=iso(now), last_result="error", last_error=error, warnings=())
+    no pause of ours could explain it."""
+    return target.keeps_earlier_pause and known is None and not ours

@@ -2,20 +2,26 @@
 its pre-pause setting at a time the runs keep moving later. Should the pauser die (its host, its
 timer, its credentials, its stack), the schedule fires: Scheduler itself makes the restoring call
 as a universal target, with the role it is given, then deletes the schedule.
+
+Each schedule is recorded in the pause record before it is made (its due time, group, region and
+name), so that whatever happens to the run, a resume, a change of group or the failsafe turned
+off removes it where it was made.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .aws import aws_error, error_code
-from .model import Setting
-from .targets import restore_call
+from .model import Schedule, Setting
+from .records import schedule_name
+from .targets import region_of, restore_call
+
+# Scheduler's most for a schedule's description (CreateSchedule's Description).
+DESCRIPTION_MOST = 512
 
 # How long Scheduler keeps trying a call that fails (throttled, the role not yet usable).
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts": 185}
@@ -23,8 +29,7 @@ RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts"
 
 class Failsafe:
     """The failsafe schedules of one pauser: named from its name and the target, in one group,
-    in each target's region. `scheduler(key)` is the Scheduler client of the region the target
-    of `key` is in."""
+    in each target's region. `scheduler(region)` is the Scheduler client of a region."""
 
     def __init__(self, scheduler: Callable[[str], Any], group: str, role_arn: str, pauser: str):
         self.scheduler, self.group, self.role_arn, self.pauser = scheduler, group, role_arn, pauser
@@ -32,25 +37,30 @@ class Failsafe:
         self.lock = threading.Lock()
         self.checked: set[int] = set()  # the clients whose region has the group
 
-    def name(self, key: str) -> str:
-        """The schedule's name: the target's key made a name, and a digest that tells the
-        pausers sharing a group apart; 64 characters at most."""
-        readable = re.sub(r"[^0-9a-zA-Z_.-]+", "-", key).strip("-")[:47]
-        digest = hashlib.sha256(f"{self.pauser}\n{key}".encode()).hexdigest()[:16]
-        return f"{readable}-{digest}"
+    def schedule(self, key: str, due: str, earlier: Schedule | None) -> Schedule:
+        """The schedule to record, then set, for the target of `key`: in this pauser's group and
+        the target's region; named as it was made, if it is in that group already."""
+        same = earlier is not None and earlier.group == self.group and earlier.name
+        name = earlier.name if same and earlier else schedule_name(self.pauser, key)
+        return Schedule(due, self.group, region_of(key), name)
 
-    def arm(self, key: str, setting: Setting, due: str, there: bool = False) -> None:
-        """Set the target's schedule to restore `setting` at `due` (UTC, as iso() writes it):
-        made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
+    def description(self, key: str) -> str:
+        """What the schedule is, cut to what Scheduler takes: the key is whole in its Input."""
+        text = f"autoscaler-pauser failsafe of {self.pauser}: restores {key}"
+        return text if len(text) <= DESCRIPTION_MOST else text[: DESCRIPTION_MOST - 1] + "…"
+
+    def arm(self, key: str, setting: Setting, schedule: Schedule, there: bool = False) -> None:
+        """Set the target's schedule to restore `setting` at its due time (UTC, as iso() writes
+        it): made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
         whole schedule, so every field goes again."""
         call = restore_call(key, setting)
-        scheduler = self.scheduler(key)
+        scheduler = self.scheduler(schedule.region)
         self._group(scheduler)
         params = {
-            "Name": self.name(key),
-            "GroupName": self.group,
-            "Description": f"autoscaler-pauser failsafe of {self.pauser}: restores {key}",
-            "ScheduleExpression": f"at({due.removesuffix('Z')})",
+            "Name": schedule.name,
+            "GroupName": schedule.group,
+            "Description": self.description(key),
+            "ScheduleExpression": f"at({schedule.due.removesuffix('Z')})",
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},
             "Target": {
@@ -80,11 +90,12 @@ class Failsafe:
         except Exception as e:
             raise aws_error("UpdateSchedule", e) from e
 
-    def disarm(self, key: str) -> None:
-        """Remove the target's schedule; one that is gone (it fired) is fine."""
-        scheduler = self.scheduler(key)
+    def disarm(self, key: str, schedule: Schedule) -> None:
+        """Remove a schedule where it was made; one that is gone (it fired) is fine."""
+        scheduler = self.scheduler(schedule.region)
+        name = schedule.name or schedule_name(self.pauser, key)
         try:
-            scheduler.delete_schedule(Name=self.name(key), GroupName=self.group)
+            scheduler.delete_schedule(Name=name, GroupName=schedule.group)
         except Exception as e:
             if error_code(e) != "ResourceNotFoundException":
                 raise aws_error("DeleteSchedule", e) from e

@@ -19,6 +19,7 @@ class Kind(enum.Enum):
 
     PREFIXES = "prefixes"  # a string or a list of them; env: comma-separated
     TABLES = "tables"  # a list of DynamoDB table names; env: comma-separated
+    DIMENSIONS = "dimensions"  # a list of read and write; env: comma-separated
     TABLE = "table"  # one DynamoDB table name
     REGION = "region"
     STR = "str"
@@ -37,6 +38,7 @@ class Kind(enum.Enum):
 TYPE_NAMES = {
     Kind.PREFIXES: "string or list of strings",
     Kind.TABLES: "list of strings",
+    Kind.DIMENSIONS: "list of read, write",
     Kind.TABLE: "DynamoDB table name",
     Kind.REGION: "AWS region",
     Kind.STR: "string",
@@ -135,6 +137,23 @@ KEYS: tuple[Key, ...] = (
         [],
         "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
         "global secondary indexes) is suspended while paused; env: comma-separated",
+    ),
+    Key(
+        "dynamodb_dimensions",
+        Kind.DIMENSIONS,
+        ["read", "write"],
+        "which scalable dimensions of those tables and their indexes are suspended while "
+        "paused: read, write or both; a dimension left out keeps scaling through the backup; "
+        "env: comma-separated",
+    ),
+    Key(
+        "cluster_tables_tag",
+        Kind.STR,
+        None,
+        "the key of an EMR cluster tag naming the tables the cluster backs up (comma-separated "
+        "names or shell-style patterns; more tags whose keys start with this key add to it): "
+        "such a cluster holds only those tables paused; one without the tag, every table; "
+        "default: none, every matching cluster holds every table",
     ),
     Key(
         "dynamodb_region",

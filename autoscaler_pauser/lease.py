@@ -1,10 +1,14 @@
-"""The pause record shared by every host and run of one pauser: one item in a DynamoDB table
-(key `name`), taken with a lease, written conditionally on the version read.
+"""The pause record shared by every host and run of one pauser: items of a DynamoDB table (key
+`name`), taken with a lease, written conditionally on the version read, all or nothing.
 
-The item holds `record` (the pause record as JSON, as the state file holds it), `version` (one
-more at each write of the record), and while a run holds it `lease_holder` and `lease_until`
-(Unix seconds). Taking the lease returns the record, and the write that ends a run also gives
-the lease back, so a run makes two calls to the table.
+The head item (key: the pauser's name) holds `version` (one more at each write of the record),
+`parts`, `record` (the record's JSON, compressed: the whole of it, or its first part), and while
+a run holds it `lease_holder` and `lease_until` (Unix seconds, by AWS's clock). A record too big
+for one item (DynamoDB takes 400 KB an item) goes on in part items, `NAME#part-1` and on, each
+with the version it belongs to; a record over several items is written in one transaction with
+the head, so that a reader finds every part of one version or none. Taking the lease returns
+the head, and the write that ends a run also gives the lease back, so a run whose record fits
+one item makes two calls to the table.
 """
 
 from __future__ import annotations
@@ -12,24 +16,29 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, replace
+import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .aws import AwsError, aws_error, error_code
-from .model import PauseRecord, iso
-from .state_file import pause_from_json, pause_to_json
+from .model import iso
 
 log = logging.getLogger("autoscaler-pauser")
+
+PART_BYTES = 350_000  # of the compressed record an item holds: under 400 KB with the rest
+MOST_PARTS = 10  # a transaction takes 4 MB: 10 parts and the head fit
+PART = "#part-"  # between the name and the number of a part item
 
 
 @dataclass(frozen=True)
 class Lease:
     """The record as the lease found it, and what a write must be conditional on."""
 
-    record: PauseRecord
+    data: dict[str, Any] | None  # the record's JSON data; None: no record yet
     version: int
     until: int  # Unix seconds
+    parts: int = 1  # the items the record is in
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,19 @@ class Conflict(Exception):
     """The item changed since this run read it, or its lease is no longer this run's."""
 
 
+class Unreadable(AwsError):
+    """The item's record cannot be understood."""
+
+
+def encode(data: dict[str, Any]) -> list[bytes]:
+    """The record's JSON compressed, in parts an item each."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    blob = zlib.compress(text, 6)
+    return [blob[i : i + PART_BYTES] for i in range(0, len(blob), PART_BYTES)] or [b""]
+
+
 class LeasedItem:
-    """The item of one pauser in the state table, for one holder (host name and pid)."""
+    """The items of one pauser in the state table, for one holder (host name and pid)."""
 
     def __init__(self, dynamodb: Any, table: str, name: str, holder: str, seconds: float):
         self.dynamodb, self.table, self.name, self.holder = dynamodb, table, name, holder
@@ -53,7 +73,8 @@ class LeasedItem:
         self.key = {"name": {"S": name}}
 
     def take(self, now: datetime) -> Lease | Held:
-        """The lease and the record, unless another run holds the lease."""
+        """The lease and the record, unless another run holds the lease. `now` is AWS's
+        time, which every host's run compares the lease with."""
         stamp, until = int(now.timestamp()), int(now.timestamp()) + self.seconds
         try:
             resp = self.dynamodb.update_item(
@@ -76,41 +97,46 @@ class LeasedItem:
             if item is None:
                 raise aws_error("UpdateItem", e) from e
             return Held(item.get("lease_holder", {}).get("S", "?"), _number(item, "lease_until"))
-        item = resp.get("Attributes", {})
-        return Lease(self._record(item), _number(item, "version"), until)
-
-    def read(self) -> tuple[PauseRecord, int]:
-        """The record and its version, without the lease (a dry run, a lost race)."""
         try:
-            item = self.dynamodb.get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
-        except Exception as e:
-            raise aws_error("GetItem", e) from e
-        item = item.get("Item", {})
-        return self._record(item), _number(item, "version")
+            data, version, parts = self._record(resp.get("Attributes", {}))
+        except Conflict as e:  # no run writes while another holds the lease
+            raise AwsError(f"{e}, though this run holds the lease") from e
+        return Lease(data, version, until, parts)
+
+    def read(self) -> Lease:
+        """The record and its version, without the lease (a dry run, a lost race)."""
+        for _ in range(3):  # a write between reading the head and its parts: again
+            try:
+                item = self.dynamodb.get_item(
+                    TableName=self.table, Key=self.key, ConsistentRead=True
+                )
+            except Exception as e:
+                raise aws_error("GetItem", e) from e
+            try:
+                data, version, parts = self._record(item.get("Item", {}))
+            except Conflict:
+                continue
+            return Lease(data, version, 0, parts)
+        raise AwsError(f"the pause record {self.name!r} in {self.table} kept changing while read")
 
     def write(
-        self, lease: Lease, record: PauseRecord, now: datetime, release: bool = True
+        self, lease: Lease, data: dict[str, Any], now: datetime, release: bool = True
     ) -> Lease:
         """Write the record, if it changed, and give the lease back (unless not `release`): only
         if the item is still at the version read and the lease still this run's. Raises Conflict
         otherwise. The lease as it is after the write."""
-        values: dict[str, Any] = {":me": {"S": self.holder}}
-        give_back = " REMOVE lease_holder, lease_until" if release else ""
-        if pause_to_json(record) == pause_to_json(lease.record) and not lease.record.fresh:
+        if data == lease.data:
             if release:
-                self._update(give_back.strip(), "lease_holder = :me", values)
+                values = {":me": {"S": self.holder}}
+                self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
             return lease
-        update = self._set_record(record, lease.version, now, values)
-        condition = "lease_holder = :me AND " + _at_version(lease.version, values)
-        self._update(update + give_back, condition, values)
-        return Lease(replace(record, fresh=False), lease.version + 1, lease.until)
+        parts = self._write(lease.version, lease.parts, data, now, release, holding=True)
+        return Lease(data, lease.version + 1, lease.until, parts)
 
-    def write_over(self, version: int, record: PauseRecord, now: datetime) -> None:
-        """Write the record conditionally on `version` alone, lease or no lease: after a lost
-        race, when this run's changes must still be recorded. Raises Conflict."""
-        values: dict[str, Any] = {":me": {"S": self.holder}}
-        update = self._set_record(record, version, now, values)
-        self._update(update, _at_version(version, values), values)
+    def write_over(self, lease: Lease, data: dict[str, Any], now: datetime) -> None:
+        """Write the record conditionally on the version of `lease` alone, held or not: after a
+        lost race, when this run's changes must still be recorded. Raises Conflict."""
+        self._write(lease.version, lease.parts, data, now, release=False, holding=False)
 
     def give_back(self) -> None:
         """Give the lease back without writing the record (a run that failed before acting)."""
@@ -118,14 +144,150 @@ class LeasedItem:
             values = {":me": {"S": self.holder}}
             self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
 
-    @staticmethod
-    def _set_record(
-        record: PauseRecord, version: int, now: datetime, values: dict[str, Any]
-    ) -> str:
-        values[":record"] = {"S": json.dumps(pause_to_json(record), sort_keys=True)}
-        values[":next"] = {"N": str(version + 1)}
-        values[":at"] = {"S": iso(now)}
-        return "SET #record = :record, version = :next, updated_at = :at, updated_by = :me"
+    def delete(self, lease: Lease) -> None:
+        """Remove the record (and its parts), if it is still at the version read: a record
+        carried over to another name."""
+        values: dict[str, Any] = {}
+        condition = _at_version(lease.version, values)
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table,
+                Key=self.key,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except Exception as e:
+            if _conditional_failure(e) is not None:
+                raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
+            raise aws_error("DeleteItem", e) from e
+        for i in range(1, lease.parts):
+            with contextlib.suppress(Exception):  # a part left behind is never read
+                self.dynamodb.delete_item(TableName=self.table, Key=self._part_key(i))
+
+    # --- the items -----------------------------------------------------------------------------
+
+    def _write(
+        self,
+        version: int,
+        old_parts: int,
+        data: dict[str, Any],
+        now: datetime,
+        release: bool,
+        holding: bool,
+    ) -> int:
+        blobs = encode(data)
+        if len(blobs) > MOST_PARTS:
+            raise AwsError(
+                f"the pause record {self.name!r} is {sum(map(len, blobs)):,} bytes compressed, "
+                f"more than {MOST_PARTS} items of {self.table} take"
+            )
+        values: dict[str, Any] = {
+            ":me": {"S": self.holder},
+            ":record": {"B": blobs[0]},
+            ":parts": {"N": str(len(blobs))},
+            ":next": {"N": str(version + 1)},
+            ":at": {"S": iso(now)},
+        }
+        update = (
+            "SET #record = :record, parts = :parts, version = :next, updated_at = :at, "
+            "updated_by = :me" + (" REMOVE lease_holder, lease_until" if release else "")
+        )
+        condition = ("lease_holder = :me AND " if holding else "") + _at_version(version, values)
+        if len(blobs) == 1 and old_parts <= 1:
+            self._update(update, condition, values)
+            return 1
+        head = {
+            "Update": {
+                "TableName": self.table,
+                "Key": self.key,
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#record": "record"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+        puts = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        **self._part_key(i),
+                        "version": {"N": str(version + 1)},
+                        "record": {"B": blobs[i]},
+                    },
+                }
+            }
+            for i in range(1, len(blobs))
+        ]
+        deletes = [
+            {"Delete": {"TableName": self.table, "Key": self._part_key(i)}}
+            for i in range(len(blobs), old_parts)
+        ]
+        try:
+            self.dynamodb.transact_write_items(TransactItems=[head, *puts, *deletes])
+        except Exception as e:
+            reasons = getattr(e, "response", {}).get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
+            raise aws_error("TransactWriteItems", e) from e
+        return len(blobs)
+
+    def _part_key(self, i: int) -> dict[str, Any]:
+        return {"name": {"S": f"{self.name}{PART}{i}"}}
+
+    def _record(self, head: dict[str, Any]) -> tuple[dict[str, Any] | None, int, int]:
+        """The record of a head item and its parts, its version and the items it is in."""
+        version, parts = _number(head, "version"), max(1, _number(head, "parts"))
+        value = head.get("record")
+        if value is None:
+            return None, version, parts
+        if "S" in value:  # the record's first format: JSON text
+            return self._decoded(value["S"].encode()), version, parts
+        blobs = [value["B"], *self._parts(version, parts)]
+        try:
+            text = zlib.decompress(b"".join(blobs))
+        except zlib.error as e:
+            raise self._unreadable(f"not a compressed record: {e}") from e
+        return self._decoded(text), version, parts
+
+    def _parts(self, version: int, parts: int) -> list[bytes]:
+        if parts == 1:
+            return []
+        keys = [self._part_key(i) for i in range(1, parts)]
+        found: dict[str, dict[str, Any]] = {}
+        todo = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        for _ in range(10):
+            try:
+                resp = self.dynamodb.batch_get_item(RequestItems=todo)
+            except Exception as e:
+                raise aws_error("BatchGetItem", e) from e
+            for item in resp.get("Responses", {}).get(self.table, []):
+                found[item["name"]["S"]] = item
+            todo = resp.get("UnprocessedKeys") or {}
+            if not todo:
+                break
+        blobs = []
+        for key in keys:
+            item = found.get(key["name"]["S"])
+            if item is None or _number(item, "version") != version:
+                raise Conflict(f"a part of the pause record {self.name!r} is of another version")
+            blobs.append(item["record"]["B"])
+        return blobs
+
+    def _decoded(self, text: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise self._unreadable(str(e)) from e
+        if not isinstance(data, dict):
+            raise self._unreadable("not a JSON object")
+        return data
+
+    def _unreadable(self, why: str) -> Unreadable:
+        return Unreadable(
+            f"the pause record {self.name!r} in {self.table} is not understood ({why}): fix or "
+            "delete the item's `record`"
+        )
 
     def _update(self, update: str, condition: str, values: dict[str, Any]) -> None:
         # `record` is a reserved word in DynamoDB's expressions.
@@ -143,18 +305,6 @@ class LeasedItem:
             if _conditional_failure(e) is not None:
                 raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
             raise aws_error("UpdateItem", e) from e
-
-    def _record(self, item: dict[str, Any]) -> PauseRecord:
-        text = item.get("record", {}).get("S")
-        if text is None:
-            return PauseRecord()
-        try:
-            return pause_from_json(json.loads(text))
-        except ValueError as e:
-            raise AwsError(
-                f"the pause record {self.name!r} in {self.table} is not understood ({e}): "
-                "fix or delete the item's `record`"
-            ) from e
 
 
 def _at_version(version: int, values: dict[str, Any]) -> str:

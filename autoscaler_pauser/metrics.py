@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .model import State, parse_iso, paused_seconds
+from .model import EVERY_TABLE, State, parse_iso, paused_seconds
 
 METRICS = (
-    ("paused", "1 while the autoscaler is paused"),
-    ("paused_seconds", "how long the current pause has lasted"),
+    ("paused", "1 while the autoscaler is paused (a table, or the ECS service)"),
+    ("paused_seconds", "how long the oldest pause now on has lasted"),
+    ("paused_tables", "tables whose targets are paused"),
+    ("paused_targets", "targets whose pre-pause setting the pause record holds"),
     ("stuck", "1 while a pause is over max_pause_minutes"),
     ("active_clusters", "active EMR clusters that match the prefixes"),
     ("last_run_success", "1 if the last run succeeded, 0 if it failed"),
@@ -32,7 +34,9 @@ def metrics_text(state: State, seconds: float, calls: int, now: datetime) -> str
     values = {
         "paused": int(pause.paused),
         "paused_seconds": paused_seconds(pause, now) or 0,
-        "stuck": int(pause.alarm is not None and pause.paused),
+        "paused_tables": len([s for s in pause.paused_scopes() if s != EVERY_TABLE]),
+        "paused_targets": len(pause.saved),
+        "stuck": int(any(h.alarm and h.paused_at for h in pause.holds.values())),
         "active_clusters": len(run.active_clusters),
         "last_run_success": int(run.last_result == "ok"),
         "last_success_timestamp_seconds": success.timestamp() if success else 0,

@@ -31,15 +31,22 @@ MAX_DESIRED_COUNT = 2**31 - 1
 # What a target is set to: an ECS service's desired count, or a scalable target's suspension.
 Setting = int | Suspension
 
+# What a pause holds: a table's targets (the scope is the table's name), or the ECS autoscaler
+# service and its own scalable target, which every matching cluster holds (EVERY_TABLE).
+Scope = str
+EVERY_TABLE: Scope = "*"
+
 
 @dataclass(frozen=True)
 class Cluster:
-    """An active EMR cluster whose name matches a prefix."""
+    """An active EMR cluster whose name matches a prefix. `tables`: the names and patterns of
+    the tables it backs up, from its tags; None: it holds every table."""
 
     id: str
     name: str
     state: str
     prefix: str
+    tables: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class TargetView:
     saves_on_aws: bool = False  # its pre-pause setting is also kept on AWS (`saved`)
     default_name: str = "the default"  # what resume_default is called in a log line
     unreadable_record: bool = False  # a record on AWS that could not be understood
+    scope: Scope = EVERY_TABLE  # what a cluster must hold for this target to be paused
+    managed: bool = True  # False: the config no longer names it; its setting is given back
 
     @property
     def recorded(self) -> bool:
@@ -69,6 +78,10 @@ class TargetView:
 class Observed:
     clusters: tuple[Cluster, ...]
     targets: tuple[TargetView, ...]
+    # The scope of each target the pause record holds that the config names but this run did
+    # not read (the service's own scalable target, read only when the service changes).
+    unseen: Mapping[str, Scope] = field(default_factory=dict)
+    gone: tuple[str, ...] = ()  # held by the record, no longer named by the config, not on AWS
 
 
 class Why(enum.Enum):
@@ -77,11 +90,11 @@ class Why(enum.Enum):
     PAUSE = "pause"  # set the target to its paused setting
     RESUME = "resume"  # set it back to its pre-pause setting
     RESUME_DEFAULT = "resume to default"  # resume it, but no pre-pause setting is known anywhere
-    KEEP_EARLIER = (
-        "keep earlier"  # record a pause someone else made before ours, so that it stays after ours
-    )
+    # record a pause someone else made before ours, so that it stays after ours
+    KEEP_EARLIER = "keep earlier"
     CLEAR = "clear"  # remove a pre-pause setting left recorded on AWS after a resume
     SAVE = "save"  # record the pre-pause setting on AWS again: it went missing during the pause
+    GIVE_BACK = "give back"  # the config no longer names it: set it back to its pre-pause setting
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ class Change:
     after: Setting | None  # None: the setting is left as it is
     save: Setting | None = None  # pre-pause setting to record on AWS before the change
     forget: bool = False  # remove the record on AWS after the change
+    scope: Scope = EVERY_TABLE  # the target's scope
 
 
 @dataclass(frozen=True)
@@ -106,18 +120,63 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class PauseRecord:
-    """Whether the autoscaler is paused, since when, what holds it, and every target's pre-pause
-    setting: what a resume needs, so it must outlive the host that paused."""
+class Hold:
+    """One scope's pause: since when, and what holds it. A scope that is not paused keeps a Hold
+    only for the clusters it no longer lets hold it (`ignored`)."""
 
-    paused: bool = False
-    paused_at: str | None = None  # when the current pause began
-    last_seen_active_at: str | None = None  # when a cluster holding the pause was last seen
-    ignored_clusters: tuple[str, ...] = ()  # held a pause past max_pause_minutes: hold no more
-    alarm: str | None = None
+    paused_at: str | None = None  # when the current pause began; None: not paused
+    last_seen: str | None = None  # when a cluster holding it was last seen
+    holding: tuple[str, ...] = ()  # the clusters that held it at the last run
+    ignored: tuple[str, ...] = ()  # held it past max_pause_minutes: hold it no more
+    alarm: str | None = None  # the stuck-pause alarm of the last run
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A failsafe schedule as it was made: when it fires, its group and region, and its name
+    when that is not the one the pauser's name and the target's key make today."""
+
+    due: str
+    group: str
+    region: str
+    name: str | None = None
+    unset: bool = False  # recorded before it was set, and not known to be: set it again
+
+
+@dataclass(frozen=True)
+class PauseRecord:
+    """What a resume needs, so it must outlive the host that paused: whose record it is, each
+    scope's pause, every paused target's pre-pause setting and failsafe schedule, and the tables
+    each active cluster backs up."""
+
+    pauser: str | None = None  # the name of the pauser whose record this is
+    holds: Mapping[Scope, Hold] = field(default_factory=dict)
     saved: Mapping[str, Setting] = field(default_factory=dict)  # target key -> pre-pause setting
-    failsafe: Mapping[str, str] = field(default_factory=dict)  # target key -> its schedule's due
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)  # target key -> its schedule
+    clusters: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)  # id -> tables
+    clusters_tag: str | None = None  # the tag `clusters` was read from
     fresh: bool = True  # there was no usable earlier record
+
+    @property
+    def paused(self) -> bool:
+        return any(hold.paused_at for hold in self.holds.values())
+
+    @property
+    def paused_at(self) -> str | None:
+        """When the oldest pause now on began."""
+        return min((h.paused_at for h in self.holds.values() if h.paused_at), default=None)
+
+    @property
+    def alarms(self) -> tuple[str, ...]:
+        return tuple(h.alarm for h in self.holds.values() if h.alarm)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing a resume needs: no pause, no saved setting, no schedule."""
+        return not (self.paused or self.saved or self.schedules)
+
+    def paused_scopes(self) -> tuple[Scope, ...]:
+        return tuple(scope for scope, hold in self.holds.items() if hold.paused_at)
 
 
 @dataclass(frozen=True)
@@ -142,7 +201,7 @@ class RunRecord:
     active_clusters: tuple[Cluster, ...] = ()
     failed_targets: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # what the run could not do or see, though it did its job
-    planned: int = 0  # the changes the last run was to make
+    planned: int = 0  # the writes the last run was to make
     pending: int = 0  # of those, the ones left for the next run: its time for writes was spent
     scan: Scan | None = None  # the last read of the whole dynamodb namespace, and when
     scanned_at: str | None = None
@@ -171,7 +230,7 @@ def parse_iso(text: object) -> datetime | None:
 
 
 def paused_seconds(record: PauseRecord, now: datetime) -> float | None:
-    """How long the current pause has lasted, or None when there is none (or its start is not
-    known)."""
-    since = parse_iso(record.paused_at) if record.paused else None
+    """How long the oldest pause now on has lasted, or None when there is none (or its start is
+    not known)."""
+    since = parse_iso(record.paused_at)
     return (now - since).total_seconds() if since else None

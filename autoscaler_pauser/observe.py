@@ -1,20 +1,27 @@
-"""What a run reads, and the plan it makes of it: the matching EMR clusters, then every target
-of the configured kinds, then, only when the plan touches the ECS service, the service's own
+"""What a run reads, and the plan it makes of it: the tables each matching cluster backs up (from
+its tags, once), every target of the configured kinds, the targets the pause record holds that
+the config no longer names, and, only when the plan touches the ECS service, the service's own
 scalable target."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
 
-from .aws import Aws, AwsError, list_matching_clusters
+from .aws import Aws, AwsError, cluster_tags
 from .config import Config
 from .decide import Plan, decide
-from .model import Observed, PauseRecord, RunRecord, TargetView, parse_iso
-from .targets import TargetKind
+from .model import EVERY_TABLE, Cluster, Observed, PauseRecord, RunRecord, TargetView, parse_iso
+from .targets import configured, kind_of, scope_of
 from .targets.dynamodb import DynamoDbScaling, Scan, by_name_pays
 from .targets.ecs import EcsService, EcsServiceScaling
+from .targets.kind import TargetKind
+
+log = logging.getLogger("autoscaler-pauser")
 
 
 def target_kinds(
@@ -25,18 +32,21 @@ def target_kinds(
     kinds: list[TargetKind] = []
     scaling = None
     if config.has_ecs:
-        region = config.autoscaler_region
+        region = config.autoscaler_region or ""
         service = EcsService(
             aws.client("ecs", region),
-            config.autoscaler_cluster,
-            config.autoscaler_service,
+            region,
+            config.autoscaler_cluster or "",
+            config.autoscaler_service or "",
             config.resume_count,
         )
         kinds.append(service)
         scaling = EcsServiceScaling(aws.client("application-autoscaling", region), service)
     if config.dynamodb_tables:
-        aas = aws.client("application-autoscaling", config.tables_region)
-        kinds.append(DynamoDbScaling(aas, config.dynamodb_tables, known))
+        region = config.tables_region or ""
+        aas = aws.client("application-autoscaling", region)
+        tables = config.dynamodb_tables
+        kinds.append(DynamoDbScaling(aas, region, tables, config.dynamodb_dimensions, known))
     return kinds, scaling
 
 
@@ -52,6 +62,81 @@ def observe_targets(
     return tuple(targets), owners
 
 
+# --- the clusters' tables ------------------------------------------------------------------------
+
+
+def tables_from_tags(tags: Mapping[str, str], tag: str) -> tuple[str, ...] | None:
+    """The table names and patterns a cluster's tags name: the values of the tag `tag` and of
+    the tags whose keys start with it, comma-separated; None if it has none of them (it holds
+    every table)."""
+    keys = sorted((k for k in tags if k.startswith(tag)), key=lambda k: (k != tag, len(k), k))
+    if not keys:
+        return None
+    names = (name.strip() for key in keys for name in tags[key].split(","))
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def unmatched(tables: Sequence[str], listed: Sequence[str]) -> list[str]:
+    """The names and patterns that match no listed table."""
+    return [p for p in tables if not any(fnmatchcase(t, p) for t in listed)]
+
+
+def with_tables(
+    clusters: Sequence[Cluster], record: PauseRecord, config: Config, aws: Aws
+) -> tuple[tuple[Cluster, ...], list[str]]:
+    """The clusters with the tables each backs up: from the pause record for a cluster seen
+    before, else from its tags (DescribeCluster, once); and a warning for each name or pattern
+    that matches no listed table."""
+    tag = config.cluster_tables_tag
+    if not tag:
+        return tuple(clusters), []
+    known = record.clusters if record.clusters_tag == tag else {}
+    found, warnings = [], []
+    for cluster in clusters:
+        if cluster.id in known:
+            found.append(replace(cluster, tables=known[cluster.id]))
+            continue
+        tables = tables_from_tags(cluster_tags(aws.emr, cluster.id), tag)
+        for name in unmatched(tables or (), config.dynamodb_tables):
+            warnings.append(
+                f"cluster {cluster.id} ({cluster.name}) names {name!r} in its tag {tag}, which "
+                "matches no table of dynamodb_tables"
+            )
+        found.append(replace(cluster, tables=tables))
+    return tuple(found), warnings
+
+
+# --- the targets the record holds ----------------------------------------------------------------
+
+
+def record_targets(
+    record: PauseRecord, config: Config, seen: set[str]
+) -> tuple[dict[str, str], list[str]]:
+    """The record's saved settings that this run did not read: the scope of each the config
+    still names (`unseen`), and the keys of those it no longer names (to be given back)."""
+    unseen, leftovers = {}, []
+    for key in record.saved:
+        if key in seen:
+            continue
+        if configured(key, config):
+            unseen[key] = scope_of(key)
+        else:
+            leftovers.append(key)
+    return unseen, leftovers
+
+
+def leftover_kinds(keys: Sequence[str], aws: Aws, config: Config) -> list[Any]:
+    """Readers of the targets of `keys`, which the config no longer names: one set per kind
+    (the two ECS kinds read one service together)."""
+    by_kind: dict[Any, list[str]] = {}
+    for key in keys:
+        kind = kind_of(key)
+        by_kind.setdefault(EcsService if kind is EcsServiceScaling else kind, []).append(key)
+    return [
+        reader for kind, these in by_kind.items() for reader in kind.leftovers(these, aws, config)
+    ]
+
+
 @dataclass
 class Reading:
     """What a run read and decided, and which kind owns each target."""
@@ -64,24 +149,61 @@ class Reading:
 
 
 def observe_and_decide(
-    config: Config, aws: Aws, record: PauseRecord, now: datetime, run: RunRecord | None = None
+    config: Config,
+    aws: Aws,
+    record: PauseRecord,
+    now: datetime,
+    clusters: Sequence[Cluster],
+    run: RunRecord | None = None,
 ) -> Reading:
     """Read, decide, and if the plan touches the ECS service, read its scaling target too and
-    decide again, so that a steady run stays at one read per kind. EMR first: if it fails,
-    nothing else is asked or changed. The tables' targets are asked for by name when that is
-    cheaper, from `run`'s last scan, unless a pause may begin (a new index must not be missed)."""
-    clusters = list_matching_clusters(aws.emr, config.emr_prefix)
-    last = run.scan if run is not None and not (clusters and not record.paused) else None
-    known = last if by_name_pays(last, parse_iso(run.scanned_at) if run else None, now) else None
-    kinds, scaling = target_kinds(config, aws, known)
+    decide again, so that a steady run stays at one read per kind. The tables' targets are
+    asked for by name when that is cheaper, from `run`'s last scan, unless a pause of a table
+    may begin (a new index must not be missed)."""
+    clusters, warnings = with_tables(clusters, record, config, aws)
+    kinds, scaling = target_kinds(config, aws, _known(config, record, now, clusters, run))
     targets, owners = observe_targets(kinds)
-    observed = Observed(clusters, targets)
+    unseen, leftovers = record_targets(record, config, {t.key for t in targets})
+    if leftovers:
+        more, more_owners = observe_targets(leftover_kinds(leftovers, aws, config))
+        targets, owners = targets + more, {**owners, **more_owners}
+    gone = tuple(key for key in leftovers if key not in owners)
+    observed = Observed(tuple(clusters), targets, unseen, gone)
     scans = [k.scan for k in kinds if isinstance(k, DynamoDbScaling) and k.scan is not None]
-    reading = Reading(
-        observed, decide(observed, record, config, now), owners, scan=next(iter(scans), None)
-    )
+    scan = next(iter(scans), None)
+    reading = Reading(observed, decide(observed, record, config, now), owners, warnings, scan)
     if scaling is None or not needs_scaling_target(reading.plan, record, scaling):
         return reading
+    return with_scaling_target(reading, scaling, config, record, now)
+
+
+def _known(
+    config: Config,
+    record: PauseRecord,
+    now: datetime,
+    clusters: Sequence[Cluster],
+    run: RunRecord | None,
+) -> Scan | None:
+    """The tables' resource ids to ask for by name, from the last scan of the namespace, when
+    that is cheaper and no pause of a table may begin; else None: scan it all."""
+    if run is None or run.scan is None:
+        return None
+    idle = set(config.dynamodb_tables) - set(record.paused_scopes())
+    if clusters and idle:
+        return None
+    return run.scan if by_name_pays(run.scan, parse_iso(run.scanned_at), now) else None
+
+
+def with_scaling_target(
+    reading: Reading,
+    scaling: EcsServiceScaling,
+    config: Config,
+    record: PauseRecord,
+    now: datetime,
+) -> Reading:
+    """The reading with the service's own scalable target read too, and the plan made again.
+    Denied, the run goes on without it, with a warning."""
+    observed, owners = reading.observed, reading.owners
     try:
         more, more_owners = observe_targets([scaling])
     except AwsError as e:
@@ -92,11 +214,12 @@ def observe_and_decide(
             f"{scaling.service.service}'s own scaling target was not checked: {e}; if the "
             "service has one, its scale-out alarms or scheduled actions could lift the count "
             "during the pause: allow application-autoscaling:DescribeScalableTargets and "
-            "RegisterScalableTarget (README, IAM permissions)"
+            "RegisterScalableTarget (docs/iam.md)"
         )
         return reading
     owners.update(more_owners)
-    observed = Observed(observed.clusters, more + observed.targets)
+    unseen = {k: s for k, s in observed.unseen.items() if k not in more_owners}
+    observed = Observed(observed.clusters, more + observed.targets, unseen, observed.gone)
     plan = decide(observed, record, config, now)
     return Reading(observed, plan, owners, reading.warnings, reading.scan)
 
@@ -106,4 +229,4 @@ def needs_scaling_target(plan: Plan, record: PauseRecord, scaling: EcsServiceSca
     when a record of its earlier suspension is left."""
     touched = any(c.key == scaling.service.key for c in plan.changes)
     recorded = scaling.service.saved_scaling is not None or scaling.key in record.saved
-    return touched or (recorded and not plan.verdict.pause)
+    return touched or (recorded and not plan.verdict(EVERY_TABLE).pause)

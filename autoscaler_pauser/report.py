@@ -7,7 +7,18 @@ import logging
 from collections.abc import Mapping
 
 from .decide import Plan
-from .model import FLAG_WORDS, Change, Failure, Observed, Setting, Suspension, TargetView, Why
+from .model import (
+    FLAG_WORDS,
+    Change,
+    Failure,
+    Observed,
+    Schedule,
+    Setting,
+    Suspension,
+    TargetView,
+    Why,
+)
+from .records import FailsafePlan
 
 # why -> (done, dry run, failed), and the line's shape
 VERBS = {
@@ -17,6 +28,7 @@ VERBS = {
     Why.KEEP_EARLIER: ("kept", "would keep", "could not keep"),
     Why.CLEAR: ("cleared", "would clear", "could not clear"),
     Why.SAVE: ("saved", "would save", "could not save"),
+    Why.GIVE_BACK: ("gave back", "would give back", "could not give back"),
 }
 LINES = {
     Why.PAUSE: "{verb} {label} {before} → {after}: {reason}",
@@ -28,7 +40,13 @@ LINES = {
     Why.KEEP_EARLIER: "{verb} {label} at {before} after the pause too: it was paused before it",
     Why.CLEAR: "{verb} the leftover saved setting of {label}, at {before}: {reason}",
     Why.SAVE: "{verb} the pre-pause setting of {label}, {save}, on AWS again: its record was gone",
+    Why.GIVE_BACK: (
+        "{verb} {label} {before} → {after}, its setting from before the pause: the config no "
+        "longer names it"
+    ),
 }
+# A resume to a default is a guess: someone may have paused the target on purpose.
+LEVELS = {Why.RESUME_DEFAULT: logging.WARNING}
 
 
 def format_setting(value: Setting | None) -> str:
@@ -78,22 +96,21 @@ def run_lines(
     run, or when there is only one); for changes left for the next run, one warning."""
     failures = failures or {}
     changes = {c.key: c for c in plan.changes}
-    reason = plan.verdict.reason
     same = [t for t in observed.targets if t.key not in changes]
     each_same = dry_run or len(same) == 1
-    lines, left = [], 0
+    lines = []
     for target in observed.targets:
         change, failure = changes.get(target.key), failures.get(target.key)
+        reason = plan.verdict(target.scope).reason
         line = target_line(target, change, reason, dry_run, failure)
-        if change is None:
-            level = logging.INFO if each_same else logging.DEBUG
-        elif failure is not None and failure.left:
-            left, level = left + 1, logging.DEBUG
-        else:
-            level = logging.ERROR if failure else logging.INFO
-        lines.append((level, line))
+        lines.append((_level(change, failure, each_same), line))
     if same and not each_same:
+        reasons = {plan.verdict(t.scope).reason for t in same}
+        reason = reasons.pop() if len(reasons) == 1 else plan.reason
         lines.append((logging.INFO, unchanged_line(same, reason)))
+    if plan.forgotten:
+        lines.append((logging.INFO, forgotten_line(plan.forgotten)))
+    left = len([f for f in failures.values() if f.left])
     if left:
         lines.append(
             (
@@ -105,6 +122,24 @@ def run_lines(
     return lines
 
 
+def _level(change: Change | None, failure: Failure | None, each_same: bool) -> int:
+    """A target's line is info when it changed, error when it failed to, debug when it was left
+    for the next run (one warning says so) or when it stays as it is among many."""
+    if change is None:
+        return logging.INFO if each_same else logging.DEBUG
+    if failure is not None:
+        return logging.DEBUG if failure.left else logging.ERROR
+    return LEVELS.get(change.why, logging.INFO)
+
+
+def forgotten_line(keys: tuple[str, ...]) -> str:
+    shown = ", ".join(keys[:10]) + (", …" if len(keys) > 10 else "")
+    return (
+        f"forgot the pre-pause settings of {len(keys):,} targets the config no longer names and "
+        f"AWS no longer has: {shown}"
+    )
+
+
 def unchanged_line(same: list[TargetView], reason: str) -> str:
     paused = sum(t.current == t.paused_value for t in same)
     if paused == len(same):
@@ -114,3 +149,35 @@ def unchanged_line(same: list[TargetView], reason: str) -> str:
     else:
         how = f"as they are ({paused:,} paused, {len(same) - paused:,} running)"
     return f"no change: {len(same):,} targets stay {how}: {reason}"
+
+
+def failsafe_lines(
+    plan: FailsafePlan | None,
+    unset: Mapping[str, Failure],
+    labels: Mapping[str, str],
+    before: Mapping[str, Schedule],
+) -> tuple[list[str], list[str]]:
+    """What the failsafe's writes say: an error for each schedule that could not be set, and
+    one warning for those that could not be removed (they stay recorded until their time has
+    passed). A write left for the next run says nothing here: it is pending."""
+    if plan is None:
+        return [], []
+    errors = [
+        f"could not set the failsafe of {labels.get(key, key)}: {failure.error}"
+        for key, failure in unset.items()
+        if key in plan.arm and not failure.left
+    ]
+    kept = [
+        (key, failure) for key, failure in unset.items() if key in plan.disarm and not failure.left
+    ]
+    if not kept:
+        return errors, []
+    named = ", ".join(
+        f"{before[key].name} in {before[key].group} ({before[key].region}), due {before[key].due}"
+        for key, _ in kept[:10]
+    ) + (", …" if len(kept) > 10 else "")
+    warning = (
+        f"could not remove {len(kept):,} failsafe schedules, kept in the pause record until they "
+        f"are due: {named}; {kept[0][1].error}"
+    )
+    return errors, [warning]

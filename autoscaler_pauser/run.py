@@ -1,4 +1,12 @@
-"""One run: observe → decide → act → record, under the lock; and the loop."""
+"""One run: observe → decide → act → record, under the lock or the lease.
+
+The run's clock is AWS's: the first answer (the EMR clusters) tells it, and every time two hosts
+compare (the lease, the grace, when a pause began) is taken from it. The pause record is taken
+(the state file, or state_table's lease), the targets are read and the plan made; what the plan
+saves and the failsafe schedules it sets are recorded before any change (write-ahead); each
+target's change and then its schedule go through the write pool; the records are left, and the
+log lines say what was done.
+"""
 
 from __future__ import annotations
 
@@ -9,48 +17,41 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from . import Exit
-from .aws import Aws, AwsError
+from .aws import Aws, AwsClock, AwsError, list_matching_clusters
 from .config import Config
-from .decide import (
-    Plan,
-    failed_run_record,
-    failsafe_errors,
-    failsafe_plan,
-    intent_record,
-    next_pause_record,
-    next_run_record,
-)
+from .decide import Plan
 from .failsafe import Failsafe
 from .lease import LeasedItem
 from .metrics import metrics_text
-from .model import (
-    Failure,
-    PauseRecord,
-    Setting,
-    State,
-    Why,
-    iso,
-)
+from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
 from .observe import Reading, observe_and_decide
 from .record_store import FileRecordStore, RecordStore, TableRecordStore
-from .report import run_lines
+from .records import (
+    FailsafePlan,
+    failed_run_record,
+    failsafe_errors,
+    failsafe_plan,
+    next_pause_record,
+    next_run_record,
+)
+from .report import failsafe_lines, run_lines
 from .state_file import (
     UnusableState,
+    check_pauser,
     load_state,
     read_state,
     state_to_json,
     write_json_atomic,
     write_text_atomic,
 )
-from .targets import TargetKind, region_of
 from .targets.ecs import EcsService
 from .timing import WRITE_BUDGET_SECONDS
-from .writes import Job, WritePool, make_changes
+from .writes import Job, Steps, change_jobs, rotated, write_jobs
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -79,8 +80,20 @@ def run_once(
     budget: float = WRITE_BUDGET_SECONDS,
 ) -> Exit:
     """One reconcile, the lock already held (or not needed for a dry run). `holder` names this
-    run in the lease of state_table; no write starts `budget` seconds after the start."""
+    run in the lease of state_table; no write starts `budget` seconds after the start. `now` is
+    this host's clock, which AWS's corrects."""
     return Run(config, aws, now, dry_run, holder or default_holder(), budget).reconcile()
+
+
+@dataclass
+class Acts:
+    """What a run set out to write, and how it went."""
+
+    failures: dict[str, Failure] = field(default_factory=dict)  # of the targets' changes
+    schedules: FailsafePlan | None = None
+    armed: dict[str, Schedule] = field(default_factory=dict)  # key -> schedule, as recorded
+    unset: dict[str, Failure] = field(default_factory=dict)  # schedules not set, or not removed
+    writes: int = 0
 
 
 class Run:
@@ -96,53 +109,144 @@ class Run:
         holder: str,
         budget: float,
     ):
-        self.config, self.aws, self.now, self.dry_run = config, aws, now, dry_run
-        self.started, self.calls, self.clock = now(), aws.calls, time.monotonic()
-        self.deadline = self.clock + budget
-        self.state = _state(config, self.started, dry_run)
+        self.config, self.aws, self.dry_run = config, aws, dry_run
+        self.clock = AwsClock(now, aws)
+        self.calls, self.began = aws.calls, time.monotonic()
+        self.deadline = self.began + budget
+        self.started = now()
+        self.state, warnings = _state(config, self.started, dry_run)  # before any AWS call
+        self.warnings = list(warnings)
         self.store = record_store(config, aws, holder, dry_run, self._write_pause)
 
     def reconcile(self) -> Exit:
         pause: PauseRecord | None = None
         try:
+            clusters = list_matching_clusters(self.aws.emr, self.config.emr_prefix)
+            self.started = self.clock.now()  # AWS's, from here on
             pause = self.store.take(self.state.pause, self.started)
             if pause is None:
                 return Exit.OK
-            reading = observe_and_decide(self.config, self.aws, pause, self.started, self.state.run)
+            self.warnings += self.store.warnings + self.clock.warnings
+            reading = observe_and_decide(
+                self.config, self.aws, pause, self.started, clusters, self.state.run
+            )
+            reading.warnings[:0] = self.warnings
             for warning in reading.warnings:
                 log.warning("%s", warning)
-            failures = self._act(pause, reading.plan, reading.owners)
+            acts = self._act(pause, reading)
         except Exception as e:  # nothing was changed: say why, and leave
             return self._failed(e, pause or self.state.pause)
-        return self._finish(pause, reading, failures)
+        return self._finish(pause, reading, acts)
 
-    def _act(
-        self, pause: PauseRecord, plan: Plan, owners: Mapping[str, TargetKind]
-    ) -> dict[str, Failure]:
-        """The changes, after the pre-pause settings they save are recorded."""
+    # --- act ---------------------------------------------------------------------------------
+
+    def _act(self, pause: PauseRecord, reading: Reading) -> Acts:
+        """The changes and the failsafe's writes, after what they save and set is recorded."""
         if self.dry_run:
-            return {}
-        intent = intent_record(pause, plan, self.started)
-        if intent is not None:
-            self.store.write_ahead(intent, self.started)
+            return Acts()
+        plan = reading.plan
+        intended = next_pause_record(pause, plan, {}, self.started)
+        paused = {c.key for c in plan.changes if c.why is Why.PAUSE}
+        failsafe = self._failsafe()
+        acts = Acts(schedules=self._failsafe_plan(intended, paused))
+        if acts.schedules is not None:
+            for key in acts.schedules.arm:
+                earlier = pause.schedules.get(key)
+                acts.armed[key] = failsafe.schedule(key, acts.schedules.due, earlier)
+        ahead = self._ahead(pause, intended, acts)
+        if ahead is not None:
+            self.store.write_ahead(ahead, self.started)
+        first, rest = self._jobs(reading, acts, failsafe, pause, paused)
+        acts.writes = len(first) + len(rest)
         rotation = int(self.started.timestamp() // 60)  # another start each minute
-        return make_changes(plan, owners, self.deadline, self.config.write_workers, rotation)
+        workers = self.config.write_workers
+        failures = write_jobs(first, rotated(rest, rotation), self.deadline, workers)
+        steps = {j.key: j.write for j in first + rest if isinstance(j.write, Steps)}
+        changed = {c.key for c in plan.changes}
+        for key, failure in failures.items():  # the change's, or the schedule's after it
+            if key in changed and (key not in steps or steps[key].done == 0):
+                acts.failures[key] = failure
+            else:
+                acts.unset[key] = failure
+        return acts
 
-    def _finish(self, pause: PauseRecord, reading: Reading, failures: dict[str, Failure]) -> Exit:
-        observed, plan, ended = reading.observed, reading.plan, self.now()
-        after = next_pause_record(pause, plan, failures, ended)
-        run = next_run_record(self.state.run, plan, observed, failures, ended, reading.warnings)
-        if reading.scan is not None:
-            run = replace(run, scan=reading.scan, scanned_at=iso(self.started))
+    def _jobs(
+        self,
+        reading: Reading,
+        acts: Acts,
+        failsafe: Failsafe,
+        pause: PauseRecord,
+        paused: set[str],
+    ) -> tuple[list[Job], list[Job]]:
+        """Each target's change, then its schedule; the schedules of targets that do not
+        change; the schedules to remove."""
+        then = self._arm_writes(failsafe, acts, pause, paused)
+        first, rest = change_jobs(reading.plan, reading.owners, then)
+        changed = {c.key for c in reading.plan.changes}
+        labels = {t.key: t.label for t in reading.observed.targets}
+        moves = [Job(k, labels.get(k, k), w) for k, w in then.items() if k not in changed]
+        disarm = acts.schedules.disarm if acts.schedules else {}
+        removals = [
+            Job(key, labels.get(key, key), functools.partial(failsafe.disarm, key, schedule))
+            for key, schedule in disarm.items()
+        ]
+        return first, rest + moves + removals
+
+    def _failsafe_plan(self, intended: PauseRecord, paused: set[str]) -> FailsafePlan | None:
+        minutes, group = self.config.failsafe_minutes, self.config.failsafe_group
+        if not (minutes or intended.schedules):
+            return None
+        plan = failsafe_plan(intended, minutes, group, self.started, paused)
+        return plan or None
+
+    def _ahead(self, before: PauseRecord, intended: PauseRecord, acts: Acts) -> PauseRecord | None:
+        """The record to write before acting, if the run is to save a pre-pause setting the
+        record does not hold, or to set a schedule: as if every change succeeds, each schedule
+        to set recorded (not yet known to be set), so that a run that dies in between leaves
+        nothing it set unrecorded. Else None."""
+        new_saved = any(before.saved.get(k) != v for k, v in intended.saved.items())
+        if not (new_saved and intended.paused) and not acts.armed:
+            return None
+        unset = {key: replace(s, unset=True) for key, s in acts.armed.items()}
+        return replace(intended, schedules={**intended.schedules, **unset})
+
+    def _arm_writes(
+        self, failsafe: Failsafe, acts: Acts, pause: PauseRecord, paused: set[str]
+    ) -> dict[str, Callable[[], None]]:
+        """The write that sets each schedule, by target, to go after the target's change."""
+        then: dict[str, Callable[[], None]] = {}
+        if acts.schedules is None:
+            return then
+        for key, setting in acts.schedules.arm.items():
+            schedule = acts.armed[key]
+            earlier = pause.schedules.get(key)
+            there = (
+                earlier is not None and earlier.name == schedule.name and key not in paused
+            )  # not fired in between
+            then[key] = functools.partial(failsafe.arm, key, setting, schedule, there)
+        return then
+
+    def _failsafe(self) -> Failsafe:
+        return Failsafe(
+            lambda region: self.aws.client("scheduler", region),
+            self.config.failsafe_group,
+            self.config.failsafe_role_arn or "arn:aws:iam::0:role/none",
+            self.config.pauser_name,
+        )
+
+    # --- record ------------------------------------------------------------------------------
+
+    def _finish(self, pause: PauseRecord, reading: Reading, acts: Acts) -> Exit:
+        observed, plan, ended = reading.observed, reading.plan, self.clock.now()
+        after = next_pause_record(pause, plan, acts.failures, ended)
+        after = replace(after, schedules=self._schedules(pause, after, acts))
+        run = self._run_record(reading, acts, ended)
         labels = {t.key: t.label for t in observed.targets}
-        paused = {
-            c.key
-            for c in plan.changes
-            if c.why is Why.PAUSE and (c.key not in failures or failures[c.key].changed)
-        }
-        after, unset = self._failsafe(after, labels, ended, paused)
-        if unset:
-            run = failsafe_errors(run, self.state.run, unset)
+        errors, warnings = failsafe_lines(acts.schedules, acts.unset, labels, pause.schedules)
+        if errors:
+            run = failsafe_errors(run, self.state.run, errors)
+        if warnings:
+            run = replace(run, warnings=(*run.warnings, *warnings))
         try:
             after = self.store.commit(after, plan, ended)
         except AwsError as e:
@@ -150,71 +254,73 @@ class Run:
             run = failed_run_record(run, f"the pause record was not written: {e}", ended)
         # Recorded first, then logged: a line says what was done, not what was meant to be.
         recorded = self._record(State(after, run), ended)
-        for level, line in run_lines(plan, observed, self.dry_run, failures):
-            log.log(level, "%s", line)
-        for error in unset:
-            log.error("%s", error)
-        if plan.verdict.alarm:
-            log.error("%s", plan.verdict.alarm, extra={"stuck": plan.verdict.pause})
+        self._log(plan, reading, acts, errors, warnings)
         if not recorded or run.last_result == "error":
             return Exit.FAILURE
-        return Exit.STUCK if plan.verdict.alarm else Exit.OK
+        return Exit.STUCK if plan.alarms else Exit.OK
 
-    def _failsafe(
-        self, record: PauseRecord, labels: Mapping[str, str], now: datetime, paused: set[str]
-    ) -> tuple[PauseRecord, list[str]]:
-        """Set, move or remove the failsafe schedules the record calls for; the record with
-        their due times, and what could not be done. A failure here never undoes the pause."""
-        minutes = self.config.failsafe_minutes
-        if self.dry_run or not (minutes or record.failsafe):
-            return record, []
-        plan = failsafe_plan(record, minutes, now, paused)
-        if not plan.arm and not plan.disarm:
-            return record, []
-        failsafe = Failsafe(
-            self._scheduler,
-            self.config.failsafe_group,
-            self.config.failsafe_role_arn or "arn:aws:iam::0:role/none",
-            self.config.pauser_name,
+    def _run_record(self, reading: Reading, acts: Acts, ended: datetime) -> RunRecord:
+        run = next_run_record(
+            self.state.run,
+            reading.plan,
+            reading.observed,
+            acts.failures,
+            ended,
+            reading.warnings,
+            acts.writes,
         )
+        left = [f for f in acts.unset.values() if f.left]
+        run = replace(run, pending=run.pending + len(left))
+        if reading.scan is not None:
+            run = replace(run, scan=reading.scan, scanned_at=iso(self.started))
+        return run
 
-        def arm(key: str, setting: Setting) -> Job:
-            there = key in record.failsafe and key not in paused  # not fired in between
-            run = functools.partial(failsafe.arm, key, setting, plan.due, there)
-            return Job(key, labels.get(key, key), run)
+    def _log(
+        self, plan: Plan, reading: Reading, acts: Acts, errors: list[str], warnings: list[str]
+    ) -> None:
+        for level, line in run_lines(plan, reading.observed, self.dry_run, acts.failures):
+            log.log(level, "%s", line)
+        for line in warnings:
+            log.warning("%s", line)
+        for error in errors:
+            log.error("%s", error)
+        alarms: set[str] = set()
+        for verdict in plan.verdicts.values():
+            if verdict.alarm and verdict.alarm not in alarms:
+                alarms.add(verdict.alarm)
+                log.error("%s", verdict.alarm, extra={"stuck": verdict.pause})
 
-        jobs = [arm(key, setting) for key, setting in plan.arm.items()]
-        jobs += [
-            Job(key, labels.get(key, key), functools.partial(failsafe.disarm, key))
-            for key in plan.disarm
-        ]
-        failures = WritePool(jobs, self.deadline).drain(self.config.write_workers)
-        due = dict(record.failsafe)
-        due.update({key: plan.due for key in plan.arm if key not in failures})
+    def _schedules(
+        self, before: PauseRecord, after: PauseRecord, acts: Acts
+    ) -> Mapping[str, Schedule]:
+        """The schedules after the failsafe's writes: one set is recorded as set, one not set
+        stays recorded as maybe set (and is set again next run), one removed or past its time
+        goes, one that could not be removed stays until its time has passed."""
+        schedules = dict(before.schedules)
+        plan = acts.schedules
+        if plan is None or self.dry_run:
+            return schedules
+        for key, schedule in acts.armed.items():
+            unset = key in acts.unset or (key in acts.failures)
+            schedules[key] = replace(schedule, unset=unset)
+        for key in plan.forget:
+            schedules.pop(key, None)
         for key in plan.disarm:
-            if key not in failures:
-                del due[key]
-        unset = [
-            f"could not set the failsafe of {labels.get(key, key)}: {f.error}"
-            for key, f in failures.items()
-        ]
-        return replace(record, failsafe=due), unset
-
-    def _scheduler(self, key: str) -> Any:
-        return self.aws.client("scheduler", region_of(key, self.config))
+            if key not in acts.unset:
+                schedules.pop(key, None)
+        return schedules
 
     def _failed(self, e: Exception, pause: PauseRecord) -> Exit:
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
         log.error("%s; the autoscaler was left as it is", error)
         log.debug("%s", traceback.format_exc())
         self.store.give_back()
-        self._record(
-            State(pause, failed_run_record(self.state.run, error, self.started)), self.now()
-        )
+        ended = self.clock.now()
+        self._record(State(pause, failed_run_record(self.state.run, error, self.started)), ended)
         return Exit.FAILURE
 
     def _record(self, after: State, ended: datetime) -> bool:
-        seconds, calls = time.monotonic() - self.clock, self.aws.calls - self.calls
+        seconds, calls = time.monotonic() - self.began, self.aws.calls - self.calls
         return self.dry_run or record(self.config, after, seconds, calls, ended)
 
     def _write_pause(self, pause: PauseRecord) -> None:
@@ -233,11 +339,14 @@ def record_store(
     write_state: Callable[[PauseRecord], None],
 ) -> RecordStore:
     if not config.state_table:
-        return FileRecordStore(write_state)
-    dynamodb = aws.client("dynamodb", config.record_region)
-    name, seconds = config.pauser_name, config.lease_seconds
-    shared = LeasedItem(dynamodb, config.state_table, name, holder, seconds)
-    return TableRecordStore(shared, dry_run)
+        return FileRecordStore(config, write_state)
+    dynamodb = aws.client("dynamodb", config.record_region or "")
+    table, seconds = config.state_table, config.lease_seconds
+    item = LeasedItem(dynamodb, table, config.pauser_name, holder, seconds)
+    legacy = None
+    if config.legacy_pauser_name != config.pauser_name:
+        legacy = LeasedItem(dynamodb, table, config.legacy_pauser_name, holder, seconds)
+    return TableRecordStore(item, config, dry_run, legacy)
 
 
 def default_holder() -> str:
@@ -245,14 +354,16 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _state(config: Config, now: datetime, dry_run: bool) -> State:
+def _state(config: Config, now: datetime, dry_run: bool) -> tuple[State, Any]:
     """The state file; a dry run leaves one that cannot be understood where it is."""
     if not dry_run:
-        return read_state(config.state_file, now)
+        return read_state(config, now)
     try:
-        return load_state(config.state_file)
+        state, warnings = load_state(config)
     except UnusableState as e:
         log.warning(
             "state file %s is not usable (%s); a run would move it aside", config.state_file, e
         )
-        return State()
+        return State(), []
+    check_pauser(state, config)
+    return state, warnings

@@ -1,5 +1,10 @@
-"""The state file: what the last run recorded, read (a bad file is moved aside) and written
-whole or not at all."""
+"""The state file: this host's run record and its copy of the pause record, read (a file that
+cannot be understood is moved aside) and written whole or not at all.
+
+Its content: {"version": 2, "pause": <the pause record, as state_table holds it>, "run": <this
+host's last run>, "saved_desired_count": <the ECS service's, for a person reading it>}. A file
+of the first version, the records' fields side by side, is read and carried over.
+"""
 
 from __future__ import annotations
 
@@ -15,81 +20,57 @@ from datetime import datetime
 from typing import Any
 
 from .config import Config
-from .model import (
-    Cluster,
-    PauseRecord,
-    RunRecord,
-    Scan,
-    Setting,
-    State,
-    Suspension,
-    parse_iso,
-)
+from .model import Cluster, RunRecord, Scan, State, parse_iso
+from .record_format import Warnings, pause_from_json, pause_to_json
 
 log = logging.getLogger("autoscaler-pauser")
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 class StateFileError(Exception):
-    """The state file's path cannot be used at all (not a bad file: that is moved aside)."""
+    """The state file's path cannot be used at all (not a bad file: that is moved aside), or
+    it holds another pauser's pause record: exit 2, before any AWS call."""
 
 
-PAUSE_TIMES = ("paused_at", "last_seen_active_at")
-RUN_TIMES = ("last_success_at", "last_run_at", "scanned_at")
+class UnusableState(ValueError):
+    """The state file is there, but its content cannot be understood."""
 
 
-def state_from_json(data: Any) -> State:
-    """The state file's content, checked; ValueError says what is wrong with it."""
+def state_to_json(state: State, service_key: str | None = None) -> dict[str, Any]:
+    """The state file's content, with the saved count of the ECS service of `service_key`."""
+    return {
+        "version": STATE_VERSION,
+        "pause": pause_to_json(state.pause),
+        "run": dataclasses.asdict(state.run),
+        "saved_desired_count": state.pause.saved.get(service_key) if service_key else None,
+    }
+
+
+def state_from_json(data: Any, config: Config, where: str) -> tuple[State, Warnings]:
+    """The state file's content, checked; ValueError says what makes it unusable."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    version = data.get("version", STATE_VERSION)
+    version = data.get("version", 1)
+    if version == 1:  # the records' fields side by side
+        legacy = config.name or config.legacy_pauser_name
+        pause, warnings = pause_from_json(data, config, where, legacy)
+        return State(pause, run_from_json(data)), warnings
     if version != STATE_VERSION:
         raise ValueError(f"written by an unknown version {version!r} of the state format")
-    return State(pause_from_json(data), run_from_json(data))
+    if not isinstance(data.get("pause"), dict) or not isinstance(data.get("run"), dict):
+        raise ValueError("'pause' or 'run' is not an object")
+    pause, warnings = pause_from_json(data["pause"], config, where)
+    return State(pause, run_from_json(data["run"])), warnings
 
 
-def _check_times(data: Mapping[str, Any], names: tuple[str, ...]) -> None:
-    for name in names:
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
-
-
-def pause_from_json(data: Mapping[str, Any]) -> PauseRecord:
-    """A pause record, from the state file or state_table, checked; ValueError says what is
-    wrong with it."""
-    _check_times(data, PAUSE_TIMES)
-    saved = data.get("saved", {})
-    if not isinstance(data.get("paused", False), bool) or not isinstance(saved, dict):
-        raise ValueError("'paused' or 'saved' has the wrong type")
-    failsafe = data.get("failsafe", {})
-    if not isinstance(failsafe, dict) or any(parse_iso(v) is None for v in failsafe.values()):
-        raise ValueError("'failsafe' is not a mapping of targets to times")
-    ignored = data.get("ignored_clusters", [])
-    if not isinstance(ignored, list):
-        raise ValueError("'ignored_clusters' is not a list")
-    return PauseRecord(
-        paused=data.get("paused", False),
-        paused_at=data.get("paused_at"),
-        last_seen_active_at=data.get("last_seen_active_at"),
-        ignored_clusters=tuple(map(str, ignored)),
-        alarm=data.get("alarm"),
-        saved={key: setting_from_json(key, value) for key, value in saved.items()},
-        failsafe={str(key): str(due) for key, due in failsafe.items()},
-        fresh=False,
-    )
-
-
-def setting_from_json(key: str, value: Any) -> Setting:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, list) and len(value) == 3 and all(isinstance(b, bool) for b in value):
-        return Suspension(*value)
-    raise ValueError(f"saved setting of {key!r} is not understood")
+RUN_TIMES = ("last_action_at", "last_success_at", "last_run_at", "scanned_at")
 
 
 def run_from_json(data: Mapping[str, Any]) -> RunRecord:
-    _check_times(data, RUN_TIMES)
+    for name in RUN_TIMES:
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
@@ -103,10 +84,7 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         last_result=data.get("last_result"),
         last_error=data.get("last_error"),
         last_success_at=data.get("last_success_at"),
-        active_clusters=tuple(
-            Cluster(*(str(c.get(f, "")) for f in ("id", "name", "state", "prefix")))
-            for c in clusters
-        ),
+        active_clusters=tuple(_cluster(c) for c in clusters),
         failed_targets=tuple(map(str, failed)),
         warnings=tuple(map(str, warnings)),
         planned=_count(data, "planned"),
@@ -114,6 +92,16 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         scan=_scan(data.get("scan")),
         scanned_at=data.get("scanned_at"),
     )
+
+
+def _cluster(data: Mapping[str, Any]) -> Cluster:
+    tables = data.get("tables")
+    if tables is not None and not (
+        isinstance(tables, list) and all(isinstance(t, str) for t in tables)
+    ):
+        raise ValueError("a cluster's 'tables' is not a list of names")
+    fields = (str(data.get(f, "")) for f in ("id", "name", "state", "prefix"))
+    return Cluster(*fields, tables=None if tables is None else tuple(tables))
 
 
 def _scan(data: Any) -> Scan | None:
@@ -133,40 +121,55 @@ def _count(data: Mapping[str, Any], name: str) -> int:
     return value
 
 
-class UnusableState(ValueError):
-    """The state file is there, but its content cannot be understood."""
-
-
-def load_state(path: str) -> State:
+def load_state(config: Config) -> tuple[State, Warnings]:
     """The state file as it is: missing is a fresh state; content that cannot be understood
     raises UnusableState, a path that cannot be read StateFileError."""
+    path = config.state_file
     try:
         with open(path, "rb") as f:
             content = f.read()
     except FileNotFoundError:
-        return State()
+        return State(), Warnings()
     except IsADirectoryError:
         raise StateFileError(f"state_file: {path} is a directory") from None
     except OSError as e:
         raise StateFileError(f"state_file: cannot read {path}: {e.strerror}") from None
     try:
-        return state_from_json(json.loads(content.decode("utf-8")))
+        return state_from_json(json.loads(content.decode("utf-8")), config, f"state file {path}")
     except (ValueError, UnicodeDecodeError) as e:
         raise UnusableState(str(e)) from None
 
 
-def read_state(path: str, now: datetime) -> State:
+def read_state(config: Config, now: datetime) -> tuple[State, Warnings]:
     """The state file for a run: one that cannot be understood is moved aside, with a warning,
-    and the run goes on from AWS."""
+    and the run goes on from AWS. One that holds another pauser's pause record stops the run."""
+    path = config.state_file
     try:
-        return load_state(path)
+        state, warnings = load_state(config)
     except UnusableState as e:
         aside = f"{path}.bad-{now.strftime('%Y%m%dT%H%M%SZ')}"
         os.replace(path, aside)
         log.warning(
             "state file %s is not usable (%s); moved it to %s and went on from AWS", path, e, aside
         )
-        return State()
+        return State(), Warnings()
+    check_pauser(state, config)
+    return state, warnings
+
+
+def check_pauser(state: State, config: Config) -> None:
+    """A state file holds one pauser's pause record: another pauser's, with a pause or saved
+    settings in it, is StateFileError. An empty one, or one of the first format (which names no
+    pauser), is taken over."""
+    theirs, ours = state.pause.pauser, config.pauser_name
+    if theirs is None or theirs == ours or state.pause.empty:
+        return
+    raise StateFileError(
+        f"state_file: {config.state_file} holds the pause record of the pauser {theirs!r}, and "
+        f"this config is the pauser {ours!r}: give each pauser its own state_file (and, with "
+        f"state_table, its own name); if this is {theirs!r} with a changed config, set its "
+        f"name: {theirs!r}"
+    )
 
 
 def check_files(config: Config, create: bool = True) -> None:
@@ -246,18 +249,3 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def state_to_json(state: State, service_key: str | None = None) -> dict[str, Any]:
-    """The state file's content: both records in one object, and the saved count of the ECS
-    service of `service_key`, if any."""
-    data = {**pause_to_json(state.pause), **dataclasses.asdict(state.run), "version": STATE_VERSION}
-    data["saved_desired_count"] = state.pause.saved.get(service_key) if service_key else None
-    return data
-
-
-def pause_to_json(record: PauseRecord) -> dict[str, Any]:
-    """The pause record as JSON data (tuples are written as arrays), as pause_from_json reads it."""
-    data = dataclasses.asdict(record)
-    del data["fresh"]
-    return data

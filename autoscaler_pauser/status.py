@@ -9,10 +9,12 @@ from typing import Any
 
 from . import Exit
 from .config import Config
-from .model import State, parse_iso, paused_seconds
+from .model import EVERY_TABLE, State, parse_iso, paused_seconds
 from .report import format_setting
 from .state_file import UnusableState, load_state, state_to_json
 from .targets.ecs import EcsService
+
+SHOWN = 20  # saved settings listed by name; status --json has them all
 
 
 def duration(seconds: float) -> str:
@@ -36,14 +38,25 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     data["last_run_age_seconds"] = age
     data["recent"] = age is not None and age <= max(3 * config.interval, 180)
     data["healthy"] = data["recent"] and state.run.last_result == "ok"
+    data["paused"] = state.pause.paused
     data["paused_seconds"] = paused_seconds(state.pause, now)
+    data["pauses"] = [
+        {
+            "what": "ecs-service" if scope == EVERY_TABLE else "table",
+            "table": None if scope == EVERY_TABLE else scope,
+            "since": hold.paused_at,
+            "held_by": list(hold.holding),
+        }
+        for scope, hold in sorted(state.pause.holds.items())
+        if hold.paused_at
+    ]
     return data
 
 
 def cmd_status(config: Config, as_json: bool, check: bool, now: datetime, out: Any) -> Exit:
     """Print the status; with `check`, exit 1 unless the last run is recent and succeeded."""
     try:
-        state, unusable = load_state(config.state_file), None
+        state, unusable = load_state(config)[0], None
     except UnusableState as e:
         state, unusable = State(), str(e)
     data = status_report(state, config, now)
@@ -86,21 +99,40 @@ def status_lines(state: State, config: Config, data: dict[str, Any]) -> list[str
 
 
 def detail_lines(state: State) -> list[str]:
-    """What holds the pause, what is saved, and what went wrong."""
+    """What holds each pause, what is saved, and what went wrong."""
     pause, run = state.pause, state.run
-    lines = []
-    for c in run.active_clusters:
-        held = "ignored" if c.id in pause.ignored_clusters else "holding"
-        lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r})")
-    lines += [f"saved:        {key} = {format_setting(v)}" for key, v in pause.saved.items()]
-    if pause.failsafe:
-        first = min(pause.failsafe.values())
+    lines = cluster_lines(state) + saved_lines(state)
+    if pause.schedules:
+        first = min(s.due for s in pause.schedules.values())
         lines.append(
-            f"failsafe:     {len(pause.failsafe)} schedules restore the settings above from "
+            f"failsafe:     {len(pause.schedules):,} schedules restore the settings above from "
             f"{first} unless a run moves them"
         )
-    if pause.alarm:
-        lines.append(f"ALARM:        {pause.alarm}")
+    lines += [f"ALARM:        {alarm}" for alarm in dict.fromkeys(pause.alarms)]
     if run.last_error:
         lines.append(f"last error:   {run.last_error}")
     return lines + [f"warning:      {warning}" for warning in run.warnings]
+
+
+def cluster_lines(state: State) -> list[str]:
+    """Each active cluster and the tables it backs up; each pause and the clusters holding it."""
+    pause, lines = state.pause, []
+    for c in state.run.active_clusters:
+        ignored = any(c.id in hold.ignored for hold in pause.holds.values())
+        held = "ignored" if ignored else "active"
+        tables = "every table" if c.tables is None else ", ".join(c.tables) or "no table"
+        lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r}): {tables}")
+    for scope, hold in sorted(pause.holds.items()):
+        if hold.paused_at:
+            what = "the ECS service" if scope == EVERY_TABLE else scope
+            by = ", ".join(hold.holding) or "none now (resume grace)"
+            lines.append(f"paused:       {what} since {hold.paused_at}, held by {by}")
+    return lines
+
+
+def saved_lines(state: State) -> list[str]:
+    saved = sorted(state.pause.saved.items())
+    lines = [f"saved:        {key} = {format_setting(v)}" for key, v in saved[:SHOWN]]
+    if len(saved) > SHOWN:
+        lines.append(f"saved:        … and {len(saved) - SHOWN:,} more (status --json lists all)")
+    return lines

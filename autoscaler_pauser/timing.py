@@ -20,3 +20,6 @@ LEASE_SECONDS = RUN_SECONDS + 5  # the default lease: longer than a run, under a
 # Lambda: the time an invocation keeps after its last write may start: one hung call and the
 # records.
 LAMBDA_RESERVE_SECONDS = HUNG_CALL_SECONDS + 2
+
+# A host whose clock is further than this from AWS's goes by AWS's, and says so.
+CLOCK_SKEW_SECONDS = 2

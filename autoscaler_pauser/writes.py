@@ -41,24 +41,63 @@ def make_changes(
     that go first (the ECS service and its own scaling target) are made one at a time before the
     others start, on `workers` threads, from the `rotation`-th on, so that no target is always
     last. Returns the failures by target; a change left untried is a Failure that is `left`."""
-
-    def job(change: Change) -> Job:
-        return Job(change.key, change.label, functools.partial(owners[change.key].apply, change))
-
-    first = [job(c) for c in plan.changes if not owners[c.key].parallel]
-    rest = rotated([job(c) for c in plan.changes if owners[c.key].parallel], rotation)
-    failures = WritePool(first, deadline, monotonic, sleep, patient=False).drain(1)
-    failures.update(WritePool(rest, deadline, monotonic, sleep).drain(workers))
-    return failures
+    first, rest = change_jobs(plan, owners)
+    return write_jobs(first, rotated(rest, rotation), deadline, workers, monotonic, sleep)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One write: a change of a target, or one of its failsafe schedules."""
+    """A target's writes: its change, its failsafe schedule, or both in turn."""
 
     key: str
     label: str
     write: Callable[[], None]
+
+
+class Steps:
+    """Writes made in turn; called again (after a throttle), it goes on from the one that did
+    not get through. `done`: how many did."""
+
+    def __init__(self, *writes: Callable[[], None]):
+        self.writes, self.done = writes, 0
+
+    def __call__(self) -> None:
+        while self.done < len(self.writes):
+            self.writes[self.done]()
+            self.done += 1
+
+
+def change_jobs(
+    plan: Plan,
+    owners: Mapping[str, TargetKind],
+    then: Mapping[str, Callable[[], None]] | None = None,
+) -> tuple[list[Job], list[Job]]:
+    """A job per change, with the write `then` names for its target after it; those of the
+    kinds that go first, and the others."""
+    then = then or {}
+
+    def job(change: Change) -> Job:
+        apply = functools.partial(owners[change.key].apply, change)
+        after = then.get(change.key)
+        return Job(change.key, change.label, apply if after is None else Steps(apply, after))
+
+    first = [job(c) for c in plan.changes if not owners[c.key].parallel]
+    rest = [job(c) for c in plan.changes if owners[c.key].parallel]
+    return first, rest
+
+
+def write_jobs(
+    first: Sequence[Job],
+    rest: Sequence[Job],
+    deadline: float = math.inf,
+    workers: int = 1,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Failure]:
+    """The jobs of `first` one at a time, then the rest on `workers` threads; the failures."""
+    failures = WritePool(first, deadline, monotonic, sleep, patient=False).drain(1)
+    failures.update(WritePool(rest, deadline, monotonic, sleep).drain(workers))
+    return failures
 
 
 def rotated(jobs: Sequence[Job], by: int) -> list[Job]:

@@ -4,8 +4,10 @@ module and one line in KINDS."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..config import Config
-from ..model import Setting
+from ..model import Scope, Setting
 from .dynamodb import DynamoDbScaling
 from .ecs import EcsService, EcsServiceScaling
 from .kind import RestoreCall, TargetKind, UnknownTarget
@@ -26,6 +28,30 @@ def restore_call(key: str, setting: Setting) -> RestoreCall:
     return kind_of(key).restore_call(key, setting)
 
 
-def region_of(key: str, config: Config) -> str:
+def region_of(key: str) -> str:
     """The region the target of a key is in."""
-    return kind_of(key).region(config)
+    return kind_of(key).region(key)
+
+
+def scope_of(key: str) -> Scope:
+    """What a cluster must hold for the target of a key to be paused."""
+    return kind_of(key).scope(key)
+
+
+def setting_of(key: str, value: Any) -> Setting | None:
+    """A setting of the target of `key`, read back from a record; None if it is not one."""
+    return kind_of(key).setting(value)
+
+
+def configured(key: str, config: Config) -> bool:
+    """Whether the config names the target of a key."""
+    return kind_of(key).configured(key, config)
+
+
+def from_legacy(key: str, config: Config) -> str:
+    """A key of the pause record's first format as its kind writes it now; UnknownTarget if no
+    kind made it."""
+    for kind in KINDS:
+        if key.startswith(kind.LEGACY_PREFIX):
+            return kind.legacy(key, config)
+    raise UnknownTarget(f"{key!r} is the key of no kind of target")

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..aws import aws_error
+from ..aws import Aws, aws_error
 from ..config import Config
-from ..model import Change, Scan, Setting, TargetView
+from ..model import Change, Scan, Scope, Setting, TargetView
 from .kind import RestoreCall
-from .scalable import register_suspension, restore_suspension, scaling_view
+from .scalable import (
+    register_suspension,
+    restore_suspension,
+    scaling_view,
+    suspension_from_json,
+)
 
 log = logging.getLogger("autoscaler-pauser")
 
 PAGE, IDS_A_CALL = 50, 50  # targets a page; resource ids a call may name
+DIMENSIONS = ("read", "write")  # a target's side: its scalable dimension, in a word
 # A scan of the whole namespace is trusted this long for asking by name: a table's new index
 # is found at the latest by the next scan, and a pause always scans it all.
 SCAN_SECONDS = 10 * 60
@@ -36,37 +43,97 @@ def by_name_pays(scan: Scan | None, scanned_at: datetime | None, now: datetime) 
 
 class DynamoDbScaling:
     """DynamoDB's native auto scaling: every scalable target of the tables and their global
-    secondary indexes, paused by suspending all three kinds of scaling.
+    secondary indexes, paused by suspending all three kinds of scaling; only the scalable
+    dimensions (read, write) the config names.
 
     The targets are found with DescribeScalableTargets over the whole dynamodb namespace (one
     call per 50 targets in the region), since a table's index targets cannot be named up front.
     Where the listed tables' targets are a small part of a big namespace, a run may ask for
     just those, by the resource ids the last scan of the whole found (`known`): fewer calls.
     Their pre-pause suspensions are kept in the pause record.
+
+    Keys: `dynamodb:REGION/RESOURCE_ID:read` or `:write`, where the resource id is
+    `table/TABLE` or `table/TABLE/index/INDEX`; the scope is the table: the clusters that back
+    it up hold its targets.
     """
 
-    PREFIX = "aas:dynamodb:"  # then the target's resource id, ":" and its scalable dimension
+    PREFIX = "dynamodb:"
+    LEGACY_PREFIX = "aas:dynamodb:"  # before format 2: aas:dynamodb:RESOURCE_ID:DIMENSION
     parallel = True
 
-    def __init__(self, aas: Any, tables: Sequence[str], known: Scan | None = None):
-        self.aas, self.tables = aas, tuple(tables)
+    def __init__(
+        self,
+        aas: Any,
+        region: str,
+        tables: Sequence[str],
+        dimensions: Sequence[str] = DIMENSIONS,
+        known: Scan | None = None,
+        only: Collection[str] | None = None,
+    ):
+        """`only`: the keys of targets the config no longer names, read by name to be given
+        back (the run reads nothing else with this instance)."""
+        self.aas, self.region_name, self.tables = aas, region, tuple(tables)
+        self.dimensions = tuple(dimensions)
         self.order = {table: i for i, table in enumerate(self.tables)}  # the config's order
         self.targets: dict[str, Mapping[str, Any]] = {}
+        self.only = None if only is None else set(only)
+        if self.only is not None:
+            known = Scan(tuple(sorted({_split(k)[1] for k in self.only})), 0)
         self.known = known  # what to ask for by name, if that is cheaper; None: scan it all
         self.scan: Scan | None = None  # what this run's scan of the whole found
 
+    # --- the facts of its keys ---------------------------------------------------------------
+
     @classmethod
-    def key_of(cls, resource_id: str, dimension: str) -> str:
-        return f"{cls.PREFIX}{resource_id}:{dimension}"
+    def key_of(cls, region: str, resource_id: str, side: str) -> str:
+        return f"{cls.PREFIX}{region}/{resource_id}:{side}"
+
+    @classmethod
+    def region(cls, key: str) -> str:
+        return _split(key)[0]
 
     @staticmethod
-    def region(config: Config) -> str:
-        return config.tables_region or ""
+    def scope(key: str) -> Scope:
+        return _split(key)[1].split("/")[1]
+
+    setting = staticmethod(suspension_from_json)
+
+    @classmethod
+    def configured(cls, key: str, config: Config) -> bool:
+        region, resource, side = _split(key)
+        table = resource.split("/")[1]
+        return (
+            region == config.tables_region
+            and table in config.dynamodb_tables
+            and side in config.dynamodb_dimensions
+        )
+
+    @classmethod
+    def legacy(cls, key: str, config: Config) -> str:
+        resource, _, dimension = key.removeprefix(cls.LEGACY_PREFIX).partition(":dynamodb:")
+        side = "read" if dimension.endswith("ReadCapacityUnits") else "write"
+        return cls.key_of(config.tables_region or "", resource, side)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
-        resource, _, rest = key.removeprefix(cls.PREFIX).partition(":dynamodb:")
-        return restore_suspension(key, "dynamodb", resource, "dynamodb:" + rest, setting)
+        _, resource, side = _split(key)
+        return restore_suspension(key, "dynamodb", resource, _dimension(resource, side), setting)
+
+    @classmethod
+    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
+        """The targets of `keys`, which the config no longer names, by region: to be given
+        back."""
+        regions: dict[str, list[str]] = {}
+        for key in keys:
+            regions.setdefault(_split(key)[0], []).append(key)
+        kinds: list[Any] = []
+        for region, these in regions.items():
+            tables = tuple(dict.fromkeys(cls.scope(k) for k in these))
+            aas = aws.client("application-autoscaling", region)
+            kinds.append(cls(aas, region, tables, only=these))
+        return kinds
+
+    # --- reading and writing the targets ---------------------------------------------------
 
     def _table(self, resource_id: str) -> str | None:
         """The listed table a resource id (table/<t> or table/<t>/index/<i>) is of, or None."""
@@ -75,17 +142,26 @@ class DynamoDbScaling:
             return None
         return parts[1] if len(parts) == 2 or parts[2] == "index" else None
 
+    def _wanted(self, target: Mapping[str, Any]) -> bool:
+        if not self._table(target["ResourceId"]):
+            return False
+        key = self.key_of(self.region_name, target["ResourceId"], _side(target))
+        if self.only is not None:
+            return key in self.only
+        return _side(target) in self.dimensions
+
     def observe(self) -> list[TargetView]:
         found = self._by_name(self.known.ids) if self.known else self._scan()
-        covered = {self._table(t["ResourceId"]) for t in found}
-        for table in self.tables:
-            if table not in covered:
-                log.warning(
-                    "table %s has no Application Auto Scaling target (on-demand, or not auto "
-                    "scaled): nothing to suspend",
-                    table,
-                )
-        views = []
+        if self.only is None:
+            covered = {self._table(t["ResourceId"]) for t in found}
+            for table in self.tables:
+                if table not in covered:
+                    log.warning(
+                        "table %s has no Application Auto Scaling target (on-demand, or not "
+                        "auto scaled): nothing to suspend",
+                        table,
+                    )
+        found = [t for t in found if self._wanted(t)]
         found.sort(
             key=lambda t: (
                 self.order[self._table(t["ResourceId"])],
@@ -93,11 +169,14 @@ class DynamoDbScaling:
                 t["ScalableDimension"],
             )
         )
+        views = []
+        managed = self.only is None
         for t in found:
-            key = self.key_of(t["ResourceId"], t["ScalableDimension"])
+            key = self.key_of(self.region_name, t["ResourceId"], _side(t))
             self.targets[key] = t
-            side = "read" if "Read" in t["ScalableDimension"] else "write"
-            views.append(scaling_view(key, f"{t['ResourceId']} {side}", t, None, on_aws=False))
+            label = f"{t['ResourceId']} {_side(t)}"
+            view = scaling_view(key, label, t, None, on_aws=False)
+            views.append(replace(view, scope=self.scope(key), managed=managed))
         return views
 
     def _scan(self) -> list[Mapping[str, Any]]:
@@ -133,3 +212,21 @@ class DynamoDbScaling:
     def apply(self, change: Change) -> None:
         if change.after is not None:
             register_suspension(self.aas, self.targets[change.key], change.after)
+
+
+def _split(key: str) -> tuple[str, str, str]:
+    """REGION, RESOURCE_ID and side (read or write) of a key."""
+    region, rest = key.removeprefix(DynamoDbScaling.PREFIX).split("/", 1)
+    resource, _, side = rest.rpartition(":")
+    return region, resource, side
+
+
+def _side(target: Mapping[str, Any]) -> str:
+    return "read" if target["ScalableDimension"].endswith("ReadCapacityUnits") else "write"
+
+
+def _dimension(resource_id: str, side: str) -> str:
+    """The scalable dimension of a table's or an index's reads or writes."""
+    what = "index" if "/index/" in resource_id else "table"
+    units = "ReadCapacityUnits" if side == "read" else "WriteCapacityUnits"
+    return f"dynamodb:{what}:{units}"

@@ -1,20 +1,35 @@
 """The custom autoscaler as an ECS service, and the service's own scalable target.
 
-Both keep their pre-pause setting on the service itself, as a tag, so that a lost state file, a
-replaced host or a second host still resumes to it.
+Both keep their pre-pause setting on the service itself, as a tag, besides the pause record, so
+that a lost state file, a replaced host or a second host still resumes to it. A service made
+before ECS's long ARN format (`…:service/NAME`) cannot be tagged: its settings are kept in the
+pause record only.
+
+Keys: `ecs:REGION/CLUSTER/SERVICE` for the service (its setting: the desired count), and
+`ecs-scaling:REGION/CLUSTER/SERVICE` for its scalable target (its three suspension flags). Every
+matching cluster holds both, whatever tables it backs up.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ..aws import AwsError, aws_error
+from ..aws import Aws, AwsError, aws_error
 from ..config import Config
-from ..model import MAX_DESIRED_COUNT, Change, Setting, Suspension, TargetView
+from ..model import (
+    EVERY_TABLE,
+    MAX_DESIRED_COUNT,
+    Change,
+    Scope,
+    Setting,
+    Suspension,
+    TargetView,
+    Why,
+)
 from .kind import RestoreCall
 from .scalable import (
     format_flags,
@@ -22,53 +37,110 @@ from .scalable import (
     register_suspension,
     restore_suspension,
     scaling_view,
+    suspension_from_json,
 )
 
 log = logging.getLogger("autoscaler-pauser")
 
 SAVED_COUNT_TAG = "autoscaler-pauser:saved-desired-count"
 SAVED_SCALING_TAG = "autoscaler-pauser:saved-scaling"
+SHORT_ARN_REMEDY = (
+    "its ARN has the format from before 2021, which ECS does not let be tagged, so its setting "
+    "before the pause is kept in the pause record only: opt in to the long format (aws ecs "
+    "put-account-setting-default --name serviceLongArnFormat --value enabled) and re-create the "
+    "service to have it kept on the service too"
+)
 
 T = TypeVar("T")
 
 
-class EcsService:
-    """The custom autoscaler as an ECS service: paused at desired count 0. Its key is
-    `ecs-service:CLUSTER/SERVICE`."""
+def _parts(key: str, prefix: str) -> tuple[str, str, str]:
+    """REGION, CLUSTER, SERVICE of an ECS key."""
+    region, cluster, service = key.removeprefix(prefix).split("/", 2)
+    return region, cluster, service
 
-    PREFIX = "ecs-service:"
+
+class EcsService:
+    """The custom autoscaler as an ECS service: paused at desired count 0."""
+
+    PREFIX = "ecs:"
+    LEGACY_PREFIX = "ecs-service:"  # before format 2: ecs-service:CLUSTER/SERVICE
     parallel = False  # the autoscaler itself: stopped first, before its tables
 
-    def __init__(self, ecs: Any, cluster: str, service: str, resume_count: int):
-        self.ecs, self.cluster, self.service = ecs, cluster, service
-        self.resume_count = resume_count
-        self.key = self.key_of(cluster, service)
+    def __init__(
+        self,
+        ecs: Any,
+        region: str,
+        cluster: str,
+        service: str,
+        resume_count: int,
+        managed: bool = True,
+    ):
+        self.ecs, self.region_name, self.cluster, self.service = ecs, region, cluster, service
+        self.resume_count, self.managed = resume_count, managed
+        self.key = self.key_of(region, cluster, service)
         self.arn: str | None = None
+        self.taggable = True  # False: a short ARN, which ECS does not tag
         self.saved_scaling: Suspension | None = None  # the tag its scaling target's record is in
         self.unreadable_scaling_tag = False
+        self.found = True
+
+    # --- the facts of its keys ---------------------------------------------------------------
 
     @classmethod
-    def key_of(cls, cluster: str, service: str) -> str:
-        return f"{cls.PREFIX}{cluster}/{service}"
+    def key_of(cls, region: str, cluster: str, service: str) -> str:
+        return f"{cls.PREFIX}{region}/{cluster}/{service}"
 
     @classmethod
     def configured_key(cls, config: Config) -> str | None:
         """The key of the config's service, if it has one."""
-        if config.autoscaler_cluster is None or config.autoscaler_service is None:
+        if not config.has_ecs:
             return None
-        return cls.key_of(config.autoscaler_cluster, config.autoscaler_service)
+        return cls.key_of(
+            config.autoscaler_region or "",
+            config.autoscaler_cluster or "",
+            config.autoscaler_service or "",
+        )
+
+    @classmethod
+    def configured(cls, key: str, config: Config) -> bool:
+        return key == cls.configured_key(config)
+
+    @classmethod
+    def region(cls, key: str) -> str:
+        return _parts(key, cls.PREFIX)[0]
 
     @staticmethod
-    def region(config: Config) -> str:
-        return config.autoscaler_region or ""
+    def scope(key: str) -> Scope:
+        return EVERY_TABLE
+
+    @staticmethod
+    def setting(value: Any) -> Setting | None:
+        """A desired count read back: a whole number ECS takes, above 0 (0 is paused)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if 0 < value <= MAX_DESIRED_COUNT else None
+
+    @classmethod
+    def legacy(cls, key: str, config: Config) -> str:
+        cluster, service = key.removeprefix(cls.LEGACY_PREFIX).split("/", 1)
+        return cls.key_of(config.autoscaler_region or "", cluster, service)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
-        cluster, service = key.removeprefix(cls.PREFIX).split("/", 1)
+        _, cluster, service = _parts(key, cls.PREFIX)
         if isinstance(setting, Suspension):
             raise ValueError(f"{key}: a service's setting is its desired count, not {setting!r}")
         request = {"Cluster": cluster, "Service": service, "DesiredCount": setting}
         return RestoreCall("ecs", "updateService", request)
+
+    @classmethod
+    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
+        """The services of `keys`, which the config no longer names, and their scalable
+        targets: to be given back."""
+        return _leftover_services(keys, aws, config)
+
+    # --- reading and writing the service --------------------------------------------------
 
     def observe(self) -> list[TargetView]:
         try:
@@ -78,7 +150,10 @@ class EcsService:
         except Exception as e:
             raise aws_error("DescribeServices", e) from e
         services = resp.get("services", [])
-        if not services:
+        if not services or (services[0].get("status") != "ACTIVE" and not self.managed):
+            if not self.managed:
+                self.found = False
+                return []
             reason = (resp.get("failures") or [{}])[0].get("reason", "MISSING")
             raise AwsError(
                 f"ECS service {self.service!r} not found in cluster {self.cluster!r} ({reason})"
@@ -90,10 +165,11 @@ class EcsService:
                 f"{svc.get('status')}, not ACTIVE"
             )
         self.arn = svc["serviceArn"]
+        self.taggable = svc["serviceArn"].split(":", 5)[-1].count("/") >= 2
         tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
         self.saved_scaling = self._tag(tags, SAVED_SCALING_TAG, parse_flags, "not understood")
         self.unreadable_scaling_tag = self.saved_scaling is None and SAVED_SCALING_TAG in tags
-        saved = self._tag(tags, SAVED_COUNT_TAG, _count, NOT_A_COUNT)
+        saved = self._tag(tags, SAVED_COUNT_TAG, count_from_tag, NOT_A_COUNT)
         view = TargetView(
             self.key,
             self.service,
@@ -101,9 +177,10 @@ class EcsService:
             saved,
             0,
             self.resume_count,
-            saves_on_aws=True,
+            saves_on_aws=self.taggable,
             default_name="resume_count",
             unreadable_record=saved is None and SAVED_COUNT_TAG in tags,
+            managed=self.managed,
         )
         return [view]
 
@@ -129,7 +206,7 @@ class EcsService:
                 raise aws_error("UpdateService", e) from e
 
         count = None if change.save is None else str(change.save)
-        kept = f"the pre-pause count {change.save} is kept in the state file only"
+        kept = f"the pre-pause count {change.save} is kept in the pause record only"
         self.save_write_forget(change, SAVED_COUNT_TAG, count, update, kept)
 
     def save_write_forget(
@@ -142,7 +219,14 @@ class EcsService:
     ) -> None:
         """Record the pre-pause setting (`value`) in the service's tag `tag`, make the change,
         then remove the tag if the change says so. A failed record does not stop a pause: the
-        change is made all the same and the error says where the setting is still kept."""
+        change is made all the same and the error says where the setting is still kept. A
+        service that cannot be tagged is changed, and warned of at each pause."""
+        if not self.taggable or self.arn is None:  # a short ARN, or the service is gone
+            if change.after is not None:
+                write()
+            if change.why is Why.PAUSE:
+                log.warning("%s was paused; %s", self.service, SHORT_ARN_REMEDY)
+            return
         tag_error = None
         if value is not None:
             try:
@@ -173,17 +257,17 @@ class EcsService:
 
 
 NOT_A_COUNT = (
-    f"not a desired count from 1 to {MAX_DESIRED_COUNT}; the state file's count, or else "
+    f"not a desired count from 1 to {MAX_DESIRED_COUNT}; the pause record's count, or else "
     "resume_count, is used"
 )
 
 
-def _count(text: str) -> int | None:
+def count_from_tag(text: str) -> int | None:
     """A desired count from a tag, or None: ASCII digits only (str.isdigit takes '³'), and no
     more than ECS takes."""
     if not re.fullmatch(r"[0-9]{1,10}", text):
         return None
-    return int(text) if 0 < int(text) <= MAX_DESIRED_COUNT else None
+    return EcsService.setting(int(text))  # type: ignore[return-value]
 
 
 class EcsServiceScaling:
@@ -192,23 +276,49 @@ class EcsServiceScaling:
 
     A run reads it only when the service is about to change (or a record of it is left over at
     resume), so a steady run makes no extra call. Its pre-pause suspension is kept as a tag on
-    the service and in the state file.
+    the service and in the pause record.
     """
 
-    PREFIX = "aas:ecs:"  # then the scalable target's resource id: service/CLUSTER/SERVICE
+    PREFIX = "ecs-scaling:"
+    LEGACY_PREFIX = "aas:ecs:"  # before format 2: aas:ecs:service/CLUSTER/SERVICE
     DIMENSION = "ecs:service:DesiredCount"
     parallel = False
 
     def __init__(self, aas: Any, service: EcsService):
         self.aas, self.service = aas, service
-        self.key = f"{self.PREFIX}service/{service.cluster}/{service.service}"
+        self.key = self.key_of(service.region_name, service.cluster, service.service)
         self.target: Mapping[str, Any] = {}
 
-    region = EcsService.region
+    @classmethod
+    def key_of(cls, region: str, cluster: str, service: str) -> str:
+        return f"{cls.PREFIX}{region}/{cluster}/{service}"
+
+    @classmethod
+    def configured(cls, key: str, config: Config) -> bool:
+        service = EcsService.configured_key(config)
+        return service is not None and key == cls.PREFIX + service.removeprefix(EcsService.PREFIX)
+
+    @classmethod
+    def region(cls, key: str) -> str:
+        return _parts(key, cls.PREFIX)[0]
+
+    scope = EcsService.scope
+    setting = staticmethod(suspension_from_json)
+
+    @classmethod
+    def legacy(cls, key: str, config: Config) -> str:
+        cluster, service = key.removeprefix(cls.LEGACY_PREFIX + "service/").split("/", 1)
+        return cls.key_of(config.autoscaler_region or "", cluster, service)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
-        return restore_suspension(key, "ecs", key.removeprefix(cls.PREFIX), cls.DIMENSION, setting)
+        _, cluster, service = _parts(key, cls.PREFIX)
+        resource = f"service/{cluster}/{service}"
+        return restore_suspension(key, "ecs", resource, cls.DIMENSION, setting)
+
+    @classmethod
+    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
+        return _leftover_services(keys, aws, config)
 
     def observe(self) -> list[TargetView]:
         resource = f"service/{self.service.cluster}/{self.service.service}"
@@ -225,13 +335,31 @@ class EcsServiceScaling:
             return []
         self.target = targets[0]
         label = f"{self.service.service}'s scaling target"
-        view = scaling_view(self.key, label, self.target, self.service.saved_scaling, on_aws=True)
-        return [replace(view, unreadable_record=self.service.unreadable_scaling_tag)]
+        saved = self.service.saved_scaling
+        view = scaling_view(self.key, label, self.target, saved, on_aws=self.service.taggable)
+        unreadable = self.service.unreadable_scaling_tag
+        return [replace(view, unreadable_record=unreadable, managed=self.service.managed)]
 
     def apply(self, change: Change) -> None:
         def register() -> None:
             register_suspension(self.aas, self.target, change.after)  # type: ignore[arg-type]
 
         flags = None if change.save is None else format_flags(change.save)  # type: ignore[arg-type]
-        kept = "the earlier suspension is kept in the state file only"
+        kept = "the earlier suspension is kept in the pause record only"
         self.service.save_write_forget(change, SAVED_SCALING_TAG, flags, register, kept)
+
+
+def _leftover_services(keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
+    """A service and its scalable target for each service of `keys` (either kind), not managed:
+    the service is read first, for its tags."""
+    services = {}
+    for key in keys:
+        ecs = key.startswith(EcsService.PREFIX)
+        services.setdefault(_parts(key, EcsService.PREFIX if ecs else EcsServiceScaling.PREFIX), 0)
+    kinds: list[Any] = []
+    for region, cluster, service in services:
+        ecs = EcsService(
+            aws.client("ecs", region), region, cluster, service, config.resume_count, False
+        )
+        kinds += [ecs, EcsServiceScaling(aws.client("application-autoscaling", region), ecs)]
+    return kinds

@@ -76,3 +76,10 @@ def restore_suspension(
         "SuspendedState": dict(zip(SUSPEND_FLAGS, setting, strict=True)),
     }
     return RestoreCall("applicationautoscaling", "registerScalableTarget", request)
+
+
+def suspension_from_json(value: Any) -> Suspension | None:
+    """Three suspension flags read back, as the pause record writes them; None if not that."""
+    if isinstance(value, list) and len(value) == 3 and all(isinstance(b, bool) for b in value):
+        return Suspension(*value)
+    return None

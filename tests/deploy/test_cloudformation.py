@@ -42,7 +42,8 @@ ACCOUNT = "123456789012"  # moto's
 OTHER_REGION = "eu-west-1"
 
 # What the function needs besides iam-policy.json's statements: its state and its logs.
-STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+# The shared pause record's statement of iam-policy.json: the stack's state table gets the same.
+STATE_ACTIONS = {a for s in statements() if s["Sid"] == "SharedPauseRecord" for a in s["Action"]}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 # The IAM row (docs/iam.md) of a pauser whose record is in a DynamoDB table, as the stack's is; and

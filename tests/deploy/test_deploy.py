@@ -183,6 +183,7 @@ SPEC_TYPE = {
     Kind.FLAG: "bool",
     Kind.BOOL: "bool",
     Kind.TABLES: "list",
+    Kind.DIMENSIONS: "list",
     Kind.TABLE: "str",
 }
 
@@ -579,7 +580,7 @@ def test_service_and_cron_commands_pause_and_resume_as_the_service_user(
     assert r.stdout == "", "cron would mail this"
     if logged is not None:
         assert re.search(r"autoscaler-pauser: .*INFO resumed ddb-scaler 0 → 3", logged), logged
-    assert json.loads(STATE.read_text())["last_action"] == "resume"
+    assert json.loads(STATE.read_text())["run"]["last_action"] == "resume"
 
 
 @contextlib.contextmanager

@@ -13,9 +13,10 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
+from autoscaler_pauser import lease
 from autoscaler_pauser.aws import make_clients
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import Config
+from autoscaler_pauser.config import Config, load_config
 from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env
 from tests.support.world import REGION, World, add_table, register
 
@@ -106,6 +107,12 @@ SETUPS = {
         "state_table": True,
         "failsafe": True,
     },
+    "both, with clusters tagged with the tables they back up (`cluster_tables_tag`)": {
+        "ecs": True,
+        "own_target": True,
+        "tables": True,
+        "tagged": True,
+    },
 }
 # Calls a setup makes that its policy may leave out: without DescribeScalableTargets, a run that
 # changes the service logs a warning and goes on (tests/e2e/test_iam_policy.py shows it).
@@ -129,15 +136,27 @@ def night(
     tables=True,
     state_table=False,
     failsafe=False,
+    tagged=False,
 ) -> set:
     """A night of runs through main() in a world of the given setup: every (service, operation)
     the tool's clients sent, whatever client made them. Setup calls of the test are not
-    counted."""
+    counted. With `state_table`, the pause record's items hold a hundred bytes each, so that
+    the record goes on in part items (as a fleet's does) and a night writes them too."""
     calls: set[tuple[str, str]] = set()
     real_call = BaseClient._make_api_call
 
     def spy(client, operation, params):
         calls.add((client.meta.service_model.service_name, operation))
+        for item in params.get("TransactItems", []) if operation == "TransactWriteItems" else []:
+            [kind] = item
+            calls.add(
+                (
+                    "by-item",
+                    "dynamodb:ConditionCheckItem"
+                    if kind == "ConditionCheck"
+                    else f"dynamodb:{kind}Item",
+                )
+            )
         if operation == "RegisterScalableTarget":
             calls.add(("implied", params["ServiceNamespace"]))
         if operation in ("CreateSchedule", "UpdateSchedule"):
@@ -148,15 +167,22 @@ def night(
     if tables:
         env["DYNAMODB_TABLES"] = "orders"
     if state_table:
-        env["STATE_TABLE"] = world.create_state_table()
+        env["STATE_TABLE"] = table = world.create_state_table()
+        # The record a pauser kept under its earlier name, which the first run carries over.
+        legacy = load_config(None, base_env(tmp_path, **env)).legacy_pauser_name
+        item = {"name": {"S": legacy}, "record": {"S": '{"paused": false}'}, "version": {"N": "3"}}
+        world.dynamodb.put_item(TableName=table, Item=item)
     if failsafe:
         env["FAILSAFE_MINUTES"] = "30"
         env["FAILSAFE_ROLE_ARN"] = "arn:aws:iam::123456789012:role/failsafe"
+    if tagged:
+        env["CLUSTER_TABLES_TAG"] = "backup-tables"
 
     def run(*args, **more):
         environ = {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
         with monkeypatch.context() as m:
             m.setattr(BaseClient, "_make_api_call", spy)
+            m.setattr(lease, "PART_BYTES", 100)
             return main(list(args), environ=environ)
 
     world.create_service(desired=3)
@@ -165,7 +191,7 @@ def night(
     if own_target:
         register(world, f"service/{world.cluster}/{world.service}", ECS_TARGET, namespace="ecs")
     assert run() == 0  # steady, running
-    cid = world.start_cluster("nightly-backup-a")
+    cid = world.start_cluster("nightly-backup-a", tags={"backup-tables": "orders"})
     assert run("--dry-run") == 0
     assert run() == 0  # pause
     assert run() == 0  # steady, paused
@@ -246,13 +272,25 @@ def test_scenarios_reach_every_operation_the_source_calls(nights):
     assert source <= recorded, f"no scenario here makes {sorted(source - recorded)}: add one"
 
 
+# Operations IAM authorizes by what they do, not by their name: each item of a transaction as the
+# operation it stands for (`by-item` calls).
+BY_ITEMS = {("dynamodb", "TransactWriteItems")}
+
+
 def actions(calls) -> set[str]:
-    """The IAM actions the calls need: their own, and those Application Auto Scaling needs of the
-    caller to register a target of a namespace."""
+    """The IAM actions the calls need: their own (a transaction's items each), and those
+    Application Auto Scaling needs of the caller to register a target of a namespace."""
     return {
         action
         for service, name in calls
-        for action in (IMPLIED[name] if service == "implied" else {iam_action(service, name)})
+        if (service, name) not in BY_ITEMS
+        for action in (
+            IMPLIED[name]
+            if service == "implied"
+            else {name}
+            if service == "by-item"
+            else {iam_action(service, name)}
+        )
     }
 
 

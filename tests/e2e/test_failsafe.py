@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.state import read as read_state
 from tests.support.tool import base_env, run_tool
 from tests.support.world import WRITE, add_table, register, targets
 
@@ -67,7 +67,7 @@ def fire(w, schedule: dict) -> None:
 
 
 def state(w) -> dict:
-    return json.loads(Path(w.env["STATE_FILE"]).read_text())
+    return read_state(w.env["STATE_FILE"])
 
 
 def flags(w) -> dict[str, dict]:
@@ -170,7 +170,9 @@ def test_scheduler_failing_never_stops_the_pause_and_the_next_run_sets_it(world,
     assert f"CreateSchedule failed: {code}" in errors[0]
     s = state(w)
     assert s["last_result"] == "error" and "CreateSchedule failed" in s["last_error"]
-    assert s["paused"] is True and s["failsafe"] == {}
+    assert s["paused"] is True and set(s["schedules"]) == set(s["saved"])
+    assert all(entry["unset"] for entry in s["schedules"].values()), "recorded, not set"
     proxy.heal()
     ok(w)
     assert len(schedules(w)) == 5 and set(state(w)["failsafe"]) == set(state(w)["saved"])
+    assert not any(entry.get("unset") for entry in state(w)["schedules"].values())

@@ -32,6 +32,7 @@ from tests.support.proxy import (
     UNTAG_RESOURCE,
     UPDATE_SERVICE,
 )
+from tests.support.state import flat
 from tests.support.tool import FAKE_CREDENTIALS, TOOL, base_env, run_tool, tool_env
 from tests.support.world import add_table, register, targets
 
@@ -66,7 +67,7 @@ def whole_state(env) -> dict:
     data = json.loads(text)
     assert set(data) == set(state_to_json(State())), text
     assert text.endswith("}\n"), text
-    return data
+    return flat(data)
 
 
 def healthy(env) -> subprocess.CompletedProcess:
@@ -335,7 +336,7 @@ def test_failing_tag_still_pauses_and_state_file_keeps_the_count(server_world, f
     line = failed_run_line(proxy, env, TAG_RESOURCE, "denied")
     assert line.startswith("ERROR paused ddb-scaler 3 → 0: 1 active cluster matches")
     assert "; TagResource failed: AccessDeniedException: " in line
-    assert line.endswith("(the pre-pause count 3 is kept in the state file only)")
+    assert line.endswith("(the pre-pause count 3 is kept in the pause record only)")
     assert w.desired() == 0 and w.tags() == {}
     s = whole_state(env)
     assert s["paused"] is True and s["last_action"] == "pause" and s["last_result"] == "error"
@@ -516,10 +517,10 @@ BAD_STATE = {
     "empty": (b"", "not usable"),
     "not an object": (b"[1, 2, 3]", "not a JSON object"),
     "newer version": (b'{"version": 99, "paused": true}', "unknown version 99"),
-    "paused not a boolean": (b'{"paused": "yes"}', "'paused' or 'saved' has the wrong type"),
-    "saved count not understood": (
-        b'{"saved": {"ecs-service:autoscaler/ddb-scaler": "three"}}',
-        "is not understood",
+    "paused not a boolean": (b'{"paused": "yes"}', "'paused' has the wrong type"),
+    "scopes not an object": (
+        b'{"version": 2, "pause": {"format": 2, "scopes": []}, "run": {}}',
+        "'scopes' is not an object",
     ),
     "clusters not a list": (b'{"active_clusters": "j-1"}', "'active_clusters' is not a list"),
 }

@@ -16,6 +16,7 @@ import pytest
 
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.proxy import AAS, DESCRIBE_SERVICES, LIST_CLUSTERS
+from tests.support.state import read as read_state
 from tests.support.tool import ROOT, base_env, run_tool, tool_env, wait_for
 
 START = 3
@@ -29,7 +30,7 @@ def env(server_world, fault_proxy, tmp_path):
 
 
 def state(env) -> dict:
-    return json.loads(Path(env["STATE_FILE"]).read_text())
+    return read_state(env["STATE_FILE"])
 
 
 def lines(r, level: str) -> list[str]:

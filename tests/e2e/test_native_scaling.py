@@ -3,13 +3,12 @@ service that is itself a scalable target; against moto server over real HTTP."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.targets.ecs import SAVED_SCALING_TAG
+from tests.support.state import read as read_state
 from tests.support.tool import base_env, run_tool
 from tests.support.world import READ, SCALING, SUSPENDED, WRITE, add_table, register, targets
 
@@ -52,7 +51,7 @@ def tables_only(tmp_path, tables="orders,users,archive"):
 
 
 def state(tmp_path):
-    return json.loads((tmp_path / "state" / "state.json").read_text())
+    return read_state(tmp_path / "state" / "state.json")
 
 
 def test_tables_and_indexes_are_suspended_during_backup_and_restored(aws, tmp_path, capsys):

@@ -12,6 +12,7 @@ import pytest
 
 from autoscaler_pauser import __version__
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.state import read as read_state
 from tests.support.tool import base_env, run_tool
 
 
@@ -52,7 +53,7 @@ def test_full_backup_night(server_world, env, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "resumed ddb-scaler 0 → 3: no active cluster matches 'nightly-backup-'" in r.stderr
     assert w.desired() == 3 and w.tags() == {}
-    state = json.loads(state_path.read_text())
+    state = read_state(state_path)
     assert state["last_action"] == "resume" and state["paused"] is False
 
 
@@ -77,7 +78,7 @@ def test_unreachable_endpoint_fails_safe_with_one_line(tmp_path):
     assert "ListClusters failed: EndpointConnectionError" in r.stderr
     assert "the autoscaler was left as it is" in r.stderr
     assert "Traceback" not in r.stderr
-    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    state = read_state(tmp_path / "state" / "state.json")
     assert state["last_result"] == "error" and "ListClusters" in state["last_error"]
 
 

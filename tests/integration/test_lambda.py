@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
 
 from autoscaler_pauser import lambda_handler
@@ -16,7 +15,6 @@ from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
 from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS
 from tests.support.tool import base_env
-from tests.support.world import REGION
 
 TABLE = "autoscaler-pauser"
 ITEM = "ecs:us-east-1/autoscaler/ddb-scaler"
@@ -69,29 +67,30 @@ def test_a_night_of_invocations_pauses_and_resumes_and_logs_json_lines(function,
     assert any(m.startswith("paused ddb-scaler 3 → 0: 1 active cluster matches") for m in messages)
     assert any(m.startswith("resumed ddb-scaler 0 → 3: no active cluster") for m in messages)
     [item] = w.pause_item(TABLE).values()
-    assert item["record"]["paused"] is False and "lease_holder" not in item
+    assert item["flat"]["paused"] is False and "lease_holder" not in item
     assert item["updated_by"] == "lambda:r-5"
 
 
 def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypatch, capsys):
-    """The first holds the lease while it reads EMR; the second finds it held and is skipped."""
+    """The first holds the lease while it reads the ECS service; the second finds it held and is
+    skipped."""
     w = function
     w.create_service(desired=3)
     w.start_cluster("nightly-backup-users")
     second_done = threading.Event()
     new_session = lambda_handler.new_session
 
-    def session_waiting_in_list_clusters():
+    def session_waiting_in_describe_services():
         session = new_session()
 
         def wait(**_):
             if threading.current_thread().name == "first":
                 assert second_done.wait(30), "the second invocation did not end"
 
-        session.events.register("before-call.emr.ListClusters", wait)
+        session.events.register("before-call.ecs.DescribeServices", wait)
         return session
 
-    monkeypatch.setattr(lambda_handler, "new_session", session_waiting_in_list_clusters)
+    monkeypatch.setattr(lambda_handler, "new_session", session_waiting_in_describe_services)
     results = {}
     first = threading.Thread(target=lambda: results.update(first=invoke("r-1")), name="first")
     first.start()
@@ -119,15 +118,9 @@ def test_a_pause_over_the_limit_logs_a_stuck_line_for_the_alarm(function, monkey
     w.start_cluster("nightly-backup-stuck")
     assert invoke()["exit"] == 0
     began = iso(datetime.now(timezone.utc) - timedelta(hours=2))
-    item = w.pause_item(TABLE)[ITEM]
-    record = {**item["record"], "paused_at": began}
-    boto3.client("dynamodb", region_name=REGION).update_item(
-        TableName=TABLE,
-        Key={"name": {"S": ITEM}},
-        UpdateExpression="SET #r = :r",
-        ExpressionAttributeNames={"#r": "record"},
-        ExpressionAttributeValues={":r": {"S": json.dumps(record)}},
-    )
+    record = w.pause_item(TABLE)[ITEM]["record"]
+    record["scopes"]["*"]["paused_at"] = began
+    w.set_record(ITEM, record, TABLE)
     capsys.readouterr()
     assert invoke("r-2") == {"exit": 3, "stuck": True}
     [stuck] = [line for line in log_lines(capsys) if line.get("stuck")]

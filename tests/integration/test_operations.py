@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import iso
 from tests.support.clock import Clock
+from tests.support.state import read as read_state
 from tests.support.tool import base_env
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
@@ -28,7 +29,7 @@ def run(world, tmp_path, clock, *args, **env):
 
 
 def state(tmp_path):
-    return json.loads((tmp_path / "state" / "state.json").read_text())
+    return read_state(tmp_path / "state" / "state.json")
 
 
 def metrics(path: Path) -> dict[str, float]:
@@ -198,8 +199,11 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
     assert run(world, tmp_path, clock, "status") == 0
     out = capsys.readouterr().out
     assert "PAUSED since 2026-11-26T01:00:00Z (90m)" in out
-    assert f"holding:      {cid} nightly-backup-a (WAITING, prefix 'nightly-backup-')" in out
-    assert "saved:        ecs-service:autoscaler/ddb-scaler = 3" in out
+    assert (
+        f"active:       {cid} nightly-backup-a (WAITING, prefix 'nightly-backup-'): every table"
+    ) in out
+    assert f"paused:       the ECS service since 2026-11-26T01:00:00Z, held by {cid}" in out
+    assert "saved:        ecs:us-east-1/autoscaler/ddb-scaler = 3" in out
     assert "30s ago: ok" in out and "NOT RECENT" not in out
     clock.advance(hours=2)
     assert run(world, tmp_path, clock, "status") == 0
@@ -208,6 +212,9 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
     data = json.loads(capsys.readouterr().out)
     assert data["recent"] is False and data["last_run_age_seconds"] == 7230
     assert data["paused_seconds"] == 90 * 60 + 7230 and data["never_ran"] is False
+    assert data["pauses"] == [
+        {"what": "ecs-service", "table": None, "since": "2026-11-26T01:00:00Z", "held_by": [cid]}
+    ]
 
 
 def test_status_check_fails_once_the_last_run_is_stale(world, tmp_path, clock, capsys):

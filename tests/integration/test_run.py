@@ -18,6 +18,7 @@ from autoscaler_pauser.model import SCALING, SUSPENDED, Change, Why
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from autoscaler_pauser.timing import WRITE_BUDGET_SECONDS
 from autoscaler_pauser.writes import make_changes
+from tests.support.state import read as read_state
 from tests.support.tool import base_env
 
 
@@ -28,7 +29,7 @@ def run(world, tmp_path, *args, **env):
 
 
 def state(tmp_path):
-    return json.loads((tmp_path / "state" / "state.json").read_text())
+    return read_state(tmp_path / "state" / "state.json")
 
 
 def test_no_backup_leaves_service_and_makes_two_calls(world, tmp_path, caplog):
@@ -56,6 +57,7 @@ def test_matching_cluster_pauses_and_saves_count_on_service_and_state(world, tmp
             "name": "nightly-backup-orders",
             "state": "WAITING",
             "prefix": "nightly-backup-",
+            "tables": None,
         }
     ]
     err = capsys.readouterr().err
@@ -289,7 +291,7 @@ def test_no_write_starts_after_the_budget_so_a_hung_run_ends_in_time():
     clock = [0.0]
     kind = SlowKind(clock)
     changes = tuple(Change(f"t{i}", f"t{i}", Why.PAUSE, SCALING, SUSPENDED) for i in range(6))
-    plan = Plan(Verdict(True, "reason"), changes, {})
+    plan = Plan({"*": Verdict(True, "reason")}, changes, {})
     failures = make_changes(
         plan,
         {c.key: kind for c in changes},

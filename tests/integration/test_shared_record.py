@@ -4,6 +4,7 @@ process; each host has its own state file."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from autoscaler_pauser.timing import LEASE_SECONDS
 from tests.support.clock import Clock
 from tests.support.tool import base_env
-from tests.support.world import READ, WRITE, add_table, register, targets
+from tests.support.world import READ, REGION, WRITE, add_table, register, targets
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 TABLE = "autoscaler-pauser"
@@ -61,13 +62,13 @@ def test_a_lease_is_one_run_s_until_it_ends_or_runs_out(world):
     a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1", LEASE_SECONDS)
     b = LeasedItem(world.dynamodb, TABLE, "p", "host-b:2", LEASE_SECONDS)
     lease = a.take(T0)
-    assert isinstance(lease, Lease) and lease.version == 0 and lease.record.fresh
+    assert isinstance(lease, Lease) and lease.version == 0 and lease.data is None
     held = b.take(T0 + timedelta(seconds=10))
     assert held == Held("host-a:1", int(T0.timestamp()) + LEASE_SECONDS)
-    a.write(lease, PauseRecord(paused=True, paused_at=iso(T0), saved={"k": 3}, fresh=False), T0)
+    a.write(lease, {"format": 2, "scopes": {"*": {"paused_at": iso(T0)}}}, T0)
     lease = b.take(T0 + timedelta(seconds=10))
     assert isinstance(lease, Lease) and lease.version == 1, "the write gave the lease back"
-    assert lease.record.paused and dict(lease.record.saved) == {"k": 3}
+    assert lease.data == {"format": 2, "scopes": {"*": {"paused_at": iso(T0)}}}
     # b dies holding it: a waits out the lease, then takes it
     assert isinstance(a.take(T0 + timedelta(seconds=10 + LEASE_SECONDS)), Held)
     assert isinstance(a.take(T0 + timedelta(seconds=11 + LEASE_SECONDS)), Lease)
@@ -80,11 +81,11 @@ def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
     slow = a.take(T0)
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     fast = b.take(late)  # a's lease ran out: b takes it and writes first
-    b.write(fast, PauseRecord(paused=True, saved={"x": 1}, fresh=False), late)
+    b.write(fast, {"x": 1}, late)
     with pytest.raises(Conflict):
-        a.write(slow, PauseRecord(paused=False, fresh=False), late)
-    record, version = a.read()
-    assert version == 1 and record.paused and dict(record.saved) == {"x": 1}
+        a.write(slow, {"x": 2}, late)
+    read = a.read()
+    assert read.version == 1 and read.data == {"x": 1}
 
 
 def put_record(world, text: str) -> None:
@@ -96,7 +97,8 @@ def put_record(world, text: str) -> None:
     "text, why",
     [
         ('{"paused": true, "paused_at": "yesterday"}', "'paused_at' is not a time like"),
-        ('{"paused": true, "saved": {"k": "three"}}', "saved setting of 'k' is not understood"),
+        ('{"format": 2, "scopes": {"*": {"paused_at": "now"}}}', "'paused_at' is not a time"),
+        ('{"format": 7}', "unknown format 7"),
         ("{not json", "Expecting property name"),
     ],
 )
@@ -137,7 +139,7 @@ def test_a_run_that_finds_the_lease_held_is_skipped_without_a_change(world, host
     assert isinstance(holder.take(a.clock()), Lease)
     world.calls.clear()
     assert a.run() == 0
-    assert dict(world.calls) == {"UpdateItem": 1} and world.desired() == 3
+    assert dict(world.calls) == {"ListClusters": 1, "UpdateItem": 1} and world.desired() == 3
     assert "another run (elsewhere:9) holds the pause record" in capsys.readouterr().err
 
 
@@ -246,7 +248,7 @@ def test_a_host_that_paused_with_its_state_file_carries_the_pause_into_a_new_tab
     host.env["STATE_TABLE"] = TABLE
     assert host.run() == 0
     [item] = world.pause_item(TABLE).values()
-    assert item["record"]["paused"] is True
+    assert item["flat"]["paused"] is True
     other = Host(world, tmp_path / "b", clock, DYNAMODB_TABLES="orders")
     world.stop_cluster(cluster)
     assert other.run() == 0
@@ -256,25 +258,35 @@ def test_a_host_that_paused_with_its_state_file_carries_the_pause_into_a_new_tab
 def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wrote(world):
     """A slow run's lease runs out; another run takes it and writes; the slow run's write is
     refused, so it reads the record again and adds the settings it saved."""
+    from autoscaler_pauser.config import Config
     from autoscaler_pauser.decide import Plan, Verdict
-    from autoscaler_pauser.model import Change, Why
+    from autoscaler_pauser.model import EVERY_TABLE, Change, Hold, Why
     from autoscaler_pauser.record_store import TableRecordStore
 
     world.create_state_table(TABLE)
-    slow = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "slow:1", LEASE_SECONDS))
-    fast = TableRecordStore(LeasedItem(world.dynamodb, TABLE, "p", "fast:2", LEASE_SECONDS))
+    config = Config(emr_prefix=("b-",), emr_region=REGION, dynamodb_tables=("a", "b"), name="p")
+    config = dataclasses.replace(config, dynamodb_region=REGION)
+
+    def store(holder):
+        return TableRecordStore(
+            LeasedItem(world.dynamodb, TABLE, "p", holder, LEASE_SECONDS), config
+        )
+
+    slow, fast = store("slow:1"), store("fast:2")
     before = slow.take(PauseRecord(), T0)
     assert before is not None and before.fresh
     late = T0 + timedelta(seconds=LEASE_SECONDS + 1)
     theirs = fast.take(PauseRecord(), late)
-    plan = Plan(Verdict(True, "a backup"), (), {})
-    fast.commit(
-        PauseRecord(paused=True, paused_at=iso(late), saved={"b": 2}, fresh=False), plan, late
-    )
-    change = Change("a", "table/a read", Why.PAUSE, SCALING, SUSPENDED, save=SCALING)
-    ours = PauseRecord(paused=True, paused_at=iso(T0), saved={"a": SCALING}, fresh=False)
-    kept = slow.commit(ours, Plan(Verdict(True, "a backup"), (change,), {"a": SCALING}), late)
-    assert kept.paused_at == iso(late) and dict(kept.saved) == {"b": 2, "a": SCALING}
-    record, version = slow.shared.read()
-    assert version == 2 and record == kept
-    assert theirs is not None and isinstance(record.saved["a"], Suspension)
+    plan = Plan({"a": Verdict(True, "a backup")}, (), {})
+    key_a = f"dynamodb:{REGION}/table/a:read"
+    key_b = f"dynamodb:{REGION}/table/b:read"
+    held = {"a": Hold(paused_at=iso(late)), "b": Hold(paused_at=iso(late))}
+    fast.commit(PauseRecord("p", held, saved={key_b: SCALING}, fresh=False), plan, late)
+    change = Change(key_a, "table/a read", Why.PAUSE, SCALING, SUSPENDED, scope="a")
+    ours = PauseRecord("p", {"a": Hold(paused_at=iso(T0))}, saved={key_a: SCALING}, fresh=False)
+    kept = slow.commit(ours, Plan({"a": Verdict(True, "a backup")}, (change,), {}), late)
+    assert kept.paused_at == iso(late) and dict(kept.saved) == {key_b: SCALING, key_a: SCALING}
+    read = slow.item.read()
+    assert read.version == 2 and slow._record(read, PauseRecord()) == kept
+    assert theirs is not None and isinstance(kept.saved[key_a], Suspension)
+    assert EVERY_TABLE not in kept.holds

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 
 import boto3
 
 from autoscaler_pauser.aws import Aws, make_clients
 from autoscaler_pauser.config import Config
+from autoscaler_pauser.lease import PART
+
+from .state import flat
 
 REGION = "us-east-1"
 
@@ -44,9 +48,12 @@ class World:
         )
         return svc["service"]["serviceArn"]
 
-    def start_cluster(self, name: str) -> str:
+    def start_cluster(self, name: str, tags: dict[str, str] | None = None) -> str:
+        """A cluster, tagged as a backup launcher would (`tags`)."""
+        more = {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
         return self.emr.run_job_flow(
             Name=name,
+            **more,
             ReleaseLabel="emr-6.15.0",
             Instances={
                 "InstanceCount": 1,
@@ -89,19 +96,57 @@ class World:
         return name
 
     def pause_item(self, table: str = "autoscaler-pauser") -> dict:
-        """The items of the state table, by name, as plain values (`record` parsed)."""
+        """The items of the state table, by name, as plain values; a head item's `record` as
+        the tool wrote it (parsed, its parts joined) and, as `flat`, in the view
+        tests.support.state gives of a state file."""
         items = self.dynamodb.scan(TableName=table)["Items"]
-        out = {}
+        plain = {}
         for item in items:
-            plain = {k: next(iter(v.values())) for k, v in item.items()}
-            if "record" in plain:
-                plain["record"] = json.loads(plain["record"])
-            out[plain["name"]] = plain
+            values = {k: next(iter(v.values())) for k, v in item.items()}
+            plain[values["name"]] = values
+        out = {}
+        for name, values in plain.items():
+            if PART in name:
+                continue
+            if isinstance(values.get("record"), bytes):
+                parts = int(values.get("parts", "1"))
+                blob = values["record"] + b"".join(
+                    plain[f"{name}{PART}{i}"]["record"] for i in range(1, parts)
+                )
+                values["record"] = json.loads(zlib.decompress(blob))
+            elif "record" in values:
+                values["record"] = json.loads(values["record"])
+            if isinstance(values.get("record"), dict) and "format" in values["record"]:
+                values["flat"] = flat(
+                    {
+                        "version": 2,
+                        "pause": values["record"],
+                        "run": {},
+                        "saved_desired_count": None,
+                    }
+                )
+            out[name] = values
         return out
 
-    def clients(self, config: Config, session: object = None) -> Aws:
-        """The tool's clients, counting every call they make by operation name."""
+    def set_record(self, name: str, record: dict, table: str = "autoscaler-pauser") -> None:
+        """Write a pause record into a head item as the tool would (one part), as a person
+        editing it would: without the lease or a new version."""
+        self.dynamodb.update_item(
+            TableName=table,
+            Key={"name": {"S": name}},
+            UpdateExpression="SET #r = :r, parts = :one",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={
+                ":r": {"B": zlib.compress(json.dumps(record).encode())},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def clients(self, config: Config, session: object = None, dates: bool = False) -> Aws:
+        """The tool's clients, counting every call they make by operation name. `dates`: the
+        run takes AWS's clock from the answers' Date (a test's own clock, else, stands)."""
         aws = make_clients(config, session)
+        aws.dates = dates
         make = aws.make
 
         def counted(service, region):

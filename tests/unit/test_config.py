@@ -65,7 +65,7 @@ def test_example_config_is_made_from_the_key_table_and_loads():
         expected = key.example if key.example is not None else key.default
         if key.kind is Kind.PREFIXES:
             expected = (expected,)
-        if key.kind is Kind.TABLES:
+        if key.kind in (Kind.TABLES, Kind.DIMENSIONS):
             expected = tuple(expected)
         assert getattr(config, key.name) == expected, key.name
 

@@ -10,29 +10,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoscaler_pauser.decide import (
-    decide,
-    failsafe_plan,
-    intent_record,
-    judge,
-    next_pause_record,
-    next_run_record,
-    pause_step,
-    resume_step,
-)
+from autoscaler_pauser.decide import decide, judge, pause_step, resume_step
 from autoscaler_pauser.model import (
+    EVERY_TABLE,
     SCALING,
     SUSPENDED,
     Change,
     Cluster,
     Failure,
+    Hold,
     Observed,
     PauseRecord,
     RunRecord,
+    Schedule,
     Suspension,
     TargetView,
     Why,
     iso,
+)
+from autoscaler_pauser.records import (
+    failsafe_plan,
+    intent_record,
+    next_pause_record,
+    next_run_record,
 )
 from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
@@ -45,14 +45,20 @@ def ecs_change(why, before, after, **kw):
     return Change(KEY, "ddb-scaler", why, before, after, **kw)
 
 
-def known(tag, saved):
-    """A target's pre-pause setting as decide finds it: on AWS first, else in the record."""
-    return tag if tag is not None else saved
+def known(saved, tag):
+    """A target's pre-pause setting as decide finds it: in the record first, else on AWS."""
+    return saved if saved is not None else tag
 
 
 # --- one ECS service: a desired count, paused at 0 ------------------------------------------------
 
-PAUSED_RECORD = PauseRecord(paused=True, fresh=False)
+
+def paused(*scopes, at="2026-11-26T00:00:00Z", **kw):
+    """A record whose pause of each scope began `at`."""
+    return PauseRecord(holds={s: Hold(paused_at=at) for s in scopes}, fresh=False, **kw)
+
+
+OURS = True  # a pause of ours is on: a paused target is explained
 
 # current count, tag, record's saved -> change, setting recorded after
 ECS_PAUSE = [
@@ -84,7 +90,7 @@ ECS_PAUSE = [
     "current,tag,saved,change,keep", [r[1:] for r in ECS_PAUSE], ids=[r[0] for r in ECS_PAUSE]
 )
 def test_ecs_pause_step(current, tag, saved, change, keep):
-    assert pause_step(ecs(current, tag), known(tag, saved), PAUSED_RECORD) == (change, keep)
+    assert pause_step(ecs(current, tag), known(saved, tag), OURS) == (change, keep)
 
 
 # current count, tag, record's saved -> change
@@ -92,11 +98,11 @@ ECS_RESUME = [
     ("no backup, running: nothing", 3, None, None, None),
     ("backup over: resume to the tag's count", 0, 4, 4, ecs_change(Why.RESUME, 0, 4, forget=True)),
     (
-        "backup over, the tag wins over the record",
+        "backup over, the record wins over the tag",
         0,
         4,
         9,
-        ecs_change(Why.RESUME, 0, 4, forget=True),
+        ecs_change(Why.RESUME, 0, 9, forget=True),
     ),
     (
         "backup over, record lost: the tag's count",
@@ -122,51 +128,60 @@ ECS_RESUME = [
     "current,tag,saved,change", [r[1:] for r in ECS_RESUME], ids=[r[0] for r in ECS_RESUME]
 )
 def test_ecs_resume_step(current, tag, saved, change):
-    assert resume_step(ecs(current, tag), known(tag, saved), PAUSED_RECORD) == (change, None)
+    assert resume_step(ecs(current, tag), known(saved, tag), OURS) == (change, None)
 
 
 def test_reason_names_count_prefix_and_ids():
     clusters = (*BACKUP, Cluster("j-2", "nightly-backup-b", "STARTING", "nightly-backup-"))
-    record = PauseRecord()
-    assert judge(clusters, record, CONFIG, NOW).reason == (
+    assert judge(EVERY_TABLE, clusters, Hold(), CONFIG, NOW).reason == (
         "2 active clusters match 'nightly-backup-' (j-1, j-2)"
     )
-    assert judge((), record, CONFIG, NOW).reason == "no active cluster matches 'nightly-backup-'"
+    assert judge(EVERY_TABLE, (), Hold(), CONFIG, NOW).reason == (
+        "no active cluster matches 'nightly-backup-'"
+    )
 
 
 def test_decide_takes_one_step_per_target_and_records_what_the_pause_needs():
     observed = Observed(BACKUP, (ecs(3), TargetView("other", "o", 0, 2, 0, 1)))
     plan = decide(observed, PauseRecord(), CONFIG, NOW)
-    assert plan.verdict.pause and plan.verdict.holding == ("j-1",)
+    assert plan.pause and plan.verdict(EVERY_TABLE).holding == ("j-1",)
     assert plan.changes == (ecs_change(Why.PAUSE, 3, 0, save=3),)
     assert dict(plan.saved) == {KEY: 3, "other": 2}
 
 
+SCALING_KEY = "ecs-scaling:us-east-1/autoscaler/ddb-scaler"
+
+
 def test_a_pause_keeps_the_settings_of_targets_this_run_did_not_read():
     """A steady run does not read the service's own scaling target: its record stays."""
-    record = PauseRecord(paused=True, saved={KEY: 3, "aas:ecs:service/a/s": SCALING}, fresh=False)
-    plan = decide(Observed(BACKUP, (ecs(0, 3),)), record, CONFIG, NOW)
-    assert dict(plan.saved) == {KEY: 3, "aas:ecs:service/a/s": SCALING}
-    resume = decide(Observed((), (ecs(0, 3),)), record, CONFIG, NOW)
+    record = paused(EVERY_TABLE, saved={KEY: 3, SCALING_KEY: SCALING})
+    unseen = {SCALING_KEY: EVERY_TABLE}
+    plan = decide(Observed(BACKUP, (ecs(0, 3),), unseen), record, CONFIG, NOW)
+    assert dict(plan.saved) == {KEY: 3, SCALING_KEY: SCALING}
+    resume = decide(Observed((), (ecs(0, 3),), unseen), record, CONFIG, NOW)
     assert dict(resume.saved) == {}
 
 
 # --- native auto scaling: suspension flags (in, out, scheduled) ----------------------------------
 
-AAS = "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits"
+AAS = "dynamodb:us-east-1/table/orders:read"
 S, F, PART = SUSPENDED, SCALING, Suspension(False, False, True)
 
 
-def aas(current):
-    return TargetView(AAS, "table/orders read", current, None, S, F, keeps_earlier_pause=True)
+def aas(current, table="orders", side="read"):
+    key = f"dynamodb:us-east-1/table/{table}:{side}"
+    label = f"table/{table} {side}"
+    return TargetView(key, label, current, None, S, F, keeps_earlier_pause=True, scope=table)
 
 
 def aas_change(why, before, after, **kw):
-    return Change(AAS, "table/orders read", why, before, after, **kw)
+    return Change(AAS, "table/orders read", why, before, after, scope="orders", **kw)
 
 
 def record(fresh=False, paused=False):
-    return PauseRecord(paused=paused, fresh=fresh)
+    """Whether a pause of ours could explain a paused target: no earlier record, or the
+    target's scope paused."""
+    return fresh or paused
 
 
 # current, record's saved, the record -> change, setting recorded after
@@ -311,14 +326,8 @@ TIME_TABLE = [
     ids=[row[0] for row in TIME_TABLE],
 )
 def test_time_table(config, clusters, paused_at, last_seen, ignored, pause, alarm, ignored_after):
-    before = PauseRecord(
-        paused=paused_at is not None,
-        paused_at=paused_at,
-        last_seen_active_at=last_seen,
-        ignored_clusters=ignored,
-        fresh=False,
-    )
-    verdict = judge(clusters, before, config, NOW)
+    before = Hold(paused_at=paused_at, last_seen=last_seen, ignored=ignored)
+    verdict = judge(EVERY_TABLE, clusters, before, config, NOW)
     assert verdict.pause is pause
     assert (verdict.alarm or "").startswith(alarm or "") and (verdict.alarm is None) is (
         alarm is None
@@ -330,7 +339,7 @@ def test_time_table(config, clusters, paused_at, last_seen, ignored, pause, alar
 
 
 def test_a_failed_resume_keeps_the_pause_and_its_saved_setting():
-    before = PauseRecord(paused=True, paused_at=T, saved={KEY: 3}, fresh=False)
+    before = paused(EVERY_TABLE, at=T, saved={KEY: 3})
     observed = Observed((), (ecs(0, 3),))
     plan = decide(observed, before, CONFIG, NOW)
     failures = {KEY: Failure("UpdateService failed: ThrottlingException: Rate exceeded")}
@@ -342,7 +351,7 @@ def test_a_failed_resume_keeps_the_pause_and_its_saved_setting():
 
 
 def test_a_resume_whose_untag_failed_still_counts_as_done():
-    before = PauseRecord(paused=True, paused_at=T, saved={KEY: 3}, fresh=False)
+    before = paused(EVERY_TABLE, at=T, saved={KEY: 3})
     observed = Observed((), (ecs(0, 3),))
     plan = decide(observed, before, CONFIG, NOW)
     failures = {KEY: Failure("UntagResource failed: 5xx", changed=True)}
@@ -366,11 +375,18 @@ def test_a_pause_that_saves_settings_is_recorded_before_it_acts():
 
 # --- the failsafe's schedules --------------------------------------------------------------------
 
-HELD = PauseRecord(paused=True, saved={KEY: 3, AAS: PART, "kept": S}, fresh=False)
+HELD = paused(EVERY_TABLE, "orders", saved={KEY: 3, AAS: PART, "kept": S})
+GROUP = "autoscaler-pauser"
 
 
 def at(minutes):
     return iso(NOW + timedelta(minutes=minutes))
+
+
+def schedules(group=GROUP, **due):
+    """KEY and AAS's schedules, due so many minutes on: schedules(KEY=16, AAS=14)."""
+    keys = {"KEY": KEY, "AAS": AAS}
+    return {keys[k]: Schedule(at(m), group, "us-east-1", f"n-{k}") for k, m in due.items()}
 
 
 # record, minutes, targets paused by this run -> to set, to remove
@@ -385,7 +401,7 @@ FAILSAFE = [
     ),
     (
         "more than half its time ahead: left alone",
-        dataclasses.replace(HELD, failsafe={KEY: at(16), AAS: at(16)}),
+        dataclasses.replace(HELD, schedules=schedules(KEY=16, AAS=16)),
         30,
         (),
         {},
@@ -393,24 +409,53 @@ FAILSAFE = [
     ),
     (
         "less than half ahead: moved",
-        dataclasses.replace(HELD, failsafe={KEY: at(14), AAS: at(16)}),
+        dataclasses.replace(HELD, schedules=schedules(KEY=14, AAS=16)),
         30,
         (),
         {KEY: 3},
         (),
     ),
     (
+        "recorded before it was set, not known to be set: set again",
+        dataclasses.replace(
+            HELD,
+            schedules={
+                **schedules(KEY=29),
+                AAS: dataclasses.replace(schedules(AAS=29)[AAS], unset=True),
+            },
+        ),
+        30,
+        (),
+        {AAS: PART},
+        (),
+    ),
+    (
         "paused again by this run (it fired): set again",
-        dataclasses.replace(HELD, failsafe={KEY: at(29), AAS: at(29)}),
+        dataclasses.replace(HELD, schedules=schedules(KEY=29, AAS=29)),
         30,
         (KEY,),
         {KEY: 3},
         (),
     ),
-    ("resumed: removed", PauseRecord(fresh=False, failsafe={KEY: at(10)}), 30, (), {}, (KEY,)),
+    (
+        "in another group: removed, set in the new one by the next run",
+        dataclasses.replace(HELD, schedules=schedules("old-group", KEY=29, AAS=29)),
+        30,
+        (),
+        {},
+        (KEY, AAS),
+    ),
+    (
+        "resumed: removed",
+        PauseRecord(fresh=False, schedules=schedules(KEY=10)),
+        30,
+        (),
+        {},
+        (KEY,),
+    ),
     (
         "the failsafe turned off: removed",
-        dataclasses.replace(HELD, failsafe={KEY: at(10)}),
+        dataclasses.replace(HELD, schedules=schedules(KEY=10)),
         0,
         (),
         {},
@@ -423,9 +468,15 @@ FAILSAFE = [
     "record,minutes,paused,arm,disarm", [r[1:] for r in FAILSAFE], ids=[r[0] for r in FAILSAFE]
 )
 def test_failsafe_plan(record, minutes, paused, arm, disarm):
-    plan = failsafe_plan(record, minutes, NOW, paused)
-    assert dict(plan.arm) == arm and plan.disarm == disarm
+    plan = failsafe_plan(record, minutes, GROUP, NOW, paused)
+    assert dict(plan.arm) == arm and tuple(plan.disarm) == disarm and plan.forget == ()
     assert plan.due == at(minutes)
+
+
+def test_a_schedule_to_remove_whose_time_has_passed_is_forgotten_not_deleted():
+    record = PauseRecord(fresh=False, schedules=schedules(KEY=0, AAS=-5))
+    plan = failsafe_plan(record, 30, GROUP, NOW)
+    assert plan.forget == (KEY, AAS) and not plan.disarm and not plan.arm
 
 
 # --- properties: a model of the service, driven by random observations --------------------------
@@ -499,7 +550,7 @@ def test_never_running_during_backup_and_resume_restores_pre_pause_count(start, 
         else:
             assert current > 0
         if not backup:
-            assert tag is None and not plan.verdict.pause
+            assert tag is None and not plan.pause
             pre_pause, lost_tag, lost_state, hand_counts = None, False, False, set()
 
 
@@ -528,7 +579,7 @@ def test_applying_a_plan_twice_equals_applying_it_once(backup, current, tag, sav
 def test_never_paused_without_a_matching_cluster(current, saved):
     state = PauseRecord(saved={KEY: saved}, fresh=False)
     plan = decide(Observed((), (ecs(current, saved),)), state, CONFIG, NOW)
-    assert not plan.verdict.pause
+    assert not plan.pause
     assert all(c.after != 0 for c in plan.changes)
 
 

@@ -4,17 +4,19 @@ tests/integration/test_steady_run.py; the IAM table in tests/deploy/test_iam.py.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from autoscaler_pauser import Exit
 from autoscaler_pauser.metrics import METRICS
-from autoscaler_pauser.model import State
+from autoscaler_pauser.model import Hold, PauseRecord, RunRecord, Schedule, State
+from autoscaler_pauser.record_format import pause_to_json
 from autoscaler_pauser.state_file import state_to_json
 from tests.support.docs import DOCS, pages, quoted, steady_calls, table
 from tests.support.tool import ROOT
-from tests.unit.scene import CONFIG
+from tests.unit.scene import KEY
 
 
 def test_the_metrics_listed_are_those_a_run_writes_in_its_order():
@@ -22,9 +24,34 @@ def test_the_metrics_listed_are_those_a_run_writes_in_its_order():
     assert listed == [f"autoscaler_pauser_{name}" for name, _ in METRICS]
 
 
+def listed(marker: str) -> list[str]:
+    return [name for row in table("operations.md", marker) for name in quoted(row[0])]
+
+
 def test_the_state_file_fields_listed_are_those_it_holds():
-    listed = [name for row in table("operations.md", "state-fields") for name in quoted(row[0])]
-    assert sorted(listed) == sorted(state_to_json(State(), CONFIG))
+    assert sorted(listed("state-fields")) == sorted(state_to_json(State()))
+    assert sorted(listed("run-fields")) == sorted(f.name for f in dataclasses.fields(RunRecord))
+
+
+def test_the_pause_record_fields_listed_are_those_it_can_hold():
+    record = PauseRecord(
+        pauser="p",
+        holds={
+            "orders": Hold("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", ("j-1",), ("j-0",), "!")
+        },
+        saved={KEY: 3},
+        schedules={KEY: Schedule("2026-01-01T00:30:00Z", "g", "us-east-1", "n", unset=True)},
+        clusters={"j-1": ("orders",)},
+        clusters_tag="backup-tables",
+    )
+    data = pause_to_json(record)
+    fields = set(data) | {f for scope in data["scopes"].values() for f in scope}
+    targets = [t for scope in data["scopes"].values() for t in scope.get("targets", {}).values()]
+    fields |= {f for target in targets for f in target}
+    schedule = {f for target in targets for f in target.get("schedule", {})}
+    assert set(listed("pause-fields")) == fields
+    [row] = [row for row in table("operations.md", "pause-fields") if "`schedule`" in row[0]]
+    assert set(quoted(row[1])) == schedule, "the schedule's row names each of its fields"
 
 
 def test_the_exit_codes_listed_are_those_the_command_returns():

@@ -126,7 +126,7 @@ def scalable(i: int, current) -> TargetView:
 
 def test_a_steady_run_over_many_targets_logs_one_line():
     observed = Observed(BACKUP, (ecs(0, 3), *(scalable(i, SUSPENDED) for i in range(1199))))
-    plan = Plan(Verdict(True, REASON), (), {})
+    plan = Plan({"*": Verdict(True, REASON)}, (), {})
     lines = run_lines(plan, observed)
     info = [line for level, line in lines if level >= logging.INFO]
     assert info == [f"no change: 1,200 targets stay paused: {REASON}"]
@@ -136,7 +136,7 @@ def test_a_steady_run_over_many_targets_logs_one_line():
 
 def test_unchanged_targets_that_differ_say_how_many_are_each():
     observed = Observed((), (scalable(1, SUSPENDED), scalable(2, SCALING), scalable(3, SCALING)))
-    plan = Plan(Verdict(False, "none runs"), (), {})
+    plan = Plan({"*": Verdict(False, "none runs")}, (), {})
     [(level, line)] = [x for x in run_lines(plan, observed) if x[0] >= logging.INFO]
     assert level == logging.INFO
     assert line == "no change: 3 targets stay as they are (1 paused, 2 running): none runs"
@@ -145,7 +145,7 @@ def test_unchanged_targets_that_differ_say_how_many_are_each():
 def test_changes_left_for_the_next_run_are_one_warning():
     targets = [scalable(i, SCALING) for i in range(4)]
     plan = Plan(
-        Verdict(True, REASON),
+        {"*": Verdict(True, REASON)},
         tuple(Change(t.key, t.label, Why.PAUSE, SCALING, SUSPENDED) for t in targets),
         {},
     )

@@ -44,7 +44,10 @@ def test_the_service_is_done_before_any_table_write_begins():
     service, tables = Kind(False, 0.05, journal), Kind(True, 0.01, journal)
     first, rest = changes("svc", 2), changes("t", 20)
     owners = {c.key: service for c in first} | {c.key: tables for c in rest}
-    assert make_changes(Plan(Verdict(True, "why"), (*rest, *first), {}), owners, workers=10) == {}
+    assert (
+        make_changes(Plan({"*": Verdict(True, "why")}, (*rest, *first), {}), owners, workers=10)
+        == {}
+    )
     order = [key for what, key in journal if what == "begin"]
     assert order[:2] == ["svc0", "svc1"]
     last_service_end = max(i for i, (what, key) in enumerate(journal) if key.startswith("svc"))
@@ -57,7 +60,9 @@ def test_the_pool_writes_each_target_once_with_up_to_the_workers_at_once():
     rest = changes("t", 60)
     assert (
         make_changes(
-            Plan(Verdict(True, "why"), tuple(rest), {}), {c.key: tables for c in rest}, workers=10
+            Plan({"*": Verdict(True, "why")}, tuple(rest), {}),
+            {c.key: tables for c in rest},
+            workers=10,
         )
         == {}
     )
@@ -104,7 +109,7 @@ def test_a_throttle_slows_the_pool_down_instead_of_failing_targets():
     kind = Throttled({"t3", "t7", "t20"}, times=2)
     clock = FakeTime()
     failures = make_changes(
-        Plan(Verdict(True, "why"), tuple(rest), {}),
+        Plan({"*": Verdict(True, "why")}, tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=100,
         workers=4,
@@ -124,7 +129,7 @@ def test_a_throttle_that_outlasts_the_run_fails_the_targets_it_held_up():
     kind = Throttled({"t1"}, times=1000)
     clock = FakeTime()
     failures = make_changes(
-        Plan(Verdict(True, "why"), tuple(rest), {}),
+        Plan({"*": Verdict(True, "why")}, tuple(rest), {}),
         {c.key: kind for c in rest},
         deadline=28,
         workers=2,

@@ -1,0 +1,302 @@
+"""The pause record as JSON, as the state file and state_table hold it, and read back: checked
+like any input, since a person or an older version may have written it.
+
+Format 2 names the record's pauser and groups the targets by scope, so that a key stands once
+with everything known of its target (its pre-pause setting, its failsafe schedule), and a table's
+name once beside the keys that repeat it, which compression then all but removes:
+
+    {"format": 2, "pauser": "…", "clusters": {"j-1": ["orders"]}, "clusters_tag": "…",
+     "scopes": {"orders": {"paused_at": "…", "last_seen": "…", "holding": ["j-1"],
+                           "targets": {"dynamodb:us-east-1/table/orders:read":
+                                       {"saved": [false, false, false],
+                                        "schedule": {"due": "…", "group": "…", "region": "…",
+                                                     "name": "…"}}}}}}
+
+The first format (no "format"; one pause for everything, `saved` and `failsafe` by key) is read
+and carried over: its keys made whole with the config's regions, its schedules named as they were
+made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .config import REGION_RE, Config
+from .model import EVERY_TABLE, Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
+from .records import schedule_name
+from .targets import configured, from_legacy, kind_of, scope_of, setting_of
+from .targets.kind import UnknownTarget
+
+FORMAT = 2
+SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
+
+
+class Warnings(list[str]):
+    """What was ignored while reading a record: a line each, naming where it came from."""
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def pause_to_json(record: PauseRecord) -> dict[str, Any]:
+    """The pause record as JSON data, as pause_from_json reads it."""
+    scopes: dict[Scope, dict[str, Any]] = {}
+    for scope, hold in record.holds.items():
+        scopes[scope] = _hold_to_json(hold)
+    for key in sorted({*record.saved, *record.schedules}):
+        target: dict[str, Any] = {}
+        if key in record.saved:
+            target["saved"] = setting_to_json(record.saved[key])
+        if key in record.schedules:
+            target["schedule"] = _schedule_to_json(record.schedules[key])
+        scopes.setdefault(scope_of(key), {}).setdefault("targets", {})[key] = target
+    data: dict[str, Any] = {"format": FORMAT, "pauser": record.pauser, "scopes": scopes}
+    if record.clusters:
+        data["clusters"] = {
+            c: list(t) if t is not None else None for c, t in record.clusters.items()
+        }
+    if record.clusters_tag:
+        data["clusters_tag"] = record.clusters_tag
+    return data
+
+
+def setting_to_json(setting: Setting) -> Any:
+    return list(setting) if isinstance(setting, Suspension) else setting
+
+
+def _hold_to_json(hold: Hold) -> dict[str, Any]:
+    data: dict[str, Any] = {"paused_at": hold.paused_at, "last_seen": hold.last_seen}
+    for name in ("holding", "ignored"):
+        if getattr(hold, name):
+            data[name] = list(getattr(hold, name))
+    if hold.alarm:
+        data["alarm"] = hold.alarm
+    return data
+
+
+def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    data = {"due": schedule.due, "group": schedule.group, "region": schedule.region}
+    if schedule.name:
+        data["name"] = schedule.name
+    if schedule.unset:
+        data["unset"] = True
+    return data
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def pause_from_json(
+    data: Any, config: Config, where: str, legacy_pauser: str | None = None
+) -> tuple[PauseRecord, Warnings]:
+    """A pause record read back from `where` (the state file, an item of state_table), checked;
+    ValueError says what makes it unusable as a whole. A saved setting that is not one its
+    target can have, or the entry of a key no kind of target makes, is left out with a warning
+    (the setting on AWS, else the kind's default, is used instead). `legacy_pauser`: the name a
+    record of the first format was kept under."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    warnings = Warnings()
+    if "format" not in data:
+        return _from_first_format(data, config, where, legacy_pauser, warnings), warnings
+    if data["format"] != FORMAT:
+        raise ValueError(f"written in an unknown format {data['format']!r} of the pause record")
+    pauser = data.get("pauser")
+    if pauser is not None and not isinstance(pauser, str):
+        raise ValueError("'pauser' is not a name")
+    scopes = _mapping(data, "scopes")
+    holds: dict[Scope, Hold] = {}
+    saved: dict[str, Setting] = {}
+    schedules: dict[str, Schedule] = {}
+    for scope, entry in scopes.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"scope {scope!r} is not an object")
+        if "paused_at" in entry or "ignored" in entry or "alarm" in entry:
+            holds[scope] = _hold(entry, scope)
+        for key, target in _mapping(entry, "targets").items():
+            _target(key, target, where, saved, schedules, warnings)
+    return (
+        PauseRecord(
+            pauser=pauser,
+            holds=holds,
+            saved=saved,
+            schedules=schedules,
+            clusters=_clusters(data),
+            clusters_tag=_text(data, "clusters_tag"),
+            fresh=False,
+        ),
+        warnings,
+    )
+
+
+def _target(
+    key: str,
+    target: Any,
+    where: str,
+    saved: dict[str, Setting],
+    schedules: dict[str, Schedule],
+    warnings: Warnings,
+) -> None:
+    try:
+        kind_of(key)
+    except UnknownTarget as e:
+        warnings.append(f"ignored {where}'s entry for {key!r}: {e}")
+        return
+    if not isinstance(target, dict):
+        raise ValueError(f"the entry of {key!r} is not an object")
+    if "saved" in target:
+        setting = setting_of(key, target["saved"])
+        if setting is None:
+            warnings.append(
+                f"ignored the saved setting of {key} in {where}: {target['saved']!r} is not a "
+                "setting it can have; the one on AWS, else the default, is used"
+            )
+        else:
+            saved[key] = setting
+    if "schedule" in target:
+        schedules[key] = _schedule(key, target["schedule"])
+
+
+def _hold(entry: Mapping[str, Any], scope: str) -> Hold:
+    for name in ("paused_at", "last_seen"):
+        if entry.get(name) is not None and parse_iso(entry[name]) is None:
+            raise ValueError(f"{scope}: {name!r} is not a time like 2026-01-31T23:59:00Z")
+    alarm = entry.get("alarm")
+    if alarm is not None and not isinstance(alarm, str):
+        raise ValueError(f"{scope}: 'alarm' is not a text")
+    return Hold(
+        paused_at=entry.get("paused_at"),
+        last_seen=entry.get("last_seen"),
+        holding=_ids(entry, "holding"),
+        ignored=_ids(entry, "ignored"),
+        alarm=alarm,
+    )
+
+
+def _schedule(key: str, data: Any) -> Schedule:
+    if not isinstance(data, dict) or parse_iso(data.get("due")) is None:
+        raise ValueError(f"the schedule of {key!r} has no due time like 2026-01-31T23:59:00Z")
+    group, region, name = data.get("group"), data.get("region"), data.get("name")
+    if not isinstance(group, str) or not SCHEDULE_NAME.match(group):
+        raise ValueError(f"the schedule of {key!r} has no group")
+    if not isinstance(region, str) or not REGION_RE.match(region):
+        raise ValueError(f"the schedule of {key!r} has no region")
+    if name is not None and not (isinstance(name, str) and SCHEDULE_NAME.match(name)):
+        raise ValueError(f"the schedule of {key!r} has a name no schedule can have")
+    if not isinstance(data.get("unset", False), bool):
+        raise ValueError(f"the schedule of {key!r} has an 'unset' that is not true or false")
+    return Schedule(data["due"], group, region, name, data.get("unset", False))
+
+
+def _clusters(data: Mapping[str, Any]) -> dict[str, tuple[str, ...] | None]:
+    clusters = {}
+    for cluster, tables in _mapping(data, "clusters").items():
+        if tables is not None and (
+            not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)
+        ):
+            raise ValueError(f"the tables of cluster {cluster!r} are not a list of names")
+        clusters[str(cluster)] = None if tables is None else tuple(tables)
+    return clusters
+
+
+def _mapping(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{name!r} is not an object")
+    return value
+
+
+def _ids(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = data.get(name, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{name!r} is not a list")
+    return tuple(map(str, value))
+
+
+def _text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name!r} is not a text")
+    return value
+
+
+# --- the first format ----------------------------------------------------------------------------
+
+FIRST_FORMAT_TIMES = ("paused_at", "last_seen_active_at")
+
+
+def _from_first_format(
+    data: Mapping[str, Any],
+    config: Config,
+    where: str,
+    pauser: str | None,
+    warnings: Warnings,
+) -> PauseRecord:
+    """A record of the first format: one pause held by every scope the config names, and the
+    keys and schedules it holds, carried over. Its pauser is not named: the reader adopts it."""
+    for name in FIRST_FORMAT_TIMES:
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+    if not isinstance(data.get("paused", False), bool):
+        raise ValueError("'paused' has the wrong type")
+    saved = _first_saved(_mapping(data, "saved"), config, where, warnings)
+    schedules = _first_schedules(data, config, where, pauser, warnings)
+    hold = Hold(
+        paused_at=data.get("paused_at") if data.get("paused") else None,
+        last_seen=data.get("last_seen_active_at"),
+        ignored=_ids(data, "ignored_clusters"),
+        alarm=_text(data, "alarm"),
+    )
+    named = ((EVERY_TABLE,) if config.has_ecs else ()) + config.dynamodb_tables
+    scopes = {scope_of(key) for key in saved} | (set(named) if data.get("paused") else set())
+    holds = {scope: hold for scope in scopes} if hold.paused_at or hold.ignored else {}
+    return PauseRecord(None, holds, saved, schedules, fresh=False)
+
+
+def _first_saved(
+    saved: Mapping[str, Any], config: Config, where: str, warnings: Warnings
+) -> dict[str, Setting]:
+    carried: dict[str, Setting] = {}
+    for old, value in saved.items():
+        key = _carried(old, config, where, warnings)
+        if key is None:
+            continue
+        setting = setting_of(key, value)
+        if setting is None:
+            warnings.append(
+                f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it "
+                "can have; the one on AWS, else the default, is used"
+            )
+        else:
+            carried[key] = setting
+    return carried
+
+
+def _first_schedules(
+    data: Mapping[str, Any], config: Config, where: str, pauser: str | None, warnings: Warnings
+) -> dict[str, Schedule]:
+    """The failsafe's due times by key, as schedules named as they were made."""
+    failsafe = _mapping(data, "failsafe")
+    if any(parse_iso(v) is None for v in failsafe.values()):
+        raise ValueError("'failsafe' is not a mapping of targets to times")
+    schedules = {}
+    for old, due in failsafe.items():
+        key = _carried(old, config, where, warnings)
+        if key is not None:
+            name = schedule_name(pauser or config.legacy_pauser_name, old)
+            schedules[key] = Schedule(due, config.failsafe_group, kind_of(key).region(key), name)
+    return schedules
+
+
+def _carried(old: str, config: Config, where: str, warnings: Warnings) -> str | None:
+    try:
+        key = from_legacy(old, config)
+        if not kind_of(key).region(key):
+            raise ValueError("the config names no region for it")
+        configured(key, config)  # the key reads back
+        return key
+    except (UnknownTarget, ValueError) as e:
+        warnings.append(f"ignored {where}'s entry for {old!r}: {e}")
+        return None

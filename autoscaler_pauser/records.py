@@ -1,0 +1,211 @@
+"""The records a run leaves, and the failsafe schedules it sets and removes.
+
+Pure, like decide: the pause record as it must be before the run acts (write-ahead) and after
+it, the failsafe's plan, the pause record merged after a lost race, and this host's run record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from .decide import NO_HOLD, Plan
+from .model import (
+    SUSPENDED,
+    Failure,
+    Hold,
+    Observed,
+    PauseRecord,
+    RunRecord,
+    Schedule,
+    Setting,
+    iso,
+    parse_iso,
+)
+
+
+def next_pause_record(
+    before: PauseRecord, plan: Plan, failures: Mapping[str, Failure], now: datetime
+) -> PauseRecord:
+    """The pause record after the plan was carried out. A pre-pause setting is dropped only once
+    its resume succeeded; a scope whose resume failed stays paused, and is resumed again."""
+    stamp = iso(now)
+    saved = dict(plan.saved)
+    for key in failures:
+        if key in before.saved:
+            saved.setdefault(key, before.saved[key])
+    undone = {c.scope for c in plan.changes if c.key in failures and not failures[c.key].changed}
+    holds = {}
+    for scope, verdict in plan.verdicts.items():
+        earlier = before.holds.get(scope, NO_HOLD)
+        paused = verdict.pause or scope in undone
+        hold = Hold(
+            paused_at=(earlier.paused_at or stamp) if paused else None,
+            last_seen=stamp if verdict.holding else earlier.last_seen,
+            holding=verdict.holding,
+            ignored=verdict.ignored,
+            alarm=verdict.alarm,
+        )
+        if paused or hold.ignored or hold.alarm:
+            holds[scope] = hold
+    return replace(
+        before,
+        holds=holds,
+        saved=saved,
+        clusters=dict(plan.clusters or {}),
+        clusters_tag=plan.clusters_tag,
+        fresh=False,
+    )
+
+
+def intent_record(before: PauseRecord, plan: Plan, now: datetime) -> PauseRecord | None:
+    """The pause record to write before acting, when the plan saves a pre-pause setting the
+    record does not hold yet: the record as if every change succeeds, so that a run that dies
+    between its changes and its record leaves them recorded. Else None."""
+    if not plan.pause:
+        return None
+    if all(before.saved.get(key) == value for key, value in plan.saved.items()):
+        return None
+    return next_pause_record(before, plan, {}, now)
+
+
+@dataclass(frozen=True)
+class FailsafePlan:
+    arm: Mapping[str, Setting]  # target key -> the setting its schedule restores
+    disarm: Mapping[str, Schedule]  # target key -> its schedule, to delete
+    forget: tuple[str, ...]  # schedules whose time has passed: they fired, or will; dropped
+    due: str  # when the armed schedules fire
+
+    def __bool__(self) -> bool:
+        return bool(self.arm or self.disarm or self.forget)
+
+
+def failsafe_plan(
+    record: PauseRecord,
+    minutes: float,
+    group: str,
+    now: datetime,
+    paused: Collection[str] = (),
+) -> FailsafePlan:
+    """The failsafe schedules to set, move and remove after a run that leaves `record`, having
+    paused the targets of `paused` (a schedule of theirs may have fired: set it again).
+
+    | the target in the record            | its schedule                  | step                  |
+    |-------------------------------------|-------------------------------|-----------------------|
+    | paused, with a setting to restore   | none, or due within half      | set, due `minutes` on |
+    | paused by this run                  | any                           | set, due `minutes` on |
+    | paused, with a setting to restore   | due later than that           | none                  |
+    | paused, with a setting to restore   | recorded, not known to be set | set, due `minutes` on |
+    | paused, with a setting to restore   | in another group              | remove; set next run  |
+    | not paused, or nothing to restore   | due later than now            | remove                |
+    | not paused, or nothing to restore   | due already                   | forget: it fired      |
+    | any, the failsafe off (`minutes` 0) | as the two rows above         | remove or forget      |
+    """
+    due = iso(now + timedelta(minutes=minutes))
+    wanted = {} if minutes <= 0 else _restorable(record.saved)
+    soon = now + timedelta(minutes=minutes / 2)
+    moved = {k for k, s in record.schedules.items() if k in wanted and s.group != group}
+    arm = {
+        key: setting
+        for key, setting in wanted.items()
+        if key not in moved and _to_set(record.schedules.get(key), key in paused, soon)
+    }
+    leaving = {key: s for key, s in record.schedules.items() if key not in wanted or key in moved}
+    fired = tuple(key for key, s in leaving.items() if _past(s, now))
+    disarm = {key: s for key, s in leaving.items() if key not in fired}
+    return FailsafePlan(arm, disarm, fired, due)
+
+
+def _past(schedule: Schedule, now: datetime) -> bool:
+    due = parse_iso(schedule.due)
+    return due is None or due <= now
+
+
+def _restorable(saved: Mapping[str, Setting]) -> dict[str, Setting]:
+    """The saved settings a schedule would restore: not those of a target paused before ours."""
+    return {key: setting for key, setting in saved.items() if setting not in (0, SUSPENDED)}
+
+
+def _to_set(schedule: Schedule | None, repaused: bool, soon: datetime) -> bool:
+    """Whether a wanted schedule is to be set (again): none, fired, not known to be set, or
+    due before `soon`."""
+    if schedule is None or repaused or schedule.unset:
+        return True
+    due = parse_iso(schedule.due)
+    return due is None or due < soon
+
+
+def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:
+    """Another run wrote the pause record while this one acted: theirs stands, with the
+    pre-pause setting and the schedule of each target this run changed added where theirs has
+    none, so that nothing this run saved or set is lost."""
+    saved, schedules = dict(theirs.saved), dict(theirs.schedules)
+    for key in [c.key for c in plan.changes] + list(ours.schedules):
+        if key in ours.saved:
+            saved.setdefault(key, ours.saved[key])
+        if key in ours.schedules:
+            schedules.setdefault(key, ours.schedules[key])
+    return replace(theirs, saved=saved, schedules=schedules)
+
+
+def next_run_record(
+    before: RunRecord,
+    plan: Plan,
+    observed: Observed,
+    failures: Mapping[str, Failure],
+    now: datetime,
+    warnings: Sequence[str] = (),
+    writes: int = 0,
+) -> RunRecord:
+    """This host's record of a run that got as far as acting. `writes`: the writes it was to
+    make, failsafe schedules included; `failures` holds those it did not make."""
+    stamp = iso(now)
+    action = _action(plan, failures)
+    failed = [c for c in plan.changes if c.key in failures and not failures[c.key].left]
+    wrote = action != "none"
+    return RunRecord(
+        last_action=action if wrote else before.last_action,  # the last write, and when
+        last_action_at=stamp if wrote else before.last_action_at,
+        last_run_at=stamp,
+        last_result="error" if failed else "ok",
+        last_error="; ".join(failures[c.key].error for c in failed) or None,
+        last_success_at=before.last_success_at if failed else stamp,
+        active_clusters=observed.clusters,
+        failed_targets=tuple(c.label for c in failed),
+        warnings=tuple(warnings),
+        planned=max(writes, len([c for c in plan.changes if c.after is not None])),
+        pending=len([f for f in failures.values() if f.left]),
+    )
+
+
+def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
+    """pause or resume when a setting was written, else none."""
+    for change in plan.changes:
+        failure = failures.get(change.key)
+        if change.after is not None and (failure is None or failure.changed):
+            return "pause" if plan.verdict(change.scope).pause else "resume"
+    return "none"
+
+
+def failsafe_errors(run: RunRecord, before: RunRecord, errors: Sequence[str]) -> RunRecord:
+    """The run record of a run whose failsafe schedules could not all be set."""
+    last_error = "; ".join([*([run.last_error] if run.last_error else []), *errors])
+    return replace(
+        run, last_result="error", last_error=last_error, last_success_at=before.last_success_at
+    )
+
+
+def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord:
+    """This host's record of a run that failed before it could act."""
+    return replace(before, last_run_at=iso(now), last_result="error", last_error=error, warnings=())
+
+
+def schedule_name(pauser: str, key: str) -> str:
+    """A failsafe schedule's name: the target's key made a name, and a digest that tells the
+    pausers sharing a group apart; 64 characters at most, as Scheduler takes."""
+    readable = re.sub(r"[^0-9a-zA-Z_.-]+", "-", key).strip("-")[:47]
+    digest = hashlib.sha256(f"{pauser}\n{key}".encode()).hexdigest()[:16]
+    return f"{readable}-{digest}"
