@@ -19,6 +19,18 @@ from .targets import restore_call, where
 
 # How long Scheduler keeps trying a call that fails (throttled, the role not yet usable).
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts": 185}
+# The longest Description Scheduler takes: botocore's scheduler model, CreateSchedule and
+# UpdateSchedule, shape Description, "max": 512 (characters).
+DESCRIPTION_MAX = 512
+
+
+def fitted(text: str, limit: int = DESCRIPTION_MAX) -> str:
+    """The text, or its start and its end with "..." between, `limit` characters in all: the
+    target's key stays whole in the schedule's Input, and its end tells read from write."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) // 2
+    return text[:head] + "..." + text[len(text) - (limit - 3 - head) :]
 
 
 class Failsafe:
@@ -49,7 +61,7 @@ class Failsafe:
         params = {
             "Name": self.name(key),
             "GroupName": self.group,
-            "Description": f"autoscaler-pauser failsafe of {self.pauser}: restores {key}",
+            "Description": fitted(f"autoscaler-pauser failsafe of {self.pauser}: restores {key}"),
             "ScheduleExpression": f"at({due.removesuffix('Z')})",
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},
