@@ -1,5 +1,5 @@
 """The failsafe's schedules as Scheduler takes them: a Description within its limit however long
-the target's names, the target whole in the Input."""
+the target's names, the target whole in the Input, a role ARN of the form it takes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import json
 import botocore.session
 import pytest
 
+from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.failsafe import DESCRIPTION_MAX, Failsafe, fitted
 from autoscaler_pauser.model import SCALING
-from tests.support.contract import check_request
+from tests.support.contract import check_request, compiled
 
 ROLE = "arn:aws:iam::123456789012:role/failsafe"
 TABLE, INDEX = "orders-" + "x" * 248, "by-date-" + "y" * 247
@@ -75,3 +76,35 @@ def test_a_fitted_text_keeps_its_start_and_end_within_the_limit(length):
     assert len(cut) == min(length, DESCRIPTION_MAX)
     assert cut.startswith("s") and cut.endswith("e")
     assert (cut == text) is (length <= DESCRIPTION_MAX)
+
+
+ENV = {
+    "EMR_PREFIX": "nightly-backup-",
+    "EMR_REGION": "us-east-1",
+    "AUTOSCALER_CLUSTER": "autoscaler",
+    "AUTOSCALER_REGION": "us-east-1",
+    "AUTOSCALER_SERVICE": "ddb-scaler",
+    "FAILSAFE_MINUTES": "30",
+}
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        ROLE,
+        "arn:aws-us-gov:iam::123456789012:role/path/x+=,.@-_",
+        "arn:aws:iam::123456789012:role/fäilsafe",
+        "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/failsafe",
+        "arn:aws:iam::123456789012:role/fail safe",
+    ],
+)
+def test_the_config_takes_the_role_arns_scheduler_takes_and_no_other(role):
+    """Scheduler's RoleArn pattern is Java's: its \\w and \\d are ASCII."""
+    shape = scheduler_model().operation_model("CreateSchedule").input_shape
+    taken = compiled(shape.members["Target"].members["RoleArn"].metadata["pattern"])
+    try:
+        load_config(None, {**ENV, "FAILSAFE_ROLE_ARN": role})
+    except ConfigError as e:
+        assert taken.fullmatch(role) is None, e.problems
+    else:
+        assert taken.fullmatch(role) is not None, f"the config took {role!r}"
