@@ -38,6 +38,7 @@ from botocore.utils import parse_to_aware_datetime
 
 NUMBER_TYPES = {"integer": (int,), "long": (int,), "float": (int, float, decimal.Decimal)}
 NUMBER_TYPES["double"] = NUMBER_TYPES["float"]
+TYPES = {"structure", "list", "map", "string", "boolean", "blob", "timestamp", *NUMBER_TYPES}
 EXCERPT = 40  # characters of a string value a violation shows
 
 
@@ -48,7 +49,7 @@ class Violation:
 
     operation: str  # service and operation: "scheduler.CreateSchedule"
     path: str  # the member: "Target.RetryPolicy.MaximumRetryAttempts", "Key['name'].S"
-    rule: str  # required, unknown, union, type, min, max, enum, pattern
+    rule: str  # required, unknown, union, type, min, max, enum, pattern; checker: its own fault
     detail: str
 
     def __str__(self) -> str:
@@ -83,7 +84,10 @@ class Contract:
 
     def _check(self, params: dict[str, Any], model: OperationModel, **_: Any) -> None:
         service = model.service_model.service_name
-        found = check_request(model, params)
+        try:
+            found = check_request(model, params)
+        except Exception as e:  # a fault of the checker: recorded, not raised inside botocore
+            found = [Violation(f"{service}.{model.name}", "", "checker", repr(e))]
         with self._lock:
             self.calls[service, model.name] += 1
             self.requests.append((service, model.name, dict(params)))
@@ -110,6 +114,9 @@ def check_value(shape: Shape, value: Any, path: str) -> Found:
     """The violations of one value of a shape, and of all that it holds."""
     if shape.type_name == "structure" and shape.is_document_type:
         return
+    if shape.type_name not in TYPES:
+        yield path, "checker", f"no rule for a shape of type {shape.type_name!r}"
+        return
     if not has_type(shape.type_name, value):
         yield path, "type", f"a {shape.type_name} is wanted, not {type(value).__name__}"
         return
@@ -129,13 +136,11 @@ def has_type(type_name: str, value: Any) -> bool:
         return isinstance(value, NUMBER_TYPES[type_name]) and not isinstance(value, bool)
     if type_name == "blob":
         return isinstance(value, (bytes, bytearray, str)) or hasattr(value, "read")
-    if type_name == "timestamp":
-        try:
-            parse_to_aware_datetime(value)
-        except (TypeError, ValueError, AttributeError):
-            return False
-        return True
-    raise ValueError(f"no check for a shape of type {type_name!r}")
+    try:  # a timestamp
+        parse_to_aware_datetime(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def _structure(shape: Shape, value: dict[str, Any], path: str) -> Found:
@@ -190,6 +195,8 @@ def _number(shape: Shape, value: float, path: str) -> Found:
 
 
 def _blob(shape: Shape, value: Any, path: str) -> Found:
+    if isinstance(value, str):  # sent as its UTF-8 bytes
+        value = value.encode()
     if hasattr(value, "__len__"):
         yield from _range(shape, len(value), path, "bytes")
 

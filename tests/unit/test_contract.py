@@ -444,3 +444,8 @@ def test_a_timestamp_is_a_datetime_or_what_botocore_reads_as_one():
         1_790_000_000,
     ):
         assert violations(service, operation, changed(params, "StartDate", when)) == []
+
+
+def test_a_shape_the_checker_has_no_rule_for_is_reported_not_passed():
+    [(path, rule, _)] = check_value(Shape("Odd", {"type": "bigdecimal"}), 1, "Odd")
+    assert (path, rule) == ("Odd", "checker")
