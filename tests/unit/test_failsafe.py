@@ -40,10 +40,10 @@ def test_the_description_limit_is_the_one_of_scheduler_s_model(operation):
     assert description.metadata["max"] == DESCRIPTION_MAX
 
 
-def arm(key: str, pauser: str = "ecs:us-east-1/autoscaler/ddb-scaler") -> dict:
+def arm(key: str, setting, pauser: str = "ecs:us-east-1/autoscaler/ddb-scaler") -> dict:
     scheduler = Scheduler()
     Failsafe(lambda where: scheduler, "autoscaler-pauser", ROLE, pauser).arm(
-        key, SCALING, "2026-11-26T01:31:00Z"
+        key, setting, "2026-11-26T01:31:00Z"
     )
     [params] = scheduler.made
     return params
@@ -51,7 +51,7 @@ def arm(key: str, pauser: str = "ecs:us-east-1/autoscaler/ddb-scaler") -> dict:
 
 def test_a_target_with_the_longest_names_has_a_description_scheduler_takes():
     key = f"aas:dynamodb:table/{TABLE}/index/{INDEX}:dynamodb:index:WriteCapacityUnits"
-    params = arm(key, pauser="p" * 200)
+    params = arm(key, SCALING, pauser="p" * 200)
     description = params["Description"]
     assert len(description) == DESCRIPTION_MAX
     assert description.startswith("autoscaler-pauser failsafe of ppp")
@@ -62,7 +62,7 @@ def test_a_target_with_the_longest_names_has_a_description_scheduler_takes():
 
 
 def test_a_description_that_fits_is_left_whole():
-    params = arm("ecs-service:autoscaler/ddb-scaler")
+    params = arm("ecs-service:autoscaler/ddb-scaler", 3)
     assert params["Description"] == (
         "autoscaler-pauser failsafe of ecs:us-east-1/autoscaler/ddb-scaler: restores "
         "ecs-service:autoscaler/ddb-scaler"
