@@ -366,7 +366,7 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
 }
 
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
 GROUP_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
 
 

@@ -20,8 +20,19 @@ from .model import Schedule, Setting
 from .records import schedule_name
 from .targets import region_of, restore_call
 
-# Scheduler's most for a schedule's description (CreateSchedule's Description).
-DESCRIPTION_MOST = 512
+# The longest Description Scheduler takes: botocore's scheduler model, CreateSchedule and
+# UpdateSchedule, shape Description, "max": 512 (characters).
+DESCRIPTION_MAX = 512
+
+
+def fitted(text: str, limit: int = DESCRIPTION_MAX) -> str:
+    """The text, or its start and its end with "..." between, `limit` characters in all: the
+    target's key stays whole in the schedule's Input, and its end tells read from write."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) // 2
+    return text[:head] + "..." + text[len(text) - (limit - 3 - head) :]
+
 
 # How long Scheduler keeps trying a call that fails (throttled, the role not yet usable).
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts": 185}
@@ -44,11 +55,6 @@ class Failsafe:
         name = earlier.name if same and earlier else schedule_name(self.pauser, key)
         return Schedule(due, self.group, region_of(key), name)
 
-    def description(self, key: str) -> str:
-        """What the schedule is, cut to what Scheduler takes: the key is whole in its Input."""
-        text = f"autoscaler-pauser failsafe of {self.pauser}: restores {key}"
-        return text if len(text) <= DESCRIPTION_MOST else text[: DESCRIPTION_MOST - 1] + "…"
-
     def arm(self, key: str, setting: Setting, schedule: Schedule, there: bool = False) -> None:
         """Set the target's schedule to restore `setting` at its due time (UTC, as iso() writes
         it): made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
@@ -59,7 +65,7 @@ class Failsafe:
         params = {
             "Name": schedule.name,
             "GroupName": schedule.group,
-            "Description": self.description(key),
+            "Description": fitted(f"autoscaler-pauser failsafe of {self.pauser}: restores {key}"),
             "ScheduleExpression": f"at({schedule.due.removesuffix('Z')})",
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},

@@ -3,7 +3,6 @@ policy, and the policy allows nothing a run does not call."""
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import functools
 import json
@@ -14,9 +13,9 @@ from botocore.client import BaseClient
 from moto import mock_aws
 
 from autoscaler_pauser import lease
-from autoscaler_pauser.aws import make_clients
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import Config, load_config
+from autoscaler_pauser.config import load_config
+from tests.support.source_calls import called_in_source
 from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env
 from tests.support.world import REGION, World, add_table, register
 
@@ -226,36 +225,6 @@ def nights(tmp_path_factory):
             return frozenset(night(World(), tmp, monkeypatch, **SETUPS[setup]))
 
     return record
-
-
-@functools.cache
-def called_in_source() -> frozenset[tuple[str, str]]:
-    """Every client method the package calls on a client by the names it gives them
-    (self.ecs.x(...), emr.get_paginator("x"), aas.x(...)), also those no scenario reaches."""
-    aws = make_clients(Config(("p-",), REGION, "c", REGION, "s"))
-    clients = {
-        "emr": aws.emr,
-        "ecs": aws.client("ecs", REGION),
-        "aas": aws.client("application-autoscaling", REGION),
-        "dynamodb": aws.client("dynamodb", REGION),
-        "scheduler": aws.client("scheduler", REGION),
-    }
-    found = set()
-    trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]
-    for node in (node for tree in trees for node in ast.walk(tree)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-            continue
-        receiver = node.func.value
-        name = getattr(receiver, "attr", None) or getattr(receiver, "id", None)
-        if name not in clients:
-            continue
-        method = node.func.attr
-        if method == "get_paginator" and isinstance(node.args[0], ast.Constant):
-            method = node.args[0].value
-        mapping = clients[name].meta.method_to_api_mapping
-        if method in mapping:
-            found.add((clients[name].meta.service_model.service_name, mapping[method]))
-    return frozenset(found)
 
 
 def test_the_docs_name_every_setup_and_only_statements_of_the_policy():
