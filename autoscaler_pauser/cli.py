@@ -17,7 +17,7 @@ from .aws import Aws, make_clients, new_session, regions_of
 from .commands import cmd_loop, cmd_run
 from .config import CONFIG_ENV, Config, ConfigError, load_config
 from .logs import setup_logging, text_lines
-from .state_file import StateFileError, check_files
+from .state_file import StateFileError, check_files, check_state
 from .status import cmd_status
 
 log = logging.getLogger("autoscaler-pauser")
@@ -129,6 +129,7 @@ def command(
     """The command the arguments name, with the config loaded."""
     if args.command == "check-config":
         check_files(config, create=False)
+        check_state(config)
         print(f"config OK: {path or 'environment only'}")
         return Exit.OK
     if args.command == "status":

@@ -157,6 +157,13 @@ def read_state(config: Config, now: datetime) -> tuple[State, Warnings]:
     return state, warnings
 
 
+def check_state(config: Config) -> None:
+    """For check-config: the state file, if there is one, holds no other pauser's record (one
+    that cannot be understood is a run's to move aside)."""
+    with contextlib.suppress(UnusableState):
+        check_pauser(load_state(config)[0], config)
+
+
 def check_pauser(state: State, config: Config) -> None:
     """A state file holds one pauser's pause record: another pauser's, with a pause or saved
     settings in it, is StateFileError. An empty one, or one of the first format (which names no
