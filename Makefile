@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 PYTHON310 ?= $(shell for p in /root/.pyenv/versions/3.10*/bin/python3.10 python3.10; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 
+FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+
 .PHONY: test demo bench lint lambda pytest test-py310 test-deploy deploy-tools docs clean
 
 $(VENV)/.installed: pyproject.toml
@@ -34,9 +36,10 @@ else
 endif
 
 # systemd-analyze and libseccomp check the units (tests/deploy); Debian's systemd package has both.
+# libfaketime (Debian's faketime) runs a host whose clock is off (tests/e2e).
 deploy-tools:
-	command -v systemd-analyze >/dev/null || { apt-get update -qq && \
-	  apt-get install -y -qq --no-install-recommends systemd libseccomp2; }
+	command -v systemd-analyze >/dev/null && test -e $(FAKETIME_LIB) || { apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends systemd libseccomp2 faketime; }
 
 # Applies ansible/ to this host as root (a disposable machine, like CI's): installs, twice.
 test-deploy: $(VENV)/.installed

@@ -114,29 +114,36 @@ class Run:
         self.calls, self.began = aws.calls, time.monotonic()
         self.deadline = self.began + budget
         self.started = now()
-        self.state, warnings = _state(config, self.started, dry_run)  # before any AWS call
-        self.warnings = list(warnings)
+        self.state, self.read_warnings = _state(config, self.started, dry_run)  # no AWS call yet
+        self.warnings: list[str] = []  # what the run logged as warnings, for its record
         self.store = record_store(config, aws, holder, dry_run, self._write_pause)
 
     def reconcile(self) -> Exit:
         pause: PauseRecord | None = None
         try:
+            self._warn(self.read_warnings)
             clusters = list_matching_clusters(self.aws.emr, self.config.emr_prefix)
             self.started = self.clock.now()  # AWS's, from here on
+            self._warn(self.clock.warnings)
             pause = self.store.take(self.state.pause, self.started)
             if pause is None:
                 return Exit.OK
-            self.warnings += self.store.warnings + self.clock.warnings
+            self._warn(self.store.warnings)
             reading = observe_and_decide(
                 self.config, self.aws, pause, self.started, clusters, self.state.run
             )
-            reading.warnings[:0] = self.warnings
-            for warning in reading.warnings:
-                log.warning("%s", warning)
+            self._warn(reading.warnings)
+            reading.warnings = self.warnings
             acts = self._act(pause, reading)
         except Exception as e:  # nothing was changed: say why, and leave
             return self._failed(e, pause or self.state.pause)
         return self._finish(pause, reading, acts)
+
+    def _warn(self, warnings: list[str]) -> None:
+        """Log each warning as it comes, and keep it for the run record."""
+        for warning in warnings:
+            log.warning("%s", warning)
+        self.warnings += warnings
 
     # --- act ---------------------------------------------------------------------------------
 

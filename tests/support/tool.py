@@ -62,3 +62,28 @@ def wait_for(predicate, timeout: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+# Debian's libfaketime (package faketime), which `make test` installs: a process whose clock is
+# off, as a host's is when its time service is broken.
+FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def skewed(env: dict[str, str], seconds: int) -> dict[str, str]:
+    """The environment of a run on a host whose clock is `seconds` ahead (behind, if negative)
+    of the true time, which moto server's answers carry. Where libfaketime is missing the test
+    is skipped, or fails where the tools were promised (REQUIRE_DEPLOY_TOOLS=1, as .ci/run sets
+    it)."""
+    import pytest
+
+    if not FAKETIME_LIB.exists():
+        message = f"{FAKETIME_LIB} is not installed here (Debian's faketime)"
+        if os.environ.get("REQUIRE_DEPLOY_TOOLS"):
+            pytest.fail(f"{message}, and REQUIRE_DEPLOY_TOOLS is set")
+        pytest.skip(message)
+    return {
+        **env,
+        "LD_PRELOAD": str(FAKETIME_LIB),
+        "FAKETIME": f"{seconds:+d}s",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
