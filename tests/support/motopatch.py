@@ -9,6 +9,10 @@
   DELETE: EventBridge Scheduler's GetScheduleGroup, GetSchedule, DeleteSchedule) against a body
   it makes up from the query, so every such call is refused with SignatureDoesNotMatch. The fix
   checks it against the empty body that was signed.
+- DynamoDB: setting an attribute that an item has already counts both the old value and the
+  new one against the item's 400 KB, so an item of 300 KB cannot have that attribute replaced
+  by one of 300 KB. DynamoDB counts the item as it is after the write; so does the fix, which
+  keeps moto's limit (405,000 bytes) and its refusal of a larger item.
 """
 
 from __future__ import annotations
@@ -52,6 +56,27 @@ def fix_signature_of_requests_without_body() -> None:
     IAMRequestBase._create_aws_request = _create_aws_request
 
 
+def fix_item_size_of_a_replaced_attribute() -> None:
+    from moto.dynamodb.models import dynamo_type
+
+    limited = dynamo_type.LimitedSizeDict
+    real_setitem = limited.__setitem__
+
+    def __setitem__(self, key, value) -> None:
+        if key not in self:
+            real_setitem(self, key, value)
+            return
+        old = dict.pop(self, key)
+        try:
+            real_setitem(self, key, value)
+        except BaseException:
+            dict.__setitem__(self, key, old)
+            raise
+
+    limited.__setitem__ = __setitem__
+
+
 def apply() -> None:
     fix_scalable_target_pages()
     fix_signature_of_requests_without_body()
+    fix_item_size_of_a_replaced_attribute()
