@@ -3,8 +3,9 @@ the function's role allows what iam-policy.json allows a run of the stack's setu
 state table and its logs (and, with FailsafeMinutes, the failsafe's schedules and role), and
 nothing else; the failsafe role may make only the restoring calls on the stack's targets; the
 stack creates in moto for each setup, with the failsafe on and off, with an environment the
-tool's own config accepts; and the zip that `make lambda` builds imports in the function's Python
-with nothing else on the path."""
+tool's own config accepts; EMR's events wake the function for the backup clusters only; and
+the zip that `make lambda` builds imports in the function's Python with nothing else on the
+path."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import yaml
 from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+from moto.events.models import EventPattern, Rule
 from moto.scheduler.models import scheduler_backends
 
 from autoscaler_pauser import keys
@@ -121,7 +123,38 @@ class MotoScheduleGroup(CloudFormationModel):
         scheduler_backends[account_id][region_name].delete_schedule_group(self.group.name)
 
 
-parsing.get_model_map.cache_clear()  # moto keeps the map of models it made before this one
+class MotoEventRule(CloudFormationModel):
+    """AWS::Events::Rule whose EventPattern is JSON text, as the template's is: CloudFormation
+    takes a property of type Json as an object or as its text, moto 5.2.5 only as an object (it
+    would encode the text once more). The text is decoded, then moto's own Rule is made."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::Rule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return Rule.cloudformation_name_type()
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return Rule.has_cfn_attr(attr)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        if isinstance(properties.get("EventPattern"), str):
+            properties["EventPattern"] = json.loads(properties["EventPattern"])
+        return Rule.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+
+
+# moto keeps the list and map of the models it found before these.
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
 
 
 # --- the template as data -----------------------------------------------------------------------
@@ -812,13 +845,42 @@ def test_the_failsafe_s_group_and_role_outlive_the_stack(aws):
     assert [r["RoleName"] for r in stack.iam.list_roles()["Roles"]] == [failsafe_role]
 
 
+def emr_rule_pattern(*prefixes: str) -> dict:
+    """The pattern of EMR's state changes of clusters named with one of these prefixes: the
+    event's `detail.name` is the cluster's name."""
+    return {
+        "source": ["aws.emr"],
+        "detail-type": ["EMR Cluster State Change"],
+        "detail": {"name": [{"prefix": p} for p in prefixes]},
+    }
+
+
+def emr_event(name: str, detail_type: str = "EMR Cluster State Change") -> dict:
+    """An event of EMR's, as EventBridge's reference gives it."""
+    return {
+        "version": "0",
+        "id": "999cccaa-eaaa-0000-1111-123456789012",
+        "detail-type": detail_type,
+        "source": "aws.emr",
+        "account": ACCOUNT,
+        "time": "2016-12-16T20:43:05Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "severity": "INFO",
+            "stateChangeReason": '{"code":""}',
+            "name": name,
+            "clusterId": "j-123456789ABCD",
+            "state": "WAITING",
+            "message": f"Amazon EMR cluster j-123456789ABCD ({name}) is waiting",
+        },
+    }
+
+
 def test_emr_state_changes_invoke_the_function_at_once(aws):
     stack = Stack(SETUPS["both"]["params"])
     [rule] = stack.events.list_rules()["Rules"]
-    assert json.loads(rule["EventPattern"]) == {
-        "source": ["aws.emr"],
-        "detail-type": ["EMR Cluster State Change"],
-    }
+    assert json.loads(rule["EventPattern"]) == emr_rule_pattern("nightly-backup-")
     [target] = stack.events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
     assert target["Arn"] == stack.function["FunctionArn"]
     [grant] = json.loads(
@@ -826,6 +888,102 @@ def test_emr_state_changes_invoke_the_function_at_once(aws):
     )["Statement"]
     assert grant["Principal"] == {"Service": "events.amazonaws.com"}
     assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+
+@pytest.mark.parametrize(
+    "prefixes, backups, others",
+    [
+        (
+            "nightly-backup-",
+            ["nightly-backup-orders", "nightly-backup-"],
+            ["adhoc-etl", "weekly-backup-orders", "x-nightly-backup-orders", "nightly-backup"],
+        ),
+        (
+            "nightly-backup-,weekly-backup-",
+            ["nightly-backup-orders", "weekly-backup-users"],
+            ["adhoc-etl", "monthly-backup-orders", "Nightly-backup-orders"],
+        ),
+    ],
+    ids=["one-prefix", "two-prefixes"],
+)
+def test_the_emr_rule_wakes_the_function_only_for_the_backup_clusters(
+    aws, prefixes, backups, others
+):
+    """Another cluster's state change does not invoke the function, nor count toward its
+    failing alarm. moto has no TestEventPattern: its own matcher, the one its rules use, stands
+    for EventBridge's."""
+    stack = Stack({**SETUPS["both"]["params"], "EmrPrefix": prefixes})
+    [rule] = stack.events.list_rules()["Rules"]
+    written = json.loads(rule["EventPattern"])
+    assert written == emr_rule_pattern(*prefixes.split(","))
+    assert json.loads(emr_rule_pattern_text(prefixes)) == written, "as AWS is sent it"
+    pattern = EventPattern.load(rule["EventPattern"])
+    for name in backups:
+        assert pattern.matches_event(emr_event(name)), name
+    for name in others:
+        assert not pattern.matches_event(emr_event(name)), name
+    # A step of a backup cluster carries the step's name in `detail.name`.
+    assert not pattern.matches_event(emr_event(backups[0], "EMR Step Status Change"))
+
+
+def emr_rule_pattern_text(prefixes: str) -> str:
+    """EmrStateChangeRule's pattern as CloudFormation resolves it for this EmrPrefix: the text
+    EventBridge is sent, whose length its quota counts."""
+
+    def value(node):
+        if isinstance(node, str):
+            return node
+        [(fn, arg)] = node.items()
+        if fn == "Ref":
+            return {"EmrPrefix": prefixes}[arg]
+        if fn == "Fn::Split":
+            return value(arg[1]).split(arg[0])
+        if fn == "Fn::Join":
+            return arg[0].join(value(arg[1]))
+        raise AssertionError(f"no evaluator here for {fn}")
+
+    text, variables = RESOURCES["EmrStateChangeRule"]["Properties"]["EventPattern"]["Fn::Sub"]
+    return re.sub(r"\$\{(\w+)\}", lambda m: value(variables[m.group(1)]), text)
+
+
+# EventBridge's quota on the size of an event pattern, in characters (adjustable; this is its
+# default).
+EVENT_PATTERN_CHARACTERS = 2048
+
+
+def test_the_emr_rule_s_pattern_fits_eventbridge_s_quota_for_every_emr_prefix_the_stack_takes():
+    parameter = TEMPLATE["Parameters"]["EmrPrefix"]
+    longest = parameter["MaxLength"]
+    # The longest pattern: as many one-letter prefixes as fit, each adding its own braces.
+    many = ",".join("a" * ((longest + 1) // 2))
+    one = "a" * longest
+    for prefixes in (many[:longest], one):
+        assert re.fullmatch(parameter["AllowedPattern"], prefixes)
+        assert len(emr_rule_pattern_text(prefixes)) <= EVENT_PATTERN_CHARACTERS
+    assert json.loads(emr_rule_pattern_text(many)) == emr_rule_pattern(*many.split(","))
+
+
+@pytest.mark.parametrize(
+    "prefixes, valid",
+    [
+        ("nightly-backup-", True),
+        ("nightly-backup-,weekly-backup-", True),
+        ("backup (nightly) ", False),  # whitespace around: the tool refuses it too
+        ("backup (nightly)", True),
+        (",nightly-backup-", False),
+        ("nightly-backup-,,weekly-backup-", False),
+        ("", False),
+        # The prefixes are written into the rule's JSON pattern as they are: a quote or a
+        # backslash would end or escape its string.
+        ('nightly"backup', False),
+        ("nightly\\backup", False),
+        ('nightly-backup-"', False),
+        ("nightly\tbackup", False),
+    ],
+)
+def test_emr_prefix_takes_prefixes_the_rule_s_pattern_can_hold(prefixes, valid):
+    parameter = TEMPLATE["Parameters"]["EmrPrefix"]
+    assert bool(re.fullmatch(parameter["AllowedPattern"], prefixes)) == valid
 
 
 def test_the_state_table_outlives_the_stack(aws):
