@@ -53,6 +53,8 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STATE_TABLE_ROW = "both, with the pause record in `state_table`"
 FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
 FAILSAFE_ON = {"FailsafeMinutes": "30"}
+# iam-policy.json's statement that ClusterTablesTag adds.
+TAGS_SIDS = ("ReadBackupClusterTags",)
 
 # The stack's setups (its parameters) and the IAM setup (docs/iam.md) each one is. With only an ECS
 # service the stack still allows Application Auto Scaling, for the service's own target.
@@ -229,6 +231,13 @@ def failsafe_statements() -> list[dict]:
     return found
 
 
+def tags_statements() -> list[dict]:
+    """iam-policy.json's statement for the clusters' tags (cluster_tables_tag)."""
+    found = [s for s in statements() if s["Sid"] in TAGS_SIDS]
+    assert [s["Sid"] for s in found] == list(TAGS_SIDS), "iam-policy.json lacks it"
+    return found
+
+
 def actions_of(stmts: list[dict]) -> set[str]:
     return {a for s in stmts for a in as_list(s["Action"])}
 
@@ -275,12 +284,13 @@ def test_no_check_is_silenced_without_a_written_reason():
 # --- the function's permissions, as written ---------------------------------------------------
 
 
-def test_function_role_allows_exactly_the_state_table_row_the_failsafe_and_its_logs():
-    # Every Fn::If taken as true: both kinds of target, and the failsafe on.
+def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_and_its_logs():
+    # Every Fn::If taken as true: both kinds of target, the failsafe on, ClusterTablesTag set.
     allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
     row = variant_statements(STATE_TABLE_ROW)
     assert actions_of(row) >= STATE_ACTIONS, "the row has the state table's statement"
-    assert actions_of(allows) == actions_of(row + failsafe_statements()) | LOG_ACTIONS
+    expected = actions_of(row + failsafe_statements() + tags_statements()) | LOG_ACTIONS
+    assert actions_of(allows) == expected
     assert not any("*" in a for a in actions_of(allows)), "no wildcard actions"
     for s in allows:
         if "*" in as_list(s["Resource"]):
@@ -289,7 +299,7 @@ def test_function_role_allows_exactly_the_state_table_row_the_failsafe_and_its_l
 
 def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
     written = by_sid("FunctionRole")
-    for s in variant_statements("both") + failsafe_statements():
+    for s in variant_statements("both") + failsafe_statements() + tags_statements():
         assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
         mine = written[s["Sid"]]
         assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
@@ -315,6 +325,37 @@ def test_the_failsafe_s_statements_resources_and_variables_exist_only_with_fails
     assert TEMPLATE["Conditions"]["HasFailsafe"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "FailsafeMinutes"}, "0"]}]
     }
+
+
+def test_the_cluster_tags_statement_and_variable_exist_only_with_cluster_tables_tag():
+    statements_ = RESOURCES["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    for s in statements_["Statement"]:
+        plain = s["Fn::If"][1] if "Fn::If" in s else s
+        if plain["Sid"] in TAGS_SIDS:
+            assert s["Fn::If"] == ["HasClusterTablesTag", plain, {"Ref": "AWS::NoValue"}]
+        else:
+            assert "elasticmapreduce:DescribeCluster" not in as_list(plain["Action"])
+    variables = RESOURCES["Function"]["Properties"]["Environment"]["Variables"]
+    assert variables["CLUSTER_TABLES_TAG"] == {
+        "Fn::If": ["HasClusterTablesTag", {"Ref": "ClusterTablesTag"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert TEMPLATE["Parameters"]["ClusterTablesTag"]["Default"] == ""
+
+
+def test_dynamodb_dimensions_offers_what_the_tool_takes_and_defaults_as_it_does():
+    parameter = TEMPLATE["Parameters"]["DynamoDbDimensions"]
+    [key] = [k for k in keys.KEYS if k.name == "dynamodb_dimensions"]
+    assert parameter["Default"] == ",".join(key.default)
+    env = {
+        "EMR_PREFIX": "nightly-backup-",
+        "EMR_REGION": REGION,
+        "DYNAMODB_TABLES": "orders",
+        "DYNAMODB_REGION": REGION,
+    }
+    for value in parameter["AllowedValues"]:
+        config = load_config(None, {**env, "DYNAMODB_DIMENSIONS": value})
+        assert ",".join(config.dynamodb_dimensions) == value
+    assert {"read", "write", "read,write"} == set(parameter["AllowedValues"])
 
 
 @pytest.mark.parametrize(
@@ -748,6 +789,17 @@ def test_function_runs_the_handler_once_at_a_time_with_a_config_the_tool_accepts
         assert not {"DYNAMODB_TABLES", "DYNAMODB_REGION"} & set(env)
     assert (config.resume_count, config.max_pause_minutes) == (1, 360)
     assert (config.force_resume_after_max_pause, config.resume_grace_seconds) == (False, 0)
+    # The tool's defaults, which the stack's are: both dimensions, every cluster every table.
+    assert not {"DYNAMODB_DIMENSIONS", "CLUSTER_TABLES_TAG"} & set(env)
+    assert config.dynamodb_dimensions == ("read", "write") and config.cluster_tables_tag is None
+    assert not allowed(
+        stack.role_statements("FunctionRole"),
+        "elasticmapreduce:DescribeCluster",
+        f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-123456789ABCD",
+    )
+    # The record's key is the stack's name, whatever the tables: a table added or taken out
+    # leaves the pause record where it is.
+    assert env["PAUSER_NAME"] == "pauser" and config.pauser_name == "pauser"
 
 
 def test_every_parameter_reaches_the_function_s_environment(aws):
@@ -766,6 +818,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             "ResumeGraceSeconds": "300",
             "PauserName": "nightly",
             "FailsafeMinutes": "45",
+            "DynamoDbDimensions": "write",
+            "ClusterTablesTag": "backup-tables",
         }
     )
     env = stack.environment()
@@ -777,6 +831,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
         "AUTOSCALER_REGION": "us-west-2",
         "DYNAMODB_TABLES": "orders,users",
         "DYNAMODB_REGION": "eu-central-1",
+        "DYNAMODB_DIMENSIONS": "write",
+        "CLUSTER_TABLES_TAG": "backup-tables",
         "RESUME_COUNT": "4",
         "MAX_PAUSE_MINUTES": "90",
         "FORCE_RESUME_AFTER_MAX_PAUSE": "true",
@@ -790,7 +846,15 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
     }
     config = load_config(None, env)
     assert config.force_resume_after_max_pause is True and config.resume_grace_seconds == 300
+    assert config.dynamodb_dimensions == ("write",)
+    assert config.cluster_tables_tag == "backup-tables"
     stmts = stack.role_statements("FunctionRole")
+    # The clusters' tags, read in the clusters' region.
+    cluster = f"arn:aws:elasticmapreduce:{OTHER_REGION}:{ACCOUNT}:cluster/j-123456789ABCD"
+    assert allowed(stmts, "elasticmapreduce:DescribeCluster", cluster)
+    assert not allowed(
+        stmts, "elasticmapreduce:DescribeCluster", cluster.replace(OTHER_REGION, REGION)
+    )
     service = f"arn:aws:ecs:us-west-2:{ACCOUNT}:service/autoscaler/ddb-scaler"
     assert allowed(stmts, "ecs:UpdateService", service)
     assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
