@@ -730,6 +730,9 @@ def test_the_failsafe_role_makes_only_the_restoring_calls_on_the_stack_s_targets
     assert allowed(stmts, "application-autoscaling:RegisterScalableTarget", "*")
     service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/autoscaler/ddb-scaler"
     assert allowed(stmts, "ecs:UpdateService", service) == ecs
+    # Application Auto Scaling describes the service before it registers the service's own
+    # scalable target.
+    assert allowed(stmts, "ecs:DescribeServices", service) == ecs
     assert not allowed(stmts, "ecs:UpdateService", service.replace("ddb-scaler", "web"))
     assert not allowed(stmts, "ecs:TagResource", service), "the function's tag stays for it"
     for name in ("orders", "users", "orders/index/by-day"):
@@ -741,6 +744,60 @@ def test_the_failsafe_role_makes_only_the_restoring_calls_on_the_stack_s_targets
         table_arn(stack.outputs["StateTableName"]),
     ):
         assert not allowed(stmts, "dynamodb:UpdateTable", other), other
+
+
+def docs_failsafe_role() -> tuple[dict, dict]:
+    """The failsafe role that docs/iam.md gives a host's pauser: its trust policy and its
+    policy, the JSON blocks of that section in this order."""
+    text = (ROOT / "docs" / "iam.md").read_text().split("## The failsafe role", 1)[1]
+    text = text.split("\n## ", 1)[0]
+    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    assert len(blocks) == 2, "docs/iam.md: the failsafe role's trust policy, then its policy"
+    trust, policy = (json.loads(b) for b in blocks)
+    return trust, policy
+
+
+def test_the_docs_failsafe_role_is_the_stack_s_with_placeholders():
+    """A host's failsafe role, as docs/iam.md writes it, may do what the stack's may with both
+    kinds of target, statement by statement, and is trusted as the stack's is."""
+    trust, policy = docs_failsafe_role()
+    # The stack's Deny closes the region and account its table ARNs leave open; the docs' ARNs
+    # name them.
+    mine = {k: s for k, s in by_sid("FailsafeRole").items() if s["Effect"] == "Allow"}
+    written = {s["Sid"]: s for s in policy["Statement"]}
+    assert list(written) == list(mine)
+    for sid, s in written.items():
+        assert s["Effect"] == mine[sid]["Effect"] == "Allow", sid
+        assert set(as_list(s["Action"])) == set(as_list(mine[sid]["Action"])), sid
+        assert (s["Resource"] == "*") == (mine[sid]["Resource"] == "*"), sid
+    assert actions_of(policy["Statement"]) == failsafe_role_actions(ecs=True, tables=True)
+    # The same placeholders as iam-policy.json's, for the same resources.
+    pauser = {s["Sid"]: s for s in statements()}
+    assert (
+        written["RestoreAutoscalerService"]["Resource"]
+        == (pauser["PauseAutoscalerService"]["Resource"])
+    )
+    assert (
+        written["RegisterScalableTargetChecksTheTables"]["Resource"]
+        == (pauser["RegisterScalableTargetChecksTheTables"]["Resource"])
+    )
+
+    [t] = trust["Statement"]
+    [stack_t] = RESOURCES["FailsafeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert (t["Effect"], t["Principal"], t["Action"]) == (
+        stack_t["Effect"],
+        stack_t["Principal"],
+        stack_t["Action"],
+    )
+    assert t["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "ACCOUNT_ID"},
+        "ArnLike": {
+            "aws:SourceArn": "arn:aws:scheduler:*:ACCOUNT_ID:schedule-group/FAILSAFE_GROUP"
+        },
+    }
+    assert {k: set(v) for k, v in t["Condition"].items()} == {
+        k: set(v) for k, v in stack_t["Condition"].items()
+    }
 
 
 def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
