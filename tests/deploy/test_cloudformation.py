@@ -3,8 +3,9 @@ the function's role allows what iam-policy.json allows a run of the stack's setu
 state table and its logs (and, with FailsafeMinutes, the failsafe's schedules and role), and
 nothing else; the failsafe role may make only the restoring calls on the stack's targets; the
 stack creates in moto for each setup, with the failsafe on and off, with an environment the
-tool's own config accepts; and the zip that `make lambda` builds imports in the function's Python
-with nothing else on the path."""
+tool's own config accepts; EMR's events wake the function for the backup clusters only; and
+the zip that `make lambda` builds imports in the function's Python with nothing else on the
+path."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import yaml
 from moto import mock_aws
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+from moto.events.models import EventPattern, Rule
 from moto.scheduler.models import scheduler_backends
 
 from autoscaler_pauser import keys
@@ -51,6 +53,8 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STATE_TABLE_ROW = "both, with the pause record in `state_table`"
 FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
 FAILSAFE_ON = {"FailsafeMinutes": "30"}
+# iam-policy.json's statement that ClusterTablesTag adds.
+TAGS_SIDS = ("ReadBackupClusterTags",)
 
 # The stack's setups (its parameters) and the IAM setup (docs/iam.md) each one is. With only an ECS
 # service the stack still allows Application Auto Scaling, for the service's own target.
@@ -121,7 +125,38 @@ class MotoScheduleGroup(CloudFormationModel):
         scheduler_backends[account_id][region_name].delete_schedule_group(self.group.name)
 
 
-parsing.get_model_map.cache_clear()  # moto keeps the map of models it made before this one
+class MotoEventRule(CloudFormationModel):
+    """AWS::Events::Rule whose EventPattern is JSON text, as the template's is: CloudFormation
+    takes a property of type Json as an object or as its text, moto 5.2.5 only as an object (it
+    would encode the text once more). The text is decoded, then moto's own Rule is made."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::Rule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return Rule.cloudformation_name_type()
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return Rule.has_cfn_attr(attr)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        if isinstance(properties.get("EventPattern"), str):
+            properties["EventPattern"] = json.loads(properties["EventPattern"])
+        return Rule.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+
+
+# moto keeps the list and map of the models it found before these.
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
 
 
 # --- the template as data -----------------------------------------------------------------------
@@ -196,6 +231,13 @@ def failsafe_statements() -> list[dict]:
     return found
 
 
+def tags_statements() -> list[dict]:
+    """iam-policy.json's statement for the clusters' tags (cluster_tables_tag)."""
+    found = [s for s in statements() if s["Sid"] in TAGS_SIDS]
+    assert [s["Sid"] for s in found] == list(TAGS_SIDS), "iam-policy.json lacks it"
+    return found
+
+
 def actions_of(stmts: list[dict]) -> set[str]:
     return {a for s in stmts for a in as_list(s["Action"])}
 
@@ -242,12 +284,13 @@ def test_no_check_is_silenced_without_a_written_reason():
 # --- the function's permissions, as written ---------------------------------------------------
 
 
-def test_function_role_allows_exactly_the_state_table_row_the_failsafe_and_its_logs():
-    # Every Fn::If taken as true: both kinds of target, and the failsafe on.
+def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_and_its_logs():
+    # Every Fn::If taken as true: both kinds of target, the failsafe on, ClusterTablesTag set.
     allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
     row = variant_statements(STATE_TABLE_ROW)
     assert actions_of(row) >= STATE_ACTIONS, "the row has the state table's statement"
-    assert actions_of(allows) == actions_of(row + failsafe_statements()) | LOG_ACTIONS
+    expected = actions_of(row + failsafe_statements() + tags_statements()) | LOG_ACTIONS
+    assert actions_of(allows) == expected
     assert not any("*" in a for a in actions_of(allows)), "no wildcard actions"
     for s in allows:
         if "*" in as_list(s["Resource"]):
@@ -256,7 +299,7 @@ def test_function_role_allows_exactly_the_state_table_row_the_failsafe_and_its_l
 
 def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
     written = by_sid("FunctionRole")
-    for s in variant_statements("both") + failsafe_statements():
+    for s in variant_statements("both") + failsafe_statements() + tags_statements():
         assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
         mine = written[s["Sid"]]
         assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
@@ -282,6 +325,37 @@ def test_the_failsafe_s_statements_resources_and_variables_exist_only_with_fails
     assert TEMPLATE["Conditions"]["HasFailsafe"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "FailsafeMinutes"}, "0"]}]
     }
+
+
+def test_the_cluster_tags_statement_and_variable_exist_only_with_cluster_tables_tag():
+    statements_ = RESOURCES["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    for s in statements_["Statement"]:
+        plain = s["Fn::If"][1] if "Fn::If" in s else s
+        if plain["Sid"] in TAGS_SIDS:
+            assert s["Fn::If"] == ["HasClusterTablesTag", plain, {"Ref": "AWS::NoValue"}]
+        else:
+            assert "elasticmapreduce:DescribeCluster" not in as_list(plain["Action"])
+    variables = RESOURCES["Function"]["Properties"]["Environment"]["Variables"]
+    assert variables["CLUSTER_TABLES_TAG"] == {
+        "Fn::If": ["HasClusterTablesTag", {"Ref": "ClusterTablesTag"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert TEMPLATE["Parameters"]["ClusterTablesTag"]["Default"] == ""
+
+
+def test_dynamodb_dimensions_offers_what_the_tool_takes_and_defaults_as_it_does():
+    parameter = TEMPLATE["Parameters"]["DynamoDbDimensions"]
+    [key] = [k for k in keys.KEYS if k.name == "dynamodb_dimensions"]
+    assert parameter["Default"] == ",".join(key.default)
+    env = {
+        "EMR_PREFIX": "nightly-backup-",
+        "EMR_REGION": REGION,
+        "DYNAMODB_TABLES": "orders",
+        "DYNAMODB_REGION": REGION,
+    }
+    for value in parameter["AllowedValues"]:
+        config = load_config(None, {**env, "DYNAMODB_DIMENSIONS": value})
+        assert ",".join(config.dynamodb_dimensions) == value
+    assert {"read", "write", "read,write"} == set(parameter["AllowedValues"])
 
 
 @pytest.mark.parametrize(
@@ -656,6 +730,9 @@ def test_the_failsafe_role_makes_only_the_restoring_calls_on_the_stack_s_targets
     assert allowed(stmts, "application-autoscaling:RegisterScalableTarget", "*")
     service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/autoscaler/ddb-scaler"
     assert allowed(stmts, "ecs:UpdateService", service) == ecs
+    # Application Auto Scaling describes the service before it registers the service's own
+    # scalable target.
+    assert allowed(stmts, "ecs:DescribeServices", service) == ecs
     assert not allowed(stmts, "ecs:UpdateService", service.replace("ddb-scaler", "web"))
     assert not allowed(stmts, "ecs:TagResource", service), "the function's tag stays for it"
     for name in ("orders", "users", "orders/index/by-day"):
@@ -667,6 +744,60 @@ def test_the_failsafe_role_makes_only_the_restoring_calls_on_the_stack_s_targets
         table_arn(stack.outputs["StateTableName"]),
     ):
         assert not allowed(stmts, "dynamodb:UpdateTable", other), other
+
+
+def docs_failsafe_role() -> tuple[dict, dict]:
+    """The failsafe role that docs/iam.md gives a host's pauser: its trust policy and its
+    policy, the JSON blocks of that section in this order."""
+    text = (ROOT / "docs" / "iam.md").read_text().split("## The failsafe role", 1)[1]
+    text = text.split("\n## ", 1)[0]
+    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    assert len(blocks) == 2, "docs/iam.md: the failsafe role's trust policy, then its policy"
+    trust, policy = (json.loads(b) for b in blocks)
+    return trust, policy
+
+
+def test_the_docs_failsafe_role_is_the_stack_s_with_placeholders():
+    """A host's failsafe role, as docs/iam.md writes it, may do what the stack's may with both
+    kinds of target, statement by statement, and is trusted as the stack's is."""
+    trust, policy = docs_failsafe_role()
+    # The stack's Deny closes the region and account its table ARNs leave open; the docs' ARNs
+    # name them.
+    mine = {k: s for k, s in by_sid("FailsafeRole").items() if s["Effect"] == "Allow"}
+    written = {s["Sid"]: s for s in policy["Statement"]}
+    assert list(written) == list(mine)
+    for sid, s in written.items():
+        assert s["Effect"] == mine[sid]["Effect"] == "Allow", sid
+        assert set(as_list(s["Action"])) == set(as_list(mine[sid]["Action"])), sid
+        assert (s["Resource"] == "*") == (mine[sid]["Resource"] == "*"), sid
+    assert actions_of(policy["Statement"]) == failsafe_role_actions(ecs=True, tables=True)
+    # The same placeholders as iam-policy.json's, for the same resources.
+    pauser = {s["Sid"]: s for s in statements()}
+    assert (
+        written["RestoreAutoscalerService"]["Resource"]
+        == (pauser["PauseAutoscalerService"]["Resource"])
+    )
+    assert (
+        written["RegisterScalableTargetChecksTheTables"]["Resource"]
+        == (pauser["RegisterScalableTargetChecksTheTables"]["Resource"])
+    )
+
+    [t] = trust["Statement"]
+    [stack_t] = RESOURCES["FailsafeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert (t["Effect"], t["Principal"], t["Action"]) == (
+        stack_t["Effect"],
+        stack_t["Principal"],
+        stack_t["Action"],
+    )
+    assert t["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "ACCOUNT_ID"},
+        "ArnLike": {
+            "aws:SourceArn": "arn:aws:scheduler:*:ACCOUNT_ID:schedule-group/FAILSAFE_GROUP"
+        },
+    }
+    assert {k: set(v) for k, v in t["Condition"].items()} == {
+        k: set(v) for k, v in stack_t["Condition"].items()
+    }
 
 
 def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
@@ -715,6 +846,17 @@ def test_function_runs_the_handler_once_at_a_time_with_a_config_the_tool_accepts
         assert not {"DYNAMODB_TABLES", "DYNAMODB_REGION"} & set(env)
     assert (config.resume_count, config.max_pause_minutes) == (1, 360)
     assert (config.force_resume_after_max_pause, config.resume_grace_seconds) == (False, 0)
+    # The tool's defaults, which the stack's are: both dimensions, every cluster every table.
+    assert not {"DYNAMODB_DIMENSIONS", "CLUSTER_TABLES_TAG"} & set(env)
+    assert config.dynamodb_dimensions == ("read", "write") and config.cluster_tables_tag is None
+    assert not allowed(
+        stack.role_statements("FunctionRole"),
+        "elasticmapreduce:DescribeCluster",
+        f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-123456789ABCD",
+    )
+    # The record's key is the stack's name, whatever the tables: a table added or taken out
+    # leaves the pause record where it is.
+    assert env["PAUSER_NAME"] == "pauser" and config.pauser_name == "pauser"
 
 
 def test_every_parameter_reaches_the_function_s_environment(aws):
@@ -733,6 +875,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             "ResumeGraceSeconds": "300",
             "PauserName": "nightly",
             "FailsafeMinutes": "45",
+            "DynamoDbDimensions": "write",
+            "ClusterTablesTag": "backup-tables",
         }
     )
     env = stack.environment()
@@ -744,6 +888,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
         "AUTOSCALER_REGION": "us-west-2",
         "DYNAMODB_TABLES": "orders,users",
         "DYNAMODB_REGION": "eu-central-1",
+        "DYNAMODB_DIMENSIONS": "write",
+        "CLUSTER_TABLES_TAG": "backup-tables",
         "RESUME_COUNT": "4",
         "MAX_PAUSE_MINUTES": "90",
         "FORCE_RESUME_AFTER_MAX_PAUSE": "true",
@@ -757,7 +903,15 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
     }
     config = load_config(None, env)
     assert config.force_resume_after_max_pause is True and config.resume_grace_seconds == 300
+    assert config.dynamodb_dimensions == ("write",)
+    assert config.cluster_tables_tag == "backup-tables"
     stmts = stack.role_statements("FunctionRole")
+    # The clusters' tags, read in the clusters' region.
+    cluster = f"arn:aws:elasticmapreduce:{OTHER_REGION}:{ACCOUNT}:cluster/j-123456789ABCD"
+    assert allowed(stmts, "elasticmapreduce:DescribeCluster", cluster)
+    assert not allowed(
+        stmts, "elasticmapreduce:DescribeCluster", cluster.replace(OTHER_REGION, REGION)
+    )
     service = f"arn:aws:ecs:us-west-2:{ACCOUNT}:service/autoscaler/ddb-scaler"
     assert allowed(stmts, "ecs:UpdateService", service)
     assert allowed(stmts, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
@@ -812,13 +966,42 @@ def test_the_failsafe_s_group_and_role_outlive_the_stack(aws):
     assert [r["RoleName"] for r in stack.iam.list_roles()["Roles"]] == [failsafe_role]
 
 
+def emr_rule_pattern(*prefixes: str) -> dict:
+    """The pattern of EMR's state changes of clusters named with one of these prefixes: the
+    event's `detail.name` is the cluster's name."""
+    return {
+        "source": ["aws.emr"],
+        "detail-type": ["EMR Cluster State Change"],
+        "detail": {"name": [{"prefix": p} for p in prefixes]},
+    }
+
+
+def emr_event(name: str, detail_type: str = "EMR Cluster State Change") -> dict:
+    """An event of EMR's, as EventBridge's reference gives it."""
+    return {
+        "version": "0",
+        "id": "999cccaa-eaaa-0000-1111-123456789012",
+        "detail-type": detail_type,
+        "source": "aws.emr",
+        "account": ACCOUNT,
+        "time": "2016-12-16T20:43:05Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "severity": "INFO",
+            "stateChangeReason": '{"code":""}',
+            "name": name,
+            "clusterId": "j-123456789ABCD",
+            "state": "WAITING",
+            "message": f"Amazon EMR cluster j-123456789ABCD ({name}) is waiting",
+        },
+    }
+
+
 def test_emr_state_changes_invoke_the_function_at_once(aws):
     stack = Stack(SETUPS["both"]["params"])
     [rule] = stack.events.list_rules()["Rules"]
-    assert json.loads(rule["EventPattern"]) == {
-        "source": ["aws.emr"],
-        "detail-type": ["EMR Cluster State Change"],
-    }
+    assert json.loads(rule["EventPattern"]) == emr_rule_pattern("nightly-backup-")
     [target] = stack.events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
     assert target["Arn"] == stack.function["FunctionArn"]
     [grant] = json.loads(
@@ -826,6 +1009,102 @@ def test_emr_state_changes_invoke_the_function_at_once(aws):
     )["Statement"]
     assert grant["Principal"] == {"Service": "events.amazonaws.com"}
     assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+
+
+@pytest.mark.parametrize(
+    "prefixes, backups, others",
+    [
+        (
+            "nightly-backup-",
+            ["nightly-backup-orders", "nightly-backup-"],
+            ["adhoc-etl", "weekly-backup-orders", "x-nightly-backup-orders", "nightly-backup"],
+        ),
+        (
+            "nightly-backup-,weekly-backup-",
+            ["nightly-backup-orders", "weekly-backup-users"],
+            ["adhoc-etl", "monthly-backup-orders", "Nightly-backup-orders"],
+        ),
+    ],
+    ids=["one-prefix", "two-prefixes"],
+)
+def test_the_emr_rule_wakes_the_function_only_for_the_backup_clusters(
+    aws, prefixes, backups, others
+):
+    """Another cluster's state change does not invoke the function, nor count toward its
+    failing alarm. moto has no TestEventPattern: its own matcher, the one its rules use, stands
+    for EventBridge's."""
+    stack = Stack({**SETUPS["both"]["params"], "EmrPrefix": prefixes})
+    [rule] = stack.events.list_rules()["Rules"]
+    written = json.loads(rule["EventPattern"])
+    assert written == emr_rule_pattern(*prefixes.split(","))
+    assert json.loads(emr_rule_pattern_text(prefixes)) == written, "as AWS is sent it"
+    pattern = EventPattern.load(rule["EventPattern"])
+    for name in backups:
+        assert pattern.matches_event(emr_event(name)), name
+    for name in others:
+        assert not pattern.matches_event(emr_event(name)), name
+    # A step of a backup cluster carries the step's name in `detail.name`.
+    assert not pattern.matches_event(emr_event(backups[0], "EMR Step Status Change"))
+
+
+def emr_rule_pattern_text(prefixes: str) -> str:
+    """EmrStateChangeRule's pattern as CloudFormation resolves it for this EmrPrefix: the text
+    EventBridge is sent, whose length its quota counts."""
+
+    def value(node):
+        if isinstance(node, str):
+            return node
+        [(fn, arg)] = node.items()
+        if fn == "Ref":
+            return {"EmrPrefix": prefixes}[arg]
+        if fn == "Fn::Split":
+            return value(arg[1]).split(arg[0])
+        if fn == "Fn::Join":
+            return arg[0].join(value(arg[1]))
+        raise AssertionError(f"no evaluator here for {fn}")
+
+    text, variables = RESOURCES["EmrStateChangeRule"]["Properties"]["EventPattern"]["Fn::Sub"]
+    return re.sub(r"\$\{(\w+)\}", lambda m: value(variables[m.group(1)]), text)
+
+
+# EventBridge's quota on the size of an event pattern, in characters (adjustable; this is its
+# default).
+EVENT_PATTERN_CHARACTERS = 2048
+
+
+def test_the_emr_rule_s_pattern_fits_eventbridge_s_quota_for_every_emr_prefix_the_stack_takes():
+    parameter = TEMPLATE["Parameters"]["EmrPrefix"]
+    longest = parameter["MaxLength"]
+    # The longest pattern: as many one-letter prefixes as fit, each adding its own braces.
+    many = ",".join("a" * ((longest + 1) // 2))
+    one = "a" * longest
+    for prefixes in (many[:longest], one):
+        assert re.fullmatch(parameter["AllowedPattern"], prefixes)
+        assert len(emr_rule_pattern_text(prefixes)) <= EVENT_PATTERN_CHARACTERS
+    assert json.loads(emr_rule_pattern_text(many)) == emr_rule_pattern(*many.split(","))
+
+
+@pytest.mark.parametrize(
+    "prefixes, valid",
+    [
+        ("nightly-backup-", True),
+        ("nightly-backup-,weekly-backup-", True),
+        ("backup (nightly) ", False),  # whitespace around: the tool refuses it too
+        ("backup (nightly)", True),
+        (",nightly-backup-", False),
+        ("nightly-backup-,,weekly-backup-", False),
+        ("", False),
+        # The prefixes are written into the rule's JSON pattern as they are: a quote or a
+        # backslash would end or escape its string.
+        ('nightly"backup', False),
+        ("nightly\\backup", False),
+        ('nightly-backup-"', False),
+        ("nightly\tbackup", False),
+    ],
+)
+def test_emr_prefix_takes_prefixes_the_rule_s_pattern_can_hold(prefixes, valid):
+    parameter = TEMPLATE["Parameters"]["EmrPrefix"]
+    assert bool(re.fullmatch(parameter["AllowedPattern"], prefixes)) == valid
 
 
 def test_the_state_table_outlives_the_stack(aws):

@@ -284,6 +284,13 @@ def test_the_whole_policy_allows_exactly_the_operations_runs_make(nights):
     assert not any("*" in a for a in policy_actions()), "no wildcard actions"
 
 
+def test_the_docs_offer_no_table_wildcard_without_saying_it_means_every_table():
+    text = (ROOT / "docs" / "iam.md").read_text()
+    for sentence in re.split(r"(?<=[.;:])\s+", text):
+        if "table/*" in sentence:
+            assert "every table" in sentence, sentence
+
+
 def test_only_unscopable_actions_are_granted_on_every_resource():
     for s in statements():
         if "*" in as_list(s["Resource"]):
