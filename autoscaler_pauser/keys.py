@@ -264,8 +264,10 @@ KEYS: tuple[Key, ...] = (
         "name",
         Kind.STR,
         None,
-        "this pauser's item in state_table, so that several pausers can share it; default: "
-        "made from the ECS service and the tables",
+        "whose pause record it is, and its item's key in state_table, so that several pausers "
+        "can share it; default: the ECS service's (ecs:REGION/CLUSTER/SERVICE), else "
+        "autoscaler-pauser: two pausers of tables only that share a state file or state_table "
+        "need a name each",
         env_name="PAUSER_NAME",
     ),
     Key(
