@@ -93,6 +93,7 @@ class Acts:
     schedules: FailsafePlan | None = None
     armed: dict[str, Schedule] = field(default_factory=dict)  # key -> schedule, as recorded
     unset: dict[str, Failure] = field(default_factory=dict)  # schedules not set, or not removed
+    scheduled: set[str] = field(default_factory=set)  # keys whose schedule write went through
     writes: int = 0
 
 
@@ -175,6 +176,7 @@ class Run:
                 acts.failures[key] = failure
             else:
                 acts.unset[key] = failure
+        acts.scheduled -= set(failures)  # what remains: the schedule writes that went through
         return acts
 
     def _jobs(
@@ -185,19 +187,17 @@ class Run:
         pause: PauseRecord,
         paused: set[str],
     ) -> tuple[list[Job], list[Job]]:
-        """Each target's change, then its schedule; the schedules of targets that do not
-        change; the schedules to remove."""
+        """Each target's change, then its schedule (set, moved or removed: a resume removes it
+        once the target is resumed); the schedules of targets that do not change."""
         then = self._arm_writes(failsafe, acts, pause, paused)
+        for key, schedule in (acts.schedules.disarm if acts.schedules else {}).items():
+            then[key] = functools.partial(failsafe.disarm, key, schedule)
         first, rest = change_jobs(reading.plan, reading.owners, then)
         changed = {c.key for c in reading.plan.changes}
         labels = {t.key: t.label for t in reading.observed.targets}
-        moves = [Job(k, labels.get(k, k), w) for k, w in then.items() if k not in changed]
-        disarm = acts.schedules.disarm if acts.schedules else {}
-        removals = [
-            Job(key, labels.get(key, key), functools.partial(failsafe.disarm, key, schedule))
-            for key, schedule in disarm.items()
-        ]
-        return first, rest + moves + removals
+        alone = [Job(k, labels.get(k, k), w) for k, w in then.items() if k not in changed]
+        acts.scheduled = set(then)
+        return first, rest + alone
 
     def _failsafe_plan(self, intended: PauseRecord, paused: set[str]) -> FailsafePlan | None:
         minutes, group = self.config.failsafe_minutes, self.config.failsafe_group
@@ -308,12 +308,11 @@ class Run:
         if plan is None or self.dry_run:
             return schedules
         for key, schedule in acts.armed.items():
-            unset = key in acts.unset or (key in acts.failures)
-            schedules[key] = replace(schedule, unset=unset)
+            schedules[key] = replace(schedule, unset=key not in acts.scheduled)
         for key in plan.forget:
             schedules.pop(key, None)
         for key in plan.disarm:
-            if key not in acts.unset:
+            if key in acts.scheduled:
                 schedules.pop(key, None)
         return schedules
 

@@ -10,6 +10,7 @@ import pytest
 
 from autoscaler_pauser.cli import main
 from tests.support.clock import Clock
+from tests.support.state import read as read_state
 from tests.support.tool import base_env
 from tests.support.world import add_table
 
@@ -65,3 +66,46 @@ def schedules(world) -> list[dict]:
     client = world.scheduler()
     found = client.list_schedules(GroupName="autoscaler-pauser")["Schedules"]
     return [client.get_schedule(Name=s["Name"], GroupName="autoscaler-pauser") for s in found]
+
+
+def run_without_time(world, env, clock) -> int:
+    """A run whose time for writes is spent before its first write: every write is left for
+    the next run (run_once's budget of 0 seconds)."""
+    from autoscaler_pauser.config import load_config
+    from autoscaler_pauser.run import run_once
+    from autoscaler_pauser.state_file import check_files
+
+    config = load_config(None, env)
+    check_files(config)
+    return run_once(config, world.clients(config), clock, False, "host:1", budget=0)
+
+
+def recorded(tmp_path) -> dict:
+    return read_state(tmp_path / "state" / "state.json")["schedules"]
+
+
+def test_schedules_left_for_the_next_run_stay_recorded_until_they_are_set_or_removed(
+    world, tmp_path
+):
+    world.create_service(desired=3)
+    add_table(world, "orders")
+    clock = Clock()
+    env = base_env(
+        tmp_path, DYNAMODB_TABLES="orders", FAILSAFE_MINUTES="30", FAILSAFE_ROLE_ARN=ROLE
+    )
+    cluster = world.start_cluster("nightly-backup-users")
+    assert run_without_time(world, env, clock) == 0
+    assert schedules(world) == [] and len(recorded(tmp_path)) == 3
+    assert all(s["unset"] for s in recorded(tmp_path).values()), "recorded before they are set"
+    assert main([], environ=env, aws_factory=world.clients, now=clock) == 0
+    assert len(schedules(world)) == 3 and not any(
+        s.get("unset") for s in recorded(tmp_path).values()
+    )
+    world.stop_cluster(cluster)
+    clock.advance(minutes=1)
+    assert run_without_time(world, env, clock) == 0
+    assert len(schedules(world)) == 3 and len(recorded(tmp_path)) == 3, "left: still recorded"
+    assert world.desired() == 0, "and the targets still paused"
+    clock.advance(minutes=1)
+    assert main([], environ=env, aws_factory=world.clients, now=clock) == 0
+    assert schedules(world) == [] and recorded(tmp_path) == {} and world.desired() == 3
