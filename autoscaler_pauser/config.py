@@ -10,12 +10,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config_values import CONVERTERS, yaml_type
-from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
+from .config_values import CONVERTERS, ServiceArn, yaml_type
+from .keys import DEFAULT_PAUSER_NAME, DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
 from .timing import LEASE_SECONDS
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
-DEFAULT_PAUSER_NAME = "autoscaler-pauser"
 ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 
 
@@ -119,11 +118,12 @@ def load_config(
     raw.update({k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ})
     raw.update(overrides or {})
     values, wrong = _converted(raw, complete)
-    problems += wrong
+    given = {k for k, (v, _) in raw.items() if v is not None}
+    problems += wrong + _service_from_arn(values, given, complete)
     if regions is not None:
         problems += _region_problems(values, regions)
     if complete:
-        problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+        problems += _target_problems(values, given)
         problems += _failsafe_problems(values)
     if problems:
         raise ConfigError(problems)
@@ -138,7 +138,11 @@ def _converted(
     values, problems = {}, []
     for key in KEYS:
         value, source = raw.get(key.name, (None, None))
-        if value is None and source is None:
+        if value is None and key.name in raw and key.default is not None:
+            # `key:` left blank in the file (YAML's null) is a mistake, not the default.
+            problems.append(f"{key.name}: must not be blank; leave the key out for its default")
+            continue
+        if value is None:
             if key.required is Required.YES and complete:
                 problems.append(f"{key.name}: required (set it in the config file or {key.env})")
             continue
@@ -259,6 +263,37 @@ def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"failsafe_minutes: must be above the interval ({interval:g} s), got {minutes:g}"
         )
+    return problems
+
+
+def _service_from_arn(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
+    """autoscaler_service given as its ARN: the service's name, and the cluster and the region
+    the ARN names, which a cluster or a region given too must agree with."""
+    arn = values.get("autoscaler_service")
+    if not isinstance(arn, ServiceArn):
+        return []
+    values["autoscaler_service"] = arn.service
+    problems = []
+    parts = (
+        ("autoscaler_cluster", "cluster", arn.cluster),
+        ("autoscaler_region", "region", arn.region),
+    )
+    for key, what, part in parts:
+        if part is None:
+            continue
+        if key in given and values.get(key, part) != part:
+            problems.append(
+                f"{key}: {values[key]!r}, but autoscaler_service's ARN names the {what} "
+                f"{part!r}: leave {key} out, or make the two agree"
+            )
+        values[key] = part
+        given.add(key)
+    if complete and "autoscaler_cluster" not in given:
+        problems.append(
+            "autoscaler_cluster: required with autoscaler_service (set it in the config file or "
+            "AUTOSCALER_CLUSTER): a service's short ARN does not name its cluster"
+        )
+        given.add("autoscaler_cluster")  # reported here, not again with the other ECS keys
     return problems
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from .keys import Key, Kind, plain
+from .keys import NAME_BYTES, PART_MARK, Key, Kind, plain
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -53,14 +54,39 @@ def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     if not items or any(not i.strip() for i in items):
         raise ValueError("must not be blank")
     for item in items:
-        if item != item.strip():
-            # Stripping it would widen what it matches: a prefix matches a name exactly.
-            around = " (no spaces around the commas)" if from_env and len(items) > 1 else ""
-            raise ValueError(
-                f"{item!r} has whitespace around it, and a prefix matches the start of a "
-                f"cluster's name exactly: write {item.strip()!r}{around}"
-            )
+        _check_literal(item, from_env and len(items) > 1)
     return tuple(dict.fromkeys(items))
+
+
+QUOTES = "\"'"
+PATTERN_CHARS = "*?"
+
+
+def _check_literal(prefix: str, env_list: bool) -> None:
+    """A prefix is the start of a cluster's name, character for character: whitespace or quotes
+    around it, or a pattern's characters in it, would be matched as they are, and match
+    nothing."""
+    if prefix != prefix.strip():
+        # Stripping it would widen what it matches: a prefix matches a name exactly.
+        around = " (no spaces around the commas)" if env_list else ""
+        raise ValueError(
+            f"{prefix!r} has whitespace around it, and a prefix matches the start of a "
+            f"cluster's name exactly: write {prefix.strip()!r}{around}"
+        )
+    if prefix[0] in QUOTES or prefix[-1] in QUOTES:
+        raise ValueError(
+            f"{prefix!r} has quotes around it, which would be matched as part of the name "
+            f"(docker --env-file keeps them): write {prefix.strip(QUOTES)!r}; a prefix is "
+            "matched literally against the start of a cluster's name"
+        )
+    wild = [c for c in prefix if c in PATTERN_CHARS]
+    if wild:
+        start = prefix[: prefix.index(wild[0])]
+        write = f"write {start!r}" if start else "write the start of the names it is to match"
+        raise ValueError(
+            f"{prefix!r} holds {wild[0]!r}, but a prefix is matched literally against the "
+            f"start of a cluster's name, not as a pattern: {write}"
+        )
 
 
 def _table(key: Key, value: Any, from_env: bool) -> str:
@@ -126,6 +152,85 @@ def _text(key: Key, value: Any, from_env: bool) -> str:
     return value
 
 
+# ECS takes a cluster's or a service's name of 1 to 255 letters, digits, hyphens and underscores.
+ECS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$", re.ASCII)
+ECS_NAME_RULE = "1 to 255 letters, digits, hyphens and underscores"
+# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE, or (before 2021) …:service/SERVICE
+SERVICE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:ecs:(?P<region>[^:]+):\d{12}:service/(?P<names>[^:]+)$", re.ASCII
+)
+SERVICE_ARN_EXAMPLE = "arn:aws:ecs:us-east-1:123456789012:service/CLUSTER/SERVICE"
+CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[^:]*:\d{12}:cluster/(?P<name>.+)$", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ServiceArn:
+    """The ECS service given by its ARN: its long form names the cluster, its short form (from
+    before 2021) does not. The config takes it apart into its keys."""
+
+    region: str
+    cluster: str | None
+    service: str
+
+
+def _ecs_cluster(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    arn = CLUSTER_ARN_RE.match(value)
+    if arn:
+        raise ValueError(f"{value!r} is a cluster's ARN: write its name, {arn['name']!r}")
+    if not ECS_NAME_RE.match(value):
+        raise ValueError(f"not an ECS cluster name ({ECS_NAME_RULE}), got {value!r}")
+    return value
+
+
+def _ecs_service(key: Key, value: Any, from_env: bool) -> str | ServiceArn:
+    """A service's name, or its ARN, which gives its region and (the long form) its cluster."""
+    value = _text(key, value, from_env)
+    if value.startswith("arn:"):
+        return _service_arn(value)
+    if value.count("/") == 1:
+        cluster, service = value.split("/")
+        raise ValueError(
+            f"{value!r} names a cluster and a service: set autoscaler_cluster: {cluster} and "
+            f"autoscaler_service: {service} apart, or give the service's ARN "
+            f"(arn:aws:ecs:REGION:ACCOUNT:service/{cluster}/{service})"
+        )
+    if not ECS_NAME_RE.match(value):
+        raise ValueError(f"not an ECS service name ({ECS_NAME_RULE}) or ARN, got {value!r}")
+    return value
+
+
+def _service_arn(value: str) -> ServiceArn:
+    arn = SERVICE_ARN_RE.match(value)
+    names = arn["names"].split("/") if arn else []
+    if (
+        not arn
+        or not REGION_RE.match(arn["region"])
+        or len(names) > 2
+        or not all(ECS_NAME_RE.match(n) for n in names)
+    ):
+        raise ValueError(f"not an ECS service ARN like {SERVICE_ARN_EXAMPLE}, got {value!r}")
+    cluster = names[0] if len(names) == 2 else None
+    return ServiceArn(arn["region"], cluster, names[-1])
+
+
+def _pauser_name(key: Key, value: Any, from_env: bool) -> str:
+    """The key of the pauser's items in state_table (see NAME_BYTES)."""
+    value = _text(key, value, from_env)
+    size = len(value.encode())
+    if size > NAME_BYTES:
+        raise ValueError(
+            f"must be at most {NAME_BYTES} bytes in UTF-8 (DynamoDB's key, with room for "
+            f"'{PART_MARK}10'), got {size}"
+        )
+    if PART_MARK in value:
+        raise ValueError(
+            f"must not hold {PART_MARK!r}, which marks the part items of a pause record, got "
+            f"{value!r}"
+        )
+    return value
+
+
 def _region(key: Key, value: Any, from_env: bool) -> str:
     value = _text(key, value, from_env)
     if not REGION_RE.match(value):
@@ -143,6 +248,9 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.INT: _int,
     Kind.NUMBER: _number,
     Kind.STR: _text,
+    Kind.ECS_CLUSTER: _ecs_cluster,
+    Kind.ECS_SERVICE: _ecs_service,
+    Kind.PAUSER_NAME: _pauser_name,
     Kind.PATH: _text,
     Kind.REGION: _region,
 }
