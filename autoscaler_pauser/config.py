@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config_values import CONVERTERS, ServiceArn, yaml_type
-from .keys import DEFAULT_PAUSER_NAME, DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
+from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
 from .timing import LEASE_SECONDS
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
+DEFAULT_PAUSER_NAME = "autoscaler-pauser"
 ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 
 

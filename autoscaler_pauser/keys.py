@@ -13,8 +13,6 @@ from .timing import LEASE_SECONDS, RUN_SECONDS
 
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 
-DEFAULT_PAUSER_NAME = "autoscaler-pauser"  # a pauser's without `name` or an ECS service
-
 # A pauser's name is the key of its item in state_table, and, followed by PART_MARK and a number
 # up to 10, of its record's part items (lease.py's PART and MOST_PARTS). DynamoDB takes a
 # partition key of at most 2048 bytes in UTF-8: the name leaves room for the longest suffix.
@@ -279,9 +277,8 @@ KEYS: tuple[Key, ...] = (
         "name",
         Kind.PAUSER_NAME,
         None,
-        "this pauser's item in state_table, so that several pausers can share it; at most "
-        f"{NAME_BYTES} bytes in UTF-8, without {PART_MARK!r}; default: made from the ECS "
-        f"service, else {DEFAULT_PAUSER_NAME}",
+        "this pauser's item in state_table, so that several pausers can share it; default: "
+        "made from the ECS service and the tables",
         env_name="PAUSER_NAME",
     ),
     Key(
