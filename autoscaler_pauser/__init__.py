@@ -6,7 +6,21 @@ __version__ = "1.0.0"
 
 
 class Exit(enum.IntEnum):
-    OK = 0  # done, or skipped because another run holds the lock
-    FAILURE = 1  # an AWS call or the run failed
-    USAGE = 2  # bad config or usage; no AWS call was made
-    STUCK = 3  # paused for longer than max_pause_minutes
+    """The exit codes; `meaning` is what --help and the docs say of each."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    STUCK = 3
+
+    @property
+    def meaning(self) -> str:
+        return EXIT_MEANINGS[self]
+
+
+EXIT_MEANINGS = {
+    Exit.OK: "done, or skipped because another run holds the lock or the lease",
+    Exit.FAILURE: "an AWS call or the run failed",
+    Exit.USAGE: "bad config or usage, or a missing Python package; no AWS call was made",
+    Exit.STUCK: "paused for longer than max_pause_minutes",
+}

@@ -7,20 +7,26 @@ import dataclasses
 import logging
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
+from importlib.util import find_spec
 from typing import Any
 
 from . import Exit, __version__
 from .aws import Aws, make_clients, new_session, regions_of
 from .commands import cmd_loop, cmd_run
 from .config import CONFIG_ENV, Config, ConfigError, load_config
+from .keys import KEYS
 from .logs import setup_logging, text_lines
 from .state_file import StateFileError, check_files, check_state
 from .status import cmd_status
 
 log = logging.getLogger("autoscaler-pauser")
+
+# The packages the tool needs (pyproject.toml's dependencies), by the module each is imported as.
+PACKAGES = {"boto3": "boto3", "yaml": "PyYAML", "filelock": "filelock"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="autoscaler-pauser",
         parents=[common],
         description="Pause a DynamoDB autoscaler while backup EMR clusters run.",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -69,6 +77,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def epilog() -> str:
+    """The environment variables, the exit codes and the docs, for --help."""
+    names = [k.env if k.env == k.name.upper() else f"{k.env} ({k.name})" for k in KEYS]
+    variables = textwrap.fill(
+        ", ".join(names), width=78, initial_indent="    ", subsequent_indent="    "
+    )
+    codes = "\n".join(f"  {int(code)}  {code.meaning}" for code in Exit)
+    return (
+        f"environment:\n  {CONFIG_ENV}: the config file, when --config is not given\n"
+        "  each key of the config, its name upper-cased, wins over the file:\n"
+        f"{variables}\n\n"
+        f"exit codes:\n{codes}\n\n"
+        "docs: docs/configuration.md (every key, its type and default; the commands)"
+    )
+
+
+def usage_problem(args: argparse.Namespace) -> str | None:
+    """Options that do not go with the command, whatever the config."""
+    command = args.command or "run"
+    for option, given in (("--loop", args.loop), ("--dry-run", args.dry_run)):
+        if given and command != "run":
+            return f"{option} goes with run, not {command}"
+    if args.interval is not None and not args.loop:
+        return "--interval goes with --loop"
+    if args.loop and args.dry_run:
+        return "--loop and --dry-run do not go together"
+    return None
+
+
+def missing_packages() -> str | None:
+    """The packages the tool needs that this Python lacks, and how to install them."""
+    missing = [package for module, package in PACKAGES.items() if find_spec(module) is None]
+    if not missing:
+        return None
+    return (
+        f"missing Python package{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+        f"pip install {' '.join(missing)} (or install the tool: pip install . in its source "
+        "folder)"
+    )
+
+
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -80,8 +129,9 @@ def main(
         args = build_parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
-    if args.interval is not None and not args.loop:
-        print("autoscaler-pauser: --interval goes with --loop", file=sys.stderr)
+    wrong = usage_problem(args) or missing_packages()
+    if wrong:
+        print(f"autoscaler-pauser: {wrong}", file=sys.stderr)
         return Exit.USAGE
     path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
     setup_logging("DEBUG_OUTPUT" in environ, text_lines(environ))
@@ -136,9 +186,6 @@ def command(
         return cmd_status(config, args.json, args.check, now(), sys.stdout)
     if not args.loop:
         return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
-    if args.dry_run:
-        print("autoscaler-pauser: --loop and --dry-run do not go together", file=sys.stderr)
-        return Exit.USAGE
     return cmd_loop(config, aws_factory, now, config.interval)
 
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Key, Kind, Required, plain
+from .config_values import CONVERTERS, ServiceArn, yaml_type
+from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
 from .timing import LEASE_SECONDS
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
 DEFAULT_PAUSER_NAME = "autoscaler-pauser"
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
 
 
@@ -121,11 +119,12 @@ def load_config(
     raw.update({k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ})
     raw.update(overrides or {})
     values, wrong = _converted(raw, complete)
-    problems += wrong
+    given = {k for k, (v, _) in raw.items() if v is not None}
+    problems += wrong + _service_from_arn(values, given, complete)
     if regions is not None:
         problems += _region_problems(values, regions)
     if complete:
-        problems += _target_problems(values, {k for k, (v, _) in raw.items() if v is not None})
+        problems += _target_problems(values, given)
         problems += _failsafe_problems(values)
     if problems:
         raise ConfigError(problems)
@@ -140,7 +139,11 @@ def _converted(
     values, problems = {}, []
     for key in KEYS:
         value, source = raw.get(key.name, (None, None))
-        if value is None and source is None:
+        if value is None and key.name in raw and key.default is not None:
+            # `key:` left blank in the file (YAML's null) is a mistake, not the default.
+            problems.append(f"{key.name}: must not be blank; leave the key out for its default")
+            continue
+        if value is None:
             if key.required is Required.YES and complete:
                 problems.append(f"{key.name}: required (set it in the config file or {key.env})")
             continue
@@ -225,145 +228,9 @@ def read_config_file(path: str) -> tuple[dict[str, Any], list[str]]:
         return {}, twice
     if not isinstance(data, dict):
         raise ConfigError(
-            [f"config file {path}: must be a mapping of keys to values, not {_yaml_type(data)}"]
+            [f"config file {path}: must be a mapping of keys to values, not {yaml_type(data)}"]
         )
     return data, twice
-
-
-def _yaml_type(value: Any) -> str:
-    return {
-        list: "a list",
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "a boolean",
-    }.get(type(value), type(value).__name__)
-
-
-# --- one converter per kind: the value, converted and checked; ValueError says why not ----------
-
-
-def _flag(key: Key, value: Any, from_env: bool) -> bool:
-    return True if from_env else _bool(key, value, from_env)
-
-
-def _bool(key: Key, value: Any, from_env: bool) -> bool:
-    if from_env:
-        word = value.strip().lower()
-        if word not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"must be true or false, got {value!r}")
-        return word in ("true", "1", "yes")
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
-    return value
-
-
-def _strings(value: Any, from_env: bool, what: str) -> list[str]:
-    items = value.split(",") if from_env and isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise ValueError(f"must be {what} of strings")
-    return items
-
-
-def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
-    one = isinstance(value, str) and not from_env
-    items = _strings([value] if one else value, from_env, "a string or a list")
-    if not items or any(not i.strip() for i in items):
-        raise ValueError("must not be blank")
-    for item in items:
-        if item != item.strip():
-            # Stripping it would widen what it matches: a prefix matches a name exactly.
-            around = " (no spaces around the commas)" if from_env and len(items) > 1 else ""
-            raise ValueError(
-                f"{item!r} has whitespace around it, and a prefix matches the start of a "
-                f"cluster's name exactly: write {item.strip()!r}{around}"
-            )
-    return tuple(dict.fromkeys(items))
-
-
-def _table(key: Key, value: Any, from_env: bool) -> str:
-    value = _text(key, value, from_env)
-    if not TABLE_RE.match(value):
-        raise ValueError(f"not a DynamoDB table name: {value!r}")
-    return value
-
-
-def _dimensions(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
-    items = [i.strip() for i in _strings(value, from_env, "a list")]
-    wrong = [i for i in items if i not in ("read", "write")]
-    if wrong or not items:
-        raise ValueError(f"must be read, write or both, got {value!r}")
-    return tuple(d for d in ("read", "write") if d in items)
-
-
-def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
-    items = [i.strip() for i in _strings(value, from_env, "a list")]
-    items = [i for i in items if i] if from_env else items
-    bad = [i for i in items if not TABLE_RE.match(i)]
-    if bad:
-        raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
-    return tuple(dict.fromkeys(items))
-
-
-def _int(key: Key, value: Any, from_env: bool) -> int:
-    return _bounded(key, _parse_number(value, from_env, int, "a whole number"))
-
-
-def _number(key: Key, value: Any, from_env: bool) -> float:
-    return _bounded(key, _parse_number(value, from_env, float, "a number"))
-
-
-def _parse_number(value: Any, from_env: bool, kind: type, what: str) -> Any:
-    if from_env:
-        try:
-            return kind(value)
-        except ValueError:
-            raise ValueError(f"must be {what}, got {value!r}") from None
-    allowed = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, allowed):
-        raise ValueError(f"must be {what}, got {value!r}")
-    return value
-
-
-def _bounded(key: Key, value: Any) -> Any:
-    if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value!r}")
-    if key.minimum is not None and value < key.minimum:
-        raise ValueError(f"must be at least {plain(key.minimum)}, got {value!r}")
-    if key.maximum is not None and value > key.maximum:
-        raise ValueError(f"must be at most {plain(key.maximum)}, got {value!r}")
-    return value
-
-
-def _text(key: Key, value: Any, from_env: bool) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {_yaml_type(value)}")
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
-def _region(key: Key, value: Any, from_env: bool) -> str:
-    value = _text(key, value, from_env)
-    if not REGION_RE.match(value):
-        raise ValueError(f"is not a region name like us-east-1, got {value!r}")
-    return value
-
-
-CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
-    Kind.FLAG: _flag,
-    Kind.BOOL: _bool,
-    Kind.PREFIXES: _prefixes,
-    Kind.TABLES: _tables,
-    Kind.DIMENSIONS: _dimensions,
-    Kind.TABLE: _table,
-    Kind.INT: _int,
-    Kind.NUMBER: _number,
-    Kind.STR: _text,
-    Kind.PATH: _text,
-    Kind.REGION: _region,
-}
 
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
@@ -397,6 +264,37 @@ def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"failsafe_minutes: must be above the interval ({interval:g} s), got {minutes:g}"
         )
+    return problems
+
+
+def _service_from_arn(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
+    """autoscaler_service given as its ARN: the service's name, and the cluster and the region
+    the ARN names, which a cluster or a region given too must agree with."""
+    arn = values.get("autoscaler_service")
+    if not isinstance(arn, ServiceArn):
+        return []
+    values["autoscaler_service"] = arn.service
+    problems = []
+    parts = (
+        ("autoscaler_cluster", "cluster", arn.cluster),
+        ("autoscaler_region", "region", arn.region),
+    )
+    for key, what, part in parts:
+        if part is None:
+            continue
+        if key in given and values.get(key, part) != part:
+            problems.append(
+                f"{key}: {values[key]!r}, but autoscaler_service's ARN names the {what} "
+                f"{part!r}: leave {key} out, or make the two agree"
+            )
+        values[key] = part
+        given.add(key)
+    if complete and "autoscaler_cluster" not in given:
+        problems.append(
+            "autoscaler_cluster: required with autoscaler_service (set it in the config file or "
+            "AUTOSCALER_CLUSTER): a service's short ARN does not name its cluster"
+        )
+        given.add("autoscaler_cluster")  # reported here, not again with the other ECS keys
     return problems
 
 

@@ -13,6 +13,12 @@ from .timing import LEASE_SECONDS, RUN_SECONDS
 
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
 
+# A pauser's name is the key of its item in state_table, and, followed by PART_MARK and a number
+# up to 10, of its record's part items (lease.py's PART and MOST_PARTS). DynamoDB takes a
+# partition key of at most 2048 bytes in UTF-8: the name leaves room for the longest suffix.
+PART_MARK = "#part-"
+NAME_BYTES = 2048 - len(f"{PART_MARK}10")
+
 
 class Kind(enum.Enum):
     """How a key's value is read and checked."""
@@ -23,6 +29,9 @@ class Kind(enum.Enum):
     TABLE = "table"  # one DynamoDB table name
     REGION = "region"
     STR = "str"
+    ECS_CLUSTER = "ecs_cluster"  # an ECS cluster's name
+    ECS_SERVICE = "ecs_service"  # an ECS service's name, or its ARN
+    PAUSER_NAME = "pauser_name"  # a key of state_table's items: NAME_BYTES at most
     PATH = "path"
     INT = "int"
     NUMBER = "number"
@@ -42,6 +51,9 @@ TYPE_NAMES = {
     Kind.TABLE: "DynamoDB table name",
     Kind.REGION: "AWS region",
     Kind.STR: "string",
+    Kind.ECS_CLUSTER: "ECS cluster name",
+    Kind.ECS_SERVICE: "ECS service name or ARN",
+    Kind.PAUSER_NAME: "string",
     Kind.PATH: "path",
     Kind.INT: "integer",
     Kind.NUMBER: "number",
@@ -107,7 +119,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "autoscaler_cluster",
-        Kind.STR,
+        Kind.ECS_CLUSTER,
         None,
         "ECS cluster of the autoscaler service",
         required=Required.UNLESS_TABLES,
@@ -124,10 +136,11 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "autoscaler_service",
-        Kind.STR,
+        Kind.ECS_SERVICE,
         None,
-        "ECS service name of the autoscaler; if it is itself an Application Auto Scaling "
-        "target, that target is suspended too while paused",
+        "ECS service name of the autoscaler, or its ARN (which gives the cluster and the region "
+        "too); if it is itself an Application Auto Scaling target, that target is suspended too "
+        "while paused",
         required=Required.UNLESS_TABLES,
         example="ddb-scaler",
     ),
@@ -262,7 +275,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "name",
-        Kind.STR,
+        Kind.PAUSER_NAME,
         None,
         "whose pause record it is, and its item's key in state_table, so that several pausers "
         "can share it; default: the ECS service's (ecs:REGION/CLUSTER/SERVICE), else "

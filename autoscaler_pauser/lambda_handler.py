@@ -9,10 +9,10 @@ is a log line with "stuck": true.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -20,10 +20,11 @@ from typing import Any
 from . import Exit
 from .aws import Aws, make_clients, new_session, regions_of
 from .config import CONFIG_ENV, Config, ConfigError, load_config
+from .keys import KEYS
 from .logs import JsonLines, setup_logging
 from .run import run_once
 from .state_file import check_files
-from .timing import LAMBDA_RESERVE_SECONDS
+from .timing import LAMBDA_RESERVE_SECONDS, WRITE_BUDGET_SECONDS
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -39,22 +40,52 @@ class RunFailed(Exception):
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     config, aws = _config_and_clients(os.environ)
-    remaining = context.get_remaining_time_in_millis() / 1000
-    budget = max(0.0, remaining - LAMBDA_RESERVE_SECONDS)
-    holder = f"lambda:{context.aws_request_id}"
     check_files(config)
-    code = run_once(config, aws, _now, dry_run=False, holder=holder, budget=budget)
+    code = run_once(
+        config, aws, _now, dry_run=False, holder=_holder(context), budget=_budget(context)
+    )
     if code == Exit.FAILURE:
         raise RunFailed("the run failed: see its ERROR lines")
     return {"exit": int(code), "stuck": code == Exit.STUCK}
+
+
+def _holder(context: Any) -> str:
+    """Who holds the lease: the invocation's request id, else one of its own."""
+    return f"lambda:{getattr(context, 'aws_request_id', None) or uuid.uuid4()}"
+
+
+def _budget(context: Any) -> float:
+    """The time for writes: what the invocation has left, less what its last write may take and
+    the records; a context that does not say, a run's write budget."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return WRITE_BUDGET_SECONDS
+    return max(0.0, remaining() / 1000 - LAMBDA_RESERVE_SECONDS)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# What the config and the clients are made from, besides the config file: the keys' variables
+# and the file's, and every AWS_* variable, since botocore makes a session's credentials
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
+# AWS_CONTAINER_CREDENTIALS_*), region (AWS_REGION, AWS_DEFAULT_REGION), endpoints
+# (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, AWS_USE_FIPS_ENDPOINT, AWS_CA_BUNDLE) and retries
+# from them. Within one execution environment none of them changes between invocations: the
+# runtime rewrites only _X_AMZN_TRACE_ID, which botocore reads at each request, not once.
+MADE_FROM = frozenset({k.env for k in KEYS} | {CONFIG_ENV})
+
+
+def _made_from(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted((k, v) for k, v in environ.items() if k in MADE_FROM or k.startswith("AWS_"))
+    )
+
+
 def _config_and_clients(environ: Mapping[str, str]) -> tuple[Config, Aws]:
-    key = json.dumps(sorted(environ.items()))
+    """The config and the clients, made again only when what they are made from changed."""
+    key = _made_from(environ)
     if _warm.get("key") != key:
         setup_logging("DEBUG_OUTPUT" in environ, JsonLines(), sys.stdout)
         session = new_session()

@@ -23,7 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .config import REGION_RE, Config
+from .config import Config
+from .config_values import REGION_RE
 from .model import EVERY_TABLE, Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
 from .records import schedule_name
 from .targets import configured, from_legacy, kind_of, scope_of, setting_of

@@ -180,13 +180,13 @@ def check_pauser(state: State, config: Config) -> None:
 
 
 def check_files(config: Config, create: bool = True) -> None:
-    """Before any AWS call: a new state file can be made, and the lock file opens. Otherwise a
-    run would change the autoscaler and then fail to record it, or (filelock waits out a lock
-    file it cannot create) be skipped on every run with exit 0. With `create` the folders and
-    the lock file are made; without it (check-config) nothing is left behind."""
-    if os.path.isdir(config.state_file):
-        raise StateFileError(f"state_file: {config.state_file} is a directory")
-    _check_folder(config.state_file, "state_file", create)
+    """Before any AWS call: the state, lock and metrics files are three files; a new state file
+    (and metrics file) can be made, and the lock file opens. Otherwise a run would change the
+    autoscaler and then fail to record it, or (filelock waits out a lock file it cannot create)
+    be skipped on every run with exit 0. With `create` the folders and the lock file are made;
+    without it (check-config) nothing is left behind."""
+    _check_distinct(config)
+    _check_file(config.state_file, "state_file", create)
     lock = config.lock_path
     there = os.path.lexists(lock)
     if not there:
@@ -196,14 +196,45 @@ def check_files(config: Config, create: bool = True) -> None:
             os.close(os.open(lock, os.O_RDWR | (os.O_CREAT if create else 0), 0o600))
         except OSError as e:
             raise StateFileError(f"lock_file: cannot open {lock}: {e.strerror}") from None
+    if config.metrics_file:
+        # node_exporter, another user, reads the metrics: their folder is not the state's 0700.
+        _check_file(config.metrics_file, "metrics_file", create, folder_mode=0o755)
 
 
-def _check_folder(path: str, key: str, create: bool) -> None:
+def _check_distinct(config: Config) -> None:
+    """Three files, compared as their paths resolve (symbolic links followed): a lock taken on
+    the state file empties it (filelock 3.12 opens the file it locks with O_TRUNC), and metrics
+    written over either would replace it."""
+    state, lock, metrics = config.state_file, config.lock_path, config.metrics_file
+
+    def same(a: str, b: str) -> bool:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+    if same(lock, state):
+        raise StateFileError(
+            f"lock_file: {lock} is the state file: give the lock a file of its own, or leave "
+            f"lock_file out ({state}.lock)"
+        )
+    for other, what in ((state, "state"), (lock, "lock")):
+        if metrics and same(metrics, other):
+            raise StateFileError(
+                f"metrics_file: {metrics} is the {what} file: give the metrics a file of their own"
+            )
+
+
+def _check_file(path: str, key: str, create: bool, folder_mode: int = 0o700) -> None:
+    """A file written whole at `path` (a temporary file beside it, then renamed) can be made."""
+    if os.path.isdir(path):
+        raise StateFileError(f"{key}: {path} is a directory")
+    _check_folder(path, key, create, folder_mode)
+
+
+def _check_folder(path: str, key: str, create: bool, mode: int = 0o700) -> None:
     """A file can be made beside `path`: its folder is made (with `create`), or could be."""
     folder = os.path.dirname(os.path.abspath(path))
     if create:
         try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.makedirs(folder, mode=mode, exist_ok=True)
         except OSError as e:
             raise StateFileError(f"{key}: cannot create folder {folder}: {e.strerror}") from None
     _check_writable(_nearest_folder(folder, key), key)

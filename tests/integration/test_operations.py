@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import stat
 from datetime import datetime, timezone
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from autoscaler_pauser import run as run_module
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import iso
 from tests.support.clock import Clock
@@ -175,10 +177,21 @@ def test_metrics_after_a_failed_run_keep_the_last_success_time(world, tmp_path, 
 
 
 def test_unwritable_metrics_file_fails_the_run_but_the_state_is_kept(
-    world, tmp_path, clock, capsys
+    world, tmp_path, clock, capsys, monkeypatch
 ):
+    """Its folder is checked and made before the run (check_files); the write itself may still
+    fail, as when the disk is full."""
+    metrics = str(tmp_path / "textfile" / "x.prom")
+    write = run_module.write_text_atomic
+
+    def disk_full(path, text, mode=0o600):
+        if path == metrics:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(path, text, mode)
+
+    monkeypatch.setattr(run_module, "write_text_atomic", disk_full)
     world.create_service(desired=3)
-    assert run(world, tmp_path, clock, METRICS_FILE=str(tmp_path / "no" / "dir" / "x.prom")) == 1
+    assert run(world, tmp_path, clock, METRICS_FILE=metrics) == 1
     assert "metrics_file: cannot write" in capsys.readouterr().err
     assert state(tmp_path)["last_result"] == "ok"
 

@@ -1,0 +1,256 @@
+"""The value of one key, read by its kind and checked: one converter per kind, each given the
+key, the value (a string from the environment, any YAML value from the file) and whether it came
+from the environment; a ValueError says what is wrong with it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .keys import NAME_BYTES, PART_MARK, Key, Kind, plain
+
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def yaml_type(value: Any) -> str:
+    return {
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+    }.get(type(value), type(value).__name__)
+
+
+def _flag(key: Key, value: Any, from_env: bool) -> bool:
+    return True if from_env else _bool(key, value, from_env)
+
+
+def _bool(key: Key, value: Any, from_env: bool) -> bool:
+    if from_env:
+        word = value.strip().lower()
+        if word not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return word in ("true", "1", "yes")
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
+def _strings(value: Any, from_env: bool, what: str) -> list[str]:
+    items = value.split(",") if from_env and isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"must be {what} of strings")
+    return items
+
+
+def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    one = isinstance(value, str) and not from_env
+    items = _strings([value] if one else value, from_env, "a string or a list")
+    if not items or any(not i.strip() for i in items):
+        raise ValueError("must not be blank")
+    for item in items:
+        _check_literal(item, from_env and len(items) > 1)
+    return tuple(dict.fromkeys(items))
+
+
+QUOTES = "\"'"
+PATTERN_CHARS = "*?"
+
+
+def _check_literal(prefix: str, env_list: bool) -> None:
+    """A prefix is the start of a cluster's name, character for character: whitespace or quotes
+    around it, or a pattern's characters in it, would be matched as they are, and match
+    nothing."""
+    if prefix != prefix.strip():
+        # Stripping it would widen what it matches: a prefix matches a name exactly.
+        around = " (no spaces around the commas)" if env_list else ""
+        raise ValueError(
+            f"{prefix!r} has whitespace around it, and a prefix matches the start of a "
+            f"cluster's name exactly: write {prefix.strip()!r}{around}"
+        )
+    if prefix[0] in QUOTES or prefix[-1] in QUOTES:
+        raise ValueError(
+            f"{prefix!r} has quotes around it, which would be matched as part of the name "
+            f"(docker --env-file keeps them): write {prefix.strip(QUOTES)!r}; a prefix is "
+            "matched literally against the start of a cluster's name"
+        )
+    wild = [c for c in prefix if c in PATTERN_CHARS]
+    if wild:
+        start = prefix[: prefix.index(wild[0])]
+        write = f"write {start!r}" if start else "write the start of the names it is to match"
+        raise ValueError(
+            f"{prefix!r} holds {wild[0]!r}, but a prefix is matched literally against the "
+            f"start of a cluster's name, not as a pattern: {write}"
+        )
+
+
+def _table(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    if not TABLE_RE.match(value):
+        raise ValueError(f"not a DynamoDB table name: {value!r}")
+    return value
+
+
+def _dimensions(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    items = [i.strip() for i in _strings(value, from_env, "a list")]
+    wrong = [i for i in items if i not in ("read", "write")]
+    if wrong or not items:
+        raise ValueError(f"must be read, write or both, got {value!r}")
+    return tuple(d for d in ("read", "write") if d in items)
+
+
+def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    items = [i.strip() for i in _strings(value, from_env, "a list")]
+    items = [i for i in items if i] if from_env else items
+    bad = [i for i in items if not TABLE_RE.match(i)]
+    if bad:
+        raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def _int(key: Key, value: Any, from_env: bool) -> int:
+    return _bounded(key, _parse_number(value, from_env, int, "a whole number"))
+
+
+def _number(key: Key, value: Any, from_env: bool) -> float:
+    return _bounded(key, _parse_number(value, from_env, float, "a number"))
+
+
+def _parse_number(value: Any, from_env: bool, kind: type, what: str) -> Any:
+    if from_env:
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"must be {what}, got {value!r}") from None
+    allowed = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise ValueError(f"must be {what}, got {value!r}")
+    return value
+
+
+def _bounded(key: Key, value: Any) -> Any:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    if key.minimum is not None and value < key.minimum:
+        raise ValueError(f"must be at least {plain(key.minimum)}, got {value!r}")
+    if key.maximum is not None and value > key.maximum:
+        raise ValueError(f"must be at most {plain(key.maximum)}, got {value!r}")
+    return value
+
+
+def _text(key: Key, value: Any, from_env: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {yaml_type(value)}")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+# ECS takes a cluster's or a service's name of 1 to 255 letters, digits, hyphens and underscores.
+ECS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$", re.ASCII)
+ECS_NAME_RULE = "1 to 255 letters, digits, hyphens and underscores"
+# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE, or (before 2021) …:service/SERVICE
+SERVICE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:ecs:(?P<region>[^:]+):\d{12}:service/(?P<names>[^:]+)$", re.ASCII
+)
+SERVICE_ARN_EXAMPLE = "arn:aws:ecs:us-east-1:123456789012:service/CLUSTER/SERVICE"
+CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[^:]*:\d{12}:cluster/(?P<name>.+)$", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ServiceArn:
+    """The ECS service given by its ARN: its long form names the cluster, its short form (from
+    before 2021) does not. The config takes it apart into its keys."""
+
+    region: str
+    cluster: str | None
+    service: str
+
+
+def _ecs_cluster(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    arn = CLUSTER_ARN_RE.match(value)
+    if arn:
+        raise ValueError(f"{value!r} is a cluster's ARN: write its name, {arn['name']!r}")
+    if not ECS_NAME_RE.match(value):
+        raise ValueError(f"not an ECS cluster name ({ECS_NAME_RULE}), got {value!r}")
+    return value
+
+
+def _ecs_service(key: Key, value: Any, from_env: bool) -> str | ServiceArn:
+    """A service's name, or its ARN, which gives its region and (the long form) its cluster."""
+    value = _text(key, value, from_env)
+    if value.startswith("arn:"):
+        return _service_arn(value)
+    if value.count("/") == 1:
+        cluster, service = value.split("/")
+        raise ValueError(
+            f"{value!r} names a cluster and a service: set autoscaler_cluster: {cluster} and "
+            f"autoscaler_service: {service} apart, or give the service's ARN "
+            f"(arn:aws:ecs:REGION:ACCOUNT:service/{cluster}/{service})"
+        )
+    if not ECS_NAME_RE.match(value):
+        raise ValueError(f"not an ECS service name ({ECS_NAME_RULE}) or ARN, got {value!r}")
+    return value
+
+
+def _service_arn(value: str) -> ServiceArn:
+    arn = SERVICE_ARN_RE.match(value)
+    names = arn["names"].split("/") if arn else []
+    if (
+        not arn
+        or not REGION_RE.match(arn["region"])
+        or len(names) > 2
+        or not all(ECS_NAME_RE.match(n) for n in names)
+    ):
+        raise ValueError(f"not an ECS service ARN like {SERVICE_ARN_EXAMPLE}, got {value!r}")
+    cluster = names[0] if len(names) == 2 else None
+    return ServiceArn(arn["region"], cluster, names[-1])
+
+
+def _pauser_name(key: Key, value: Any, from_env: bool) -> str:
+    """The key of the pauser's items in state_table (see NAME_BYTES)."""
+    value = _text(key, value, from_env)
+    size = len(value.encode())
+    if size > NAME_BYTES:
+        raise ValueError(
+            f"must be at most {NAME_BYTES} bytes in UTF-8 (DynamoDB's key, with room for "
+            f"'{PART_MARK}10'), got {size}"
+        )
+    if PART_MARK in value:
+        raise ValueError(
+            f"must not hold {PART_MARK!r}, which marks the part items of a pause record, got "
+            f"{value!r}"
+        )
+    return value
+
+
+def _region(key: Key, value: Any, from_env: bool) -> str:
+    value = _text(key, value, from_env)
+    if not REGION_RE.match(value):
+        raise ValueError(f"is not a region name like us-east-1, got {value!r}")
+    return value
+
+
+CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
+    Kind.FLAG: _flag,
+    Kind.BOOL: _bool,
+    Kind.PREFIXES: _prefixes,
+    Kind.TABLES: _tables,
+    Kind.DIMENSIONS: _dimensions,
+    Kind.TABLE: _table,
+    Kind.INT: _int,
+    Kind.NUMBER: _number,
+    Kind.STR: _text,
+    Kind.ECS_CLUSTER: _ecs_cluster,
+    Kind.ECS_SERVICE: _ecs_service,
+    Kind.PAUSER_NAME: _pauser_name,
+    Kind.PATH: _text,
+    Kind.REGION: _region,
+}
