@@ -22,13 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from .aws import AwsError, aws_error, error_code
+from .keys import PART_MARK
 from .model import iso
 
 log = logging.getLogger("autoscaler-pauser")
 
 PART_BYTES = 350_000  # of the compressed record an item holds: under 400 KB with the rest
 MOST_PARTS = 10  # a transaction takes 4 MB: 10 parts and the head fit
-PART = "#part-"  # between the name and the number of a part item
+PART = PART_MARK  # between the name and the number of a part item
 
 
 @dataclass(frozen=True)
