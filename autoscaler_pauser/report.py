@@ -105,9 +105,7 @@ def run_lines(
         line = target_line(target, change, reason, dry_run, failure)
         lines.append((_level(change, failure, each_same), line))
     if same and not each_same:
-        reasons = {plan.verdict(t.scope).reason for t in same}
-        reason = reasons.pop() if len(reasons) == 1 else plan.reason
-        lines.append((logging.INFO, unchanged_line(same, reason)))
+        lines.append((logging.INFO, unchanged_line(same, same_reason(plan, same))))
     if plan.forgotten:
         lines.append((logging.INFO, forgotten_line(plan.forgotten)))
     left = len([f for f in failures.values() if f.left])
@@ -120,6 +118,17 @@ def run_lines(
             )
         )
     return lines
+
+
+def same_reason(plan: Plan, same: list[TargetView]) -> str:
+    """Why the targets that stay as they are do: their one reason, or, where their tables are
+    held by different clusters, the clusters of the run."""
+    reasons = {plan.verdict(t.scope).reason for t in same}
+    if len(reasons) == 1:
+        return reasons.pop()
+    if not any(plan.verdict(t.scope).pause for t in same):
+        return f"no active cluster backs up their tables ({plan.reason})"
+    return plan.reason
 
 
 def _level(change: Change | None, failure: Failure | None, each_same: bool) -> int:

@@ -3,6 +3,7 @@ the change failed; each a lookup of why the change exists."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -159,3 +160,23 @@ def test_changes_left_for_the_next_run_are_one_warning():
             "the run's time for writes was spent: 3 of 4 changes are left for the next run",
         ),
     ]
+
+
+def test_targets_that_stay_running_while_other_tables_are_backed_up_say_why():
+    """Two tables not backed up stay running while a cluster backs up a third: one line."""
+    from autoscaler_pauser.model import Cluster
+
+    clusters = (Cluster("j-1", "nightly-backup-orders", "RUNNING", "nightly-backup-", ("orders",)),)
+    targets = [
+        TargetView(f"k{i}", f"table/{t} read", SCALING, None, SUSPENDED, SCALING, scope=t)
+        for i, t in enumerate(("users", "events"))
+    ]
+    config = dataclasses.replace(CONFIG, dynamodb_tables=("orders", "users", "events"))
+    plan = decide(Observed(clusters, tuple(targets)), PauseRecord(), config, NOW)
+    [(_, line)] = [
+        x for x in run_lines(plan, Observed(clusters, tuple(targets))) if x[0] >= logging.INFO
+    ]
+    assert line == (
+        "no change: 2 targets stay running: no active cluster backs up their tables "
+        "(1 active cluster matches 'nightly-backup-' (j-1))"
+    )
