@@ -46,7 +46,11 @@ def target_kinds(
         region = config.tables_region or ""
         aas = aws.client("application-autoscaling", region)
         tables = config.dynamodb_tables
-        kinds.append(DynamoDbScaling(aas, region, tables, config.dynamodb_dimensions, known))
+        kinds.append(
+            DynamoDbScaling(
+                aas, region, tables, config.dynamodb_dimensions, known, readers=config.write_workers
+            )
+        )
     return kinds, scaling
 
 
@@ -191,7 +195,8 @@ def _known(
     idle = set(config.dynamodb_tables) - set(record.paused_scopes())
     if clusters and idle:
         return None
-    return run.scan if by_name_pays(run.scan, parse_iso(run.scanned_at), now) else None
+    readers = config.write_workers
+    return run.scan if by_name_pays(run.scan, parse_iso(run.scanned_at), now, readers) else None
 
 
 def with_scaling_target(

@@ -29,16 +29,20 @@ DIMENSIONS = ("read", "write")  # a target's side: its scalable dimension, in a 
 SCAN_SECONDS = 10 * 60
 
 
-def by_name_pays(scan: Scan | None, scanned_at: datetime | None, now: datetime) -> bool:
-    """Whether asking for the known resource ids takes fewer calls than scanning the whole
-    namespace, and the scan they come from is recent."""
+def by_name_pays(
+    scan: Scan | None, scanned_at: datetime | None, now: datetime, readers: int = 1
+) -> bool:
+    """Whether asking for the known resource ids is quicker than scanning the whole namespace,
+    and the scan they come from is recent. A scan is one call after another (each page names
+    the next); the calls by name go `readers` at a time."""
     if scan is None or scanned_at is None or (now - scanned_at).total_seconds() > SCAN_SECONDS:
         return False
-    by_name = sum(
+    by_name = [
         math.ceil(2 * min(IDS_A_CALL, len(scan.ids) - i) / PAGE)
         for i in range(0, len(scan.ids), IDS_A_CALL)
-    )
-    return 0 < by_name < math.ceil(scan.namespace / PAGE)
+    ]
+    rounds = max(by_name, default=0) * math.ceil(len(by_name) / max(1, readers))
+    return 0 < rounds < math.ceil(scan.namespace / PAGE)
 
 
 class DynamoDbScaling:
@@ -69,10 +73,13 @@ class DynamoDbScaling:
         dimensions: Sequence[str] = DIMENSIONS,
         known: Scan | None = None,
         only: Collection[str] | None = None,
+        readers: int = 1,
     ):
         """`only`: the keys of targets the config no longer names, read by name to be given
-        back (the run reads nothing else with this instance)."""
+        back (the run reads nothing else with this instance). `readers`: calls by name made at
+        once."""
         self.aas, self.region_name, self.tables = aas, region, tuple(tables)
+        self.readers = readers
         self.dimensions = tuple(dimensions)
         self.order = {table: i for i, table in enumerate(self.tables)}  # the config's order
         self.targets: dict[str, Mapping[str, Any]] = {}
@@ -195,19 +202,28 @@ class DynamoDbScaling:
         return found
 
     def _by_name(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
-        """The targets of the resource ids, 50 ids a call."""
-        found = []
+        """The targets of the resource ids, 50 ids a call, `readers` calls at a time."""
+        chunks = [list(ids[i : i + IDS_A_CALL]) for i in range(0, len(ids), IDS_A_CALL)]
         try:
-            pages = self.aas.get_paginator("describe_scalable_targets")
-            for start in range(0, len(ids), IDS_A_CALL):
-                chunk = list(ids[start : start + IDS_A_CALL])
-                for page in pages.paginate(ServiceNamespace="dynamodb", ResourceIds=chunk):
-                    found += [
-                        t for t in page.get("ScalableTargets", []) if self._table(t["ResourceId"])
-                    ]
+            if self.readers <= 1 or len(chunks) <= 1:
+                found = [t for chunk in chunks for t in self._chunk(chunk)]
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(min(self.readers, len(chunks))) as pool:
+                    found = [t for part in pool.map(self._chunk, chunks) for t in part]
         except Exception as e:
             raise aws_error("DescribeScalableTargets", e) from e
         return found
+
+    def _chunk(self, ids: list[str]) -> list[Mapping[str, Any]]:
+        pages = self.aas.get_paginator("describe_scalable_targets")
+        return [
+            t
+            for page in pages.paginate(ServiceNamespace="dynamodb", ResourceIds=ids)
+            for t in page.get("ScalableTargets", [])
+            if self._table(t["ResourceId"])
+        ]
 
     def apply(self, change: Change) -> None:
         if change.after is not None:

@@ -18,21 +18,22 @@ T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
-    "ids,namespace,age,pays",
+    "ids,namespace,age,readers,pays",
     [
-        (3, 1000, 60, True),  # 6 targets of 1,000: 1 call against 20
-        (3, 1000, 11 * 60, False),  # the scan is too old to trust
-        (600, 1200, 60, False),  # 24 calls by name, 24 for the whole: no gain
-        (25, 60, 60, False),  # 1 call against 2: gain, but... (see below)
-        (0, 500, 60, False),  # nothing to ask for
+        (3, 1000, 60, 1, True),  # 6 targets of 1,000: 1 call against 20
+        (3, 1000, 11 * 60, 1, False),  # the scan is too old to trust
+        (600, 1200, 60, 1, False),  # 24 calls by name, 24 for the whole: no gain
+        (600, 1200, 60, 10, True),  # the same 24, 10 at a time: 4 rounds against 24 pages
+        (2500, 5000, 60, 10, True),  # a fleet: 10 rounds against 100 pages
+        (25, 60, 60, 1, True),  # 25 ids, up to 50 targets: one page against two
+        (0, 500, 60, 10, False),  # nothing to ask for
     ],
 )
-def test_asking_by_name_pays_when_it_is_fewer_calls_and_the_scan_is_recent(
-    ids, namespace, age, pays
+def test_asking_by_name_pays_when_it_is_quicker_and_the_scan_is_recent(
+    ids, namespace, age, readers, pays
 ):
     scan = Scan(tuple(f"table/t{i}" for i in range(ids)), namespace)
-    expected = pays or (ids == 25)  # 25 ids, up to 50 targets: one page against two
-    assert by_name_pays(scan, T0, T0 + timedelta(seconds=age)) is expected
+    assert by_name_pays(scan, T0, T0 + timedelta(seconds=age), readers) is pays
 
 
 def test_a_steady_run_asks_for_the_tables_by_name_and_a_pause_reads_everything(world, tmp_path):
