@@ -280,6 +280,8 @@ class Run:
         run = replace(run, pending=run.pending + len(left))
         if reading.scan is not None:
             run = replace(run, scan=reading.scan, scanned_at=iso(self.started))
+        else:  # a run that asked by name keeps the scan it asked from, until it is too old
+            run = replace(run, scan=self.state.run.scan, scanned_at=self.state.run.scanned_at)
         return run
 
     def _log(

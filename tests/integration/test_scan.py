@@ -58,4 +58,5 @@ def test_a_steady_run_asks_for_the_tables_by_name_and_a_pause_reads_everything(w
     orders = [s for key, (s, _, _) in targets(world).items() if "orders" in key]
     assert len(orders) == 6 and all(set(s.values()) == {True} for s in orders)
     assert reads(3) == 1
+    assert reads(4) == 1, "a run that asked by name keeps the scan it asked from"
     assert reads(14) == 4, "the last scan is over ten minutes old"
