@@ -193,14 +193,26 @@ def new_session() -> Any:
     return boto3.session.Session()
 
 
+# The endpoint prefix of a service whose regions a key is checked against, where it is not the
+# service's name: its model's metadata.endpointPrefix (a test holds them to the models).
+ENDPOINT_PREFIXES = {"emr": "elasticmapreduce"}
+
+
 def regions_of(session: Any) -> Callable[[str], frozenset[str]]:
-    """The regions a service has in any partition, as botocore knows them; no AWS call."""
+    """The regions a service has in any partition, as botocore knows them; no AWS call. Read
+    from botocore's endpoints data, which the session's clients load too, without the service
+    models that session.get_available_regions would load for each service."""
+    from botocore.regions import EndpointResolver
+
+    # The botocore session of a boto3 session: the endpoints data is cached by its loader.
+    resolver = EndpointResolver(session._session.get_data("endpoints"))
 
     def regions(service: str) -> frozenset[str]:
+        prefix = ENDPOINT_PREFIXES.get(service, service)
         return frozenset(
             region
-            for partition in session.get_available_partitions()
-            for region in session.get_available_regions(service, partition)
+            for partition in resolver.get_available_partitions()
+            for region in resolver.get_available_endpoints(prefix, partition)
         )
 
     return regions

@@ -3,7 +3,6 @@ wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -182,6 +181,8 @@ def _region_problems(
         known = regions(key.service or "")
         if region in known:
             continue
+        import difflib
+
         close = difflib.get_close_matches(region, sorted(known), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         problems.append(f"{key.name}: {key.service} has no region {region!r}{hint}")

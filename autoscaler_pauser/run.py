@@ -19,18 +19,15 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import Exit
 from .aws import Aws, AwsClock, AwsError, list_matching_clusters
 from .config import Config
 from .decide import Plan
-from .failsafe import Failsafe
-from .lease import LeasedItem
-from .metrics import metrics_text
 from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
 from .observe import Reading, observe_and_decide
-from .record_store import FileRecordStore, RecordStore, TableRecordStore
+from .record_store import FileRecordStore, RecordStore
 from .records import (
     FailsafePlan,
     failed_run_record,
@@ -51,7 +48,10 @@ from .state_file import (
 )
 from .targets.ecs import EcsService
 from .timing import WRITE_BUDGET_SECONDS
-from .writes import Job, Steps, change_jobs, rotated, write_jobs
+
+if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothing
+    from .failsafe import Failsafe
+    from .writes import Job
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -61,6 +61,8 @@ def record(config: Config, state: State, seconds: float, calls: int, now: dateti
     write_json_atomic(config.state_file, state_to_json(state, EcsService.configured_key(config)))
     if not config.metrics_file:
         return True
+    from .metrics import metrics_text
+
     try:
         # Readable by node_exporter, which runs as another user; it holds no secret.
         text = metrics_text(state, seconds, calls, now)
@@ -155,16 +157,16 @@ class Run:
         plan = reading.plan
         intended = next_pause_record(pause, plan, {}, self.started)
         paused = {c.key for c in plan.changes if c.why is Why.PAUSE}
-        failsafe = self._failsafe()
         acts = Acts(schedules=self._failsafe_plan(intended, paused))
-        if acts.schedules is not None:
-            for key in acts.schedules.arm:
-                earlier = pause.schedules.get(key)
-                acts.armed[key] = failsafe.schedule(key, acts.schedules.due, earlier)
+        failsafe = self._schedules_to_set(acts, pause)
         ahead = self._ahead(pause, intended, acts)
         if ahead is not None:
             self.store.write_ahead(ahead, self.started)
         first, rest = self._jobs(reading, acts, failsafe, pause, paused)
+        if not first and not rest:
+            return acts
+        from .writes import Steps, rotated, write_jobs
+
         acts.writes = len(first) + len(rest)
         rotation = int(self.started.timestamp() // 60)  # another start each minute
         workers = self.config.write_workers
@@ -183,14 +185,16 @@ class Run:
         self,
         reading: Reading,
         acts: Acts,
-        failsafe: Failsafe,
+        failsafe: Failsafe | None,
         pause: PauseRecord,
         paused: set[str],
     ) -> tuple[list[Job], list[Job]]:
         """Each target's change, then its schedule (set, moved or removed: a resume removes it
         once the target is resumed); the schedules of targets that do not change."""
-        then = self._arm_writes(failsafe, acts, pause, paused)
-        for key, schedule in (acts.schedules.disarm if acts.schedules else {}).items():
+        from .writes import Job, change_jobs
+
+        then = {} if failsafe is None else self._arm_writes(failsafe, acts, pause, paused)
+        for key, schedule in (acts.schedules.disarm if failsafe and acts.schedules else {}).items():
             then[key] = functools.partial(failsafe.disarm, key, schedule)
         first, rest = change_jobs(reading.plan, reading.owners, then)
         changed = {c.key for c in reading.plan.changes}
@@ -198,6 +202,16 @@ class Run:
         alone = [Job(k, labels.get(k, k), w) for k, w in then.items() if k not in changed]
         acts.scheduled = set(then)
         return first, rest + alone
+
+    def _schedules_to_set(self, acts: Acts, pause: PauseRecord) -> Failsafe | None:
+        """The failsafe, if the run writes schedules, with each schedule to set in `acts`."""
+        if acts.schedules is None:
+            return None
+        failsafe = self._failsafe()
+        for key in acts.schedules.arm:
+            earlier = pause.schedules.get(key)
+            acts.armed[key] = failsafe.schedule(key, acts.schedules.due, earlier)
+        return failsafe
 
     def _failsafe_plan(self, intended: PauseRecord, paused: set[str]) -> FailsafePlan | None:
         minutes, group = self.config.failsafe_minutes, self.config.failsafe_group
@@ -234,6 +248,8 @@ class Run:
         return then
 
     def _failsafe(self) -> Failsafe:
+        from .failsafe import Failsafe
+
         return Failsafe(
             lambda region: self.aws.client("scheduler", region),
             self.config.failsafe_group,
@@ -348,6 +364,9 @@ def record_store(
 ) -> RecordStore:
     if not config.state_table:
         return FileRecordStore(config, write_state)
+    from .lease import LeasedItem
+    from .table_record import TableRecordStore
+
     dynamodb = aws.client("dynamodb", config.record_region or "")
     table, seconds = config.state_table, config.lease_seconds
     item = LeasedItem(dynamodb, table, config.pauser_name, holder, seconds)

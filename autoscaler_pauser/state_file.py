@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -267,9 +266,10 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     prefix = "." + os.path.basename(path) + "."
     # A run killed between mkstemp and rename leaves its temp file; only the lock holder writes.
-    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(prefix) + "*.tmp")):
-        with contextlib.suppress(OSError):
-            os.unlink(stale)
+    for stale in os.listdir(folder):
+        if stale.startswith(prefix) and stale.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, stale))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
     try:
         os.fchmod(fd, mode)

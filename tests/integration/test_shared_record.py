@@ -261,7 +261,7 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     from autoscaler_pauser.config import Config
     from autoscaler_pauser.decide import Plan, Verdict
     from autoscaler_pauser.model import EVERY_TABLE, Change, Hold, Why
-    from autoscaler_pauser.record_store import TableRecordStore
+    from autoscaler_pauser.table_record import TableRecordStore
 
     world.create_state_table(TABLE)
     config = Config(emr_prefix=("b-",), emr_region=REGION, dynamodb_tables=("a", "b"), name="p")

@@ -36,3 +36,26 @@ def test_the_config_s_defaults_are_the_key_table_s():
         default = tuple(key.default) if isinstance(key.default, list) else key.default
         if key.required is Required.NO:
             assert fields[key.name] == default, key.name
+
+
+def test_the_regions_a_key_is_checked_against_are_botocore_s():
+    """regions_of reads botocore's endpoints data by each service's endpoint prefix: the same
+    regions as boto3's get_available_regions, which loads the service's model to find it."""
+    import boto3
+    import botocore.session
+
+    from autoscaler_pauser.aws import ENDPOINT_PREFIXES, regions_of
+    from autoscaler_pauser.keys import KEYS
+
+    session = boto3.session.Session()
+    regions = regions_of(session)
+    core = botocore.session.get_session()
+    for service in {key.service for key in KEYS if key.service}:
+        prefix = core.get_service_model(service).metadata["endpointPrefix"]
+        assert ENDPOINT_PREFIXES.get(service, service) == prefix, service
+        expected = {
+            region
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions(service, partition)
+        }
+        assert regions(service) == expected and "us-east-1" in expected, service
