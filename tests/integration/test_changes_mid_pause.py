@@ -374,3 +374,52 @@ def test_a_host_whose_clock_is_ahead_goes_by_aws_s_and_says_so(world, tmp_path, 
     real = datetime.now(timezone.utc)
     began = datetime.strptime(paused_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert abs((real - began).total_seconds()) < 10, "the pause began by AWS's clock"
+
+
+# --- nothing set is unrecorded --------------------------------------------------------------------
+
+
+def test_a_lost_record_write_leaves_no_schedule_behind(world, tmp_path, clock, monkeypatch, capsys):
+    """The pause's last write to state_table is throttled out after its schedules were set: they
+    were recorded before they were made, so the resume finds them all and removes them."""
+    from botocore.client import BaseClient
+
+    world.create_service(desired=3)
+    add_table(world, "orders")
+    table = world.create_state_table()
+    tool = Pauser(
+        world,
+        tmp_path,
+        clock,
+        DYNAMODB_TABLES="orders",
+        STATE_TABLE=table,
+        FAILSAFE_MINUTES="30",
+        FAILSAFE_ROLE_ARN=ROLE,
+    )
+    real = BaseClient._make_api_call
+    refused = []
+
+    def throttle_the_last_write(client, operation, params):
+        expression = params.get("UpdateExpression", "")
+        if (
+            operation == "UpdateItem"
+            and "#record" in expression
+            and "REMOVE lease_holder" in expression
+        ):
+            refused.append(operation)
+            error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(error, operation)
+        return real(client, operation, params)
+
+    cluster = world.start_cluster("nightly-backup-a")
+    with monkeypatch.context() as m:
+        m.setattr(BaseClient, "_make_api_call", throttle_the_last_write)
+        assert tool.run(minutes=0) == 1
+    assert refused and len(schedules(world)) == 3
+    assert "the pause record was not written: UpdateItem failed: ThrottlingException" in (
+        capsys.readouterr().err
+    )
+    world.stop_cluster(cluster)
+    assert tool.run(minutes=1) == 0
+    assert schedules(world) == set(), "every schedule was in the record: none outlives the night"
+    assert world.desired() == 3
