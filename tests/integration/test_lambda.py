@@ -14,20 +14,10 @@ from autoscaler_pauser import lambda_handler
 from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
 from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS
-from tests.support.tool import base_env
+from tests.support.tool import LambdaContext, base_env
 
 TABLE = "autoscaler-pauser"
 ITEM = "ecs:us-east-1/autoscaler/ddb-scaler"
-
-
-class Context:
-    """What Lambda hands a handler, as far as it uses it."""
-
-    def __init__(self, request: str, seconds: float = 50):
-        self.aws_request_id, self.seconds = request, seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def function(world, monkeypatch, tmp_path):
 
 
 def invoke(request: str = "r-1", seconds: float = 50) -> dict:
-    return lambda_handler.handler({"source": "aws.scheduler"}, Context(request, seconds))
+    return lambda_handler.handler({"source": "aws.scheduler"}, LambdaContext(request, seconds))
 
 
 def log_lines(capsys) -> list[dict]:

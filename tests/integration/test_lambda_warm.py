@@ -11,20 +11,10 @@ import pytest
 
 from autoscaler_pauser import lambda_handler
 from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS, WRITE_BUDGET_SECONDS
-from tests.support.tool import base_env
+from tests.support.tool import LambdaContext, base_env
 
 TABLE = "autoscaler-pauser"
 ITEM = "ecs:us-east-1/autoscaler/ddb-scaler"
-
-
-class Context:
-    """What Lambda hands a handler, as far as it uses it."""
-
-    def __init__(self, request: str, seconds: float = 50):
-        self.aws_request_id, self.seconds = request, seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
 
 
 class Made:
@@ -77,18 +67,18 @@ def trace() -> str:
 
 
 def invoke(context=None) -> dict:
-    return lambda_handler.handler({"source": "aws.scheduler"}, context or Context("r-1"))
+    return lambda_handler.handler({"source": "aws.scheduler"}, context or LambdaContext("r-1"))
 
 
 def test_invocations_with_a_new_trace_id_reuse_the_config_session_and_clients(
     function, monkeypatch
 ):
     made = function
-    assert invoke(Context("r-1"))["exit"] == 0
+    assert invoke(LambdaContext("r-1"))["exit"] == 0
     monkeypatch.setenv("_X_AMZN_TRACE_ID", trace())
-    assert invoke(Context("r-2"))["exit"] == 0
+    assert invoke(LambdaContext("r-2"))["exit"] == 0
     monkeypatch.delenv("_X_AMZN_TRACE_ID")  # the runtime removes it when a request has none
-    assert invoke(Context("r-3"))["exit"] == 0
+    assert invoke(LambdaContext("r-3"))["exit"] == 0
     assert (made.sessions, made.clients) == (1, 1)
     first, *others = made.runs
     assert all(r["aws"] is first["aws"] and r["config"] is first["config"] for r in others)
@@ -113,7 +103,7 @@ def test_a_changed_variable_the_config_or_clients_are_made_from_makes_them_anew(
         lambda_handler._config_and_clients(os.environ)
         assert len(made.runs) == 1
     else:
-        assert invoke(Context("r-2"))["exit"] == 0
+        assert invoke(LambdaContext("r-2"))["exit"] == 0
         assert made.runs[1]["aws"] is not made.runs[0]["aws"]
     assert (made.sessions, made.clients) == (2, 2)
 
@@ -124,7 +114,7 @@ def test_a_changed_config_file_variable_makes_the_config_anew(function, monkeypa
     config = tmp_path / "config.yaml"
     config.write_text("resume_count: 4\n")
     monkeypatch.setenv("AUTOSCALER_PAUSER_CONFIG", str(config))
-    assert invoke(Context("r-2"))["exit"] == 0
+    assert invoke(LambdaContext("r-2"))["exit"] == 0
     assert made.runs[1]["config"].resume_count == 4 and made.clients == 2
 
 

@@ -87,3 +87,13 @@ def skewed(env: dict[str, str], seconds: int) -> dict[str, str]:
         "FAKETIME": f"{seconds:+d}s",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
+
+
+class LambdaContext:
+    """What Lambda hands a handler, as far as it uses it: the request's id and the time left."""
+
+    def __init__(self, request: str, seconds: float = 50):
+        self.aws_request_id, self.seconds = request, seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
