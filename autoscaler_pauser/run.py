@@ -56,9 +56,18 @@ if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothin
 log = logging.getLogger("autoscaler-pauser")
 
 
-def record(config: Config, state: State, seconds: float, calls: int, now: datetime) -> bool:
-    """Write the state file, then the metrics file; False if the metrics could not be written."""
-    write_json_atomic(config.state_file, state_to_json(state, EcsService.configured_key(config)))
+def record(
+    config: Config,
+    state: State,
+    seconds: float,
+    calls: int,
+    now: datetime,
+    durable: bool = True,
+) -> bool:
+    """Write the state file, then the metrics file; False if the metrics could not be written.
+    `durable`: the state file holds what a resume needs that it did not hold before."""
+    data = state_to_json(state, EcsService.configured_key(config))
+    write_json_atomic(config.state_file, data, durable)
     if not config.metrics_file:
         return True
     from .metrics import metrics_text
@@ -66,7 +75,7 @@ def record(config: Config, state: State, seconds: float, calls: int, now: dateti
     try:
         # Readable by node_exporter, which runs as another user; it holds no secret.
         text = metrics_text(state, seconds, calls, now)
-        write_text_atomic(config.metrics_file, text, mode=0o644)
+        write_text_atomic(config.metrics_file, text, mode=0o644, durable=False)
     except OSError as e:
         log.error("metrics_file: cannot write %s: %s", config.metrics_file, e.strerror or e)
         return False
@@ -345,7 +354,9 @@ class Run:
 
     def _record(self, after: State, ended: datetime) -> bool:
         seconds, calls = time.monotonic() - self.began, self.aws.calls - self.calls
-        return self.dry_run or record(self.config, after, seconds, calls, ended)
+        before = self.state.pause
+        durable = (after.pause.saved, after.pause.schedules) != (before.saved, before.schedules)
+        return self.dry_run or record(self.config, after, seconds, calls, ended, durable)
 
     def _write_pause(self, pause: PauseRecord) -> None:
         """The pause record, before the run acts, with the run record as it was."""

@@ -257,12 +257,14 @@ def _check_writable(folder: str, key: str) -> None:
         raise StateFileError(f"{key}: cannot write in {folder}: {e.strerror}") from None
 
 
-def write_json_atomic(path: str, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def write_json_atomic(path: str, data: Any, durable: bool = True) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", durable=durable)
 
 
-def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
-    """Write the whole file or nothing: temp file beside it, fsync, rename."""
+def write_text_atomic(path: str, text: str, mode: int = 0o600, durable: bool = True) -> None:
+    """Write the whole file or nothing: temp file beside it, fsync, rename. `durable`: the
+    rename too is on disk when this returns (the folder fsynced), as a record of what a resume
+    needs must be; without it, a crash may leave the file before (whole, all the same)."""
     folder = os.path.dirname(os.path.abspath(path))
     prefix = "." + os.path.basename(path) + "."
     # A run killed between mkstemp and rename leaves its temp file; only the lock holder writes.
@@ -282,6 +284,8 @@ def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -184,10 +184,10 @@ def test_unwritable_metrics_file_fails_the_run_but_the_state_is_kept(
     metrics = str(tmp_path / "textfile" / "x.prom")
     write = run_module.write_text_atomic
 
-    def disk_full(path, text, mode=0o600):
+    def disk_full(path, text, **options):
         if path == metrics:
             raise OSError(errno.ENOSPC, "No space left on device")
-        write(path, text, mode)
+        write(path, text, **options)
 
     monkeypatch.setattr(run_module, "write_text_atomic", disk_full)
     world.create_service(desired=3)

@@ -122,3 +122,27 @@ def test_a_run_refuses_these_paths_before_any_aws_call(tmp_path, capsys, env, ke
     assert main([], environ=environ, aws_factory=no_aws) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"autoscaler-pauser: {key}: "), line
+
+
+@pytest.mark.parametrize("durable, synced", [(True, ["file", "folder"]), (False, ["file"])])
+def test_a_durable_write_syncs_the_folder_and_any_write_the_file(
+    tmp_path, monkeypatch, durable, synced
+):
+    """Whole or not at all either way (the file is synced before the rename); a record of what
+    a resume needs is on disk when the write returns (the rename synced too)."""
+    import os
+    import stat as stat_module
+
+    from autoscaler_pauser import state_file
+
+    seen = []
+    real = os.fsync
+
+    def fsync(fd):
+        seen.append("folder" if stat_module.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(state_file.os, "fsync", fsync)
+    state_file.write_text_atomic(str(tmp_path / "state.json"), "{}\n", durable=durable)
+    assert seen == synced
+    assert (tmp_path / "state.json").read_text() == "{}\n"
