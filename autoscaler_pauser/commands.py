@@ -3,9 +3,12 @@ run every interval in one process."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -18,15 +21,38 @@ from .state_file import StateFileError, check_files
 log = logging.getLogger("autoscaler-pauser")
 
 
-def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> Exit:
-    from filelock import FileLock, Timeout
+class LockHeld(Exception):
+    """Another run held the host's lock for longer than this one would wait."""
 
-    check_files(config)
-    lock = FileLock(config.lock_path, timeout=config.lock_timeout, mode=0o600)
+
+@contextlib.contextmanager
+def host_lock(path: str, timeout: float) -> Iterator[None]:
+    """The host's lock for a run: an exclusive flock on the lock file (made 0600, never
+    truncated), waited for up to `timeout` seconds, else LockHeld. The kernel lets it go when
+    the file is closed, however the process ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        with lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockHeld from None
+                time.sleep(min(0.05, left))
+        yield
+    finally:
+        os.close(fd)
+
+
+def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> Exit:
+    check_files(config)
+    try:
+        with host_lock(config.lock_path, config.lock_timeout):
             return run_once(config, aws, now, dry_run=False)
-    except Timeout:
+    except LockHeld:
         log.warning(
             "another run holds %s after %gs; this run is skipped",
             config.lock_path,

@@ -181,8 +181,8 @@ def check_pauser(state: State, config: Config) -> None:
 def check_files(config: Config, create: bool = True) -> None:
     """Before any AWS call: the state, lock and metrics files are three files; a new state file
     (and metrics file) can be made, and the lock file opens. Otherwise a run would change the
-    autoscaler and then fail to record it, or (filelock waits out a lock file it cannot create)
-    be skipped on every run with exit 0. With `create` the folders and the lock file are made;
+    autoscaler and then fail to record it, or wait out a lock file it cannot open and be skipped
+    on every run with exit 0. With `create` the folders and the lock file are made;
     without it (check-config) nothing is left behind."""
     _check_distinct(config)
     _check_file(config.state_file, "state_file", create)
@@ -202,8 +202,8 @@ def check_files(config: Config, create: bool = True) -> None:
 
 def _check_distinct(config: Config) -> None:
     """Three files, compared as their paths resolve (symbolic links followed): a lock taken on
-    the state file empties it (filelock 3.12 opens the file it locks with O_TRUNC), and metrics
-    written over either would replace it."""
+    the state file would be locked files' content (a lock library may open the file it locks with
+    O_TRUNC), and metrics written over either would replace it."""
     state, lock, metrics = config.state_file, config.lock_path, config.metrics_file
 
     def same(a: str, b: str) -> bool:

@@ -214,17 +214,20 @@ def test_state_and_lock_files_are_private(world, tmp_path):
 
 
 def test_held_lock_skips_run_without_aws_calls(world, tmp_path, capsys):
-    from filelock import FileLock
+    import fcntl
 
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-a")
     (tmp_path / "state").mkdir()
-    lock = FileLock(str(tmp_path / "state" / "state.json.lock"))
-    with lock:
+    held = os.open(tmp_path / "state" / "state.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as another run's lock: an flock on the lock file
+    try:
         done = []
         t = threading.Thread(target=lambda: done.append(run(world, tmp_path, LOCK_TIMEOUT="0.2")))
         t.start()
         t.join(timeout=60)
+    finally:
+        os.close(held)
     assert not t.is_alive(), "the run did not give up waiting for the lock"
     assert done == [0]
     assert world.calls == {}
