@@ -254,3 +254,16 @@ def test_check_config_creates_nothing(tmp_path):
     result = run_tool(["check-config"], env)
     assert result.returncode == 0 and result.stdout == "config OK: environment only\n"
     assert list(tmp_path.iterdir()) == [], "check-config made a file or folder"
+
+
+def tables_only(tmp_path, tables="orders,users,archive"):
+    env = base_env(tmp_path, DYNAMODB_TABLES=tables)
+    for name in ("AUTOSCALER_CLUSTER", "AUTOSCALER_SERVICE"):
+        env.pop(name)
+    return env
+
+
+def test_no_target_configured_is_a_config_error(tmp_path):
+    env = tables_only(tmp_path, "")
+    r = run_tool(["check-config"], env)
+    assert r.returncode == 2 and "unless dynamodb_tables is set" in r.stderr
