@@ -1,14 +1,48 @@
-"""A bad config, as a person or cron meets it: exit 2, one clear line per problem, no AWS call."""
+"""A bad config, as a person or cron meets it: exit 2, one clear line per problem, no AWS call.
+
+In process: main() with the arguments and environment cron would give the command, its exit code
+returned and its lines on stderr (capsys), with AWS clients that fail the test if one is made.
+The same through a real process, once: tests/e2e/test_bad_config.py."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
+from autoscaler_pauser import cli
+from autoscaler_pauser.aws import Aws, new_session
+from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import CONFIG_ENV
 from autoscaler_pauser.keys import KEYS_BY_NAME
-from tests.support.tool import ROOT, base_env, run_tool
+from tests.support.tool import ROOT, base_env
+
+SESSION = functools.cache(new_session)
+
+
+@pytest.fixture(autouse=True)
+def one_session(monkeypatch):
+    """main() makes a boto3 session for each command, whose endpoint data tells the regions;
+    here all share one, which loads that data once instead of for every test."""
+    monkeypatch.setattr(cli, "new_session", SESSION)
+
+
+def no_aws(config, session):
+    """The run's AWS clients, none of which may be made: no client, no AWS call."""
+
+    def make(service, region):
+        pytest.fail(f"main() made a {service} client in {region}")
+
+    return Aws(config, make)
+
+
+def run_main(args, env, capsys):
+    """main() as cron would run the command: exit code, stdout, stderr."""
+    capsys.readouterr()
+    code = main(list(args), environ=env, aws_factory=no_aws)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> str:
@@ -162,11 +196,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("name", list(BAD))
-def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path):
+def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path, capsys):
     text, env_change, message = BAD[name]
     env = base_env(tmp_path)
-    # An endpoint nothing listens on: any AWS call would show up as a connection error.
-    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
     for k, v in env_change.items():
         if v is None:
             env.pop(k, None)
@@ -186,24 +218,24 @@ def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path):
             for k, v in env.items()
             if (k not in KEYS_BY_NAME and k.lower() not in KEYS_BY_NAME) or k == "STATE_FILE"
         }
-        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-    result = run_tool(args, env)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert "ListClusters" not in result.stderr and "Could not connect" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    code, _, err = run_main(args, env, capsys)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, lines
 
 
-def test_check_config_accepts_the_example(tmp_path):
-    result = run_tool(["check-config", "--config", str(ROOT / "config.example.yaml")], {})
-    assert result.returncode == 0 and "config OK" in result.stdout
+def test_check_config_accepts_the_example(tmp_path, capsys):
+    code, out, _ = run_main(
+        ["check-config", "--config", str(ROOT / "config.example.yaml")], {}, capsys
+    )
+    assert code == 0 and "config OK" in out
 
 
-def test_config_file_from_environment_variable(tmp_path):
-    result = run_tool(["check-config"], {CONFIG_ENV: str(tmp_path / "none.yaml")})
-    assert result.returncode == 2 and "none.yaml: cannot read" in result.stderr
+def test_config_file_from_environment_variable(tmp_path, capsys):
+    code, _, err = run_main(["check-config"], {CONFIG_ENV: str(tmp_path / "none.yaml")}, capsys)
+    assert code == 2 and "none.yaml: cannot read" in err
 
 
 # arguments -> the one line expected
@@ -223,36 +255,36 @@ BAD_ARGUMENTS = {
 
 
 @pytest.mark.parametrize("name", list(BAD_ARGUMENTS))
-def test_bad_arguments_exit_2_with_one_line_and_no_aws_call(name, tmp_path):
+def test_bad_arguments_exit_2_with_one_line_and_no_aws_call(name, tmp_path, capsys):
     args, message = BAD_ARGUMENTS[name]
-    env = base_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9")
-    result = run_tool(args, env, timeout=30)
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    env = base_env(tmp_path)
+    code, _, err = run_main(args, env, capsys)
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], lines
     assert not (tmp_path / "state").exists()
 
 
-def test_check_config_refuses_a_state_path_the_run_would_refuse(tmp_path):
+def test_check_config_refuses_a_state_path_the_run_would_refuse(tmp_path, capsys):
     (tmp_path / "a-file").write_text("")
     env = base_env(tmp_path, STATE_FILE=str(tmp_path / "a-file" / "state.json"))
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 2, result.stdout + result.stderr
+    code, out, err = run_main(["check-config"], env, capsys)
+    assert code == 2, out + err
     under = tmp_path / "a-file"
-    assert result.stderr == (
+    assert err == (
         f"autoscaler-pauser: state_file: cannot create a folder under {under}: Not a directory\n"
     )
-    assert result.stdout == ""
+    assert out == ""
     env["STATE_FILE"], env["LOCK_FILE"] = str(tmp_path / "state.json"), str(tmp_path)
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 2 and "lock_file: cannot open" in result.stderr
+    code, _, err = run_main(["check-config"], env, capsys)
+    assert code == 2 and "lock_file: cannot open" in err
 
 
-def test_check_config_creates_nothing(tmp_path):
+def test_check_config_creates_nothing(tmp_path, capsys):
     folder = tmp_path / "new" / "state"
     env = base_env(tmp_path, STATE_FILE=str(folder / "state.json"))
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 0 and result.stdout == "config OK: environment only\n"
+    code, out, _ = run_main(["check-config"], env, capsys)
+    assert code == 0 and out == "config OK: environment only\n"
     assert list(tmp_path.iterdir()) == [], "check-config made a file or folder"
 
 
@@ -263,7 +295,7 @@ def tables_only(tmp_path, tables="orders,users,archive"):
     return env
 
 
-def test_no_target_configured_is_a_config_error(tmp_path):
+def test_no_target_configured_is_a_config_error(tmp_path, capsys):
     env = tables_only(tmp_path, "")
-    r = run_tool(["check-config"], env)
-    assert r.returncode == 2 and "unless dynamodb_tables is set" in r.stderr
+    code, _, err = run_main(["check-config"], env, capsys)
+    assert code == 2 and "unless dynamodb_tables is set" in err
