@@ -508,7 +508,7 @@ def test_runs_killed_at_random_moments_never_leave_a_partial_state_file(
     assert sorted(os.listdir(state_path(env).parent)) == ["state.json", "state.json.lock"]
 
 
-# --- 7. secrets ----------------------------------------------------------------------------------
+# --- 6. secrets ----------------------------------------------------------------------------------
 
 
 def test_debug_output_never_shows_a_credential(server_world, fault_proxy, env):

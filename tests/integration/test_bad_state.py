@@ -1,5 +1,6 @@
-"""Bad state files and unusable paths: moved here unchanged from tests/e2e/test_faults.py, with
-the helpers they use from there."""
+"""A state file a run cannot read, and paths it cannot use: what main() does with them, in process
+against moto (`mock_aws`), its exit code and lines first. What state_from_json makes of each
+kind of content: tests/unit/test_state_file.py."""
 
 from __future__ import annotations
 
@@ -8,17 +9,25 @@ from pathlib import Path
 
 import pytest
 
+from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import CONFIG_ENV, load_config
 from autoscaler_pauser.model import State
 from autoscaler_pauser.state_file import state_to_json
-from tests.support.tool import base_env, run_tool
+from tests.support.tool import base_env
 
 START = 3  # the autoscaler's desired count before any backup
 
 
 @pytest.fixture
-def env(server_world, fault_proxy, tmp_path):
-    return base_env(tmp_path, AWS_ENDPOINT_URL=fault_proxy.url)
+def env(tmp_path):
+    return base_env(tmp_path)
+
+
+def run(world, env, capsys) -> tuple[int, str]:
+    """One run through main() as cron would make it: its exit code and stderr."""
+    capsys.readouterr()
+    code = main([], environ=env, aws_factory=world.clients)
+    return code, capsys.readouterr().err
 
 
 def state_path(env) -> Path:
@@ -41,7 +50,7 @@ def backup_starts(world) -> str:
     return world.start_cluster("nightly-backup-users")
 
 
-# --- 6. bad state files and unusable paths (the config table: test_bad_config.py) -------------
+# --- bad state files ------------------------------------------------------------------------
 
 # name -> (state file bytes, what the warning says is wrong)
 BAD_STATE = {
@@ -60,24 +69,24 @@ BAD_STATE = {
 
 
 @pytest.mark.parametrize("name", list(BAD_STATE))
-def test_bad_state_file_is_moved_aside_with_one_warning_and_run_goes_on(
-    server_world, fault_proxy, env, name
-):
+def test_bad_state_file_is_moved_aside_with_one_warning_and_run_goes_on(world, env, capsys, name):
     content, reason = BAD_STATE[name]
-    backup_starts(server_world)
+    backup_starts(world)
     path = state_path(env)
     path.parent.mkdir(mode=0o700)
     path.write_bytes(content)
-    r = run_tool([], env)
-    assert r.returncode == 0, r.stderr
-    warnings = [line for line in r.stderr.splitlines() if " WARNING " in line]
-    assert len(warnings) == 1 and f"state file {path} is not usable" in warnings[0], r.stderr
-    assert reason in warnings[0] and "Traceback" not in r.stderr
-    assert server_world.desired() == 0  # a normal run
+    code, err = run(world, env, capsys)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and f"state file {path} is not usable" in warnings[0], err
+    assert reason in warnings[0] and "Traceback" not in err
+    assert world.desired() == 0  # a normal run
     assert whole_state(env)["last_result"] == "ok"
     [aside] = [p for p in path.parent.iterdir() if ".bad-" in p.name]
     assert aside.read_bytes() == content and f"moved it to {aside}" in warnings[0]
 
+
+# --- unusable paths (the config table: tests/unit/test_bad_config.py) ------------------------
 
 # name -> (environment change, the start of the one line expected); {tmp} stands for a folder
 # with a-file, a-dir and loop (a symlink to itself) in it. /proc takes no new file, not even
@@ -105,17 +114,19 @@ BAD_PATHS = {
 
 @pytest.mark.parametrize("name", list(BAD_PATHS))
 def test_unusable_path_exits_2_with_one_line_before_any_aws_call(
-    server_world, fault_proxy, env, tmp_path, name
+    world, env, tmp_path, capsys, name
 ):
-    backup_starts(server_world)
+    backup_starts(world)
     (tmp_path / "a-file").write_text("")
     (tmp_path / "a-dir").mkdir()
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     change, message = BAD_PATHS[name]
-    r = run_tool([], {**env, **{k: v.format(tmp=tmp_path) for k, v in change.items()}})
-    assert r.returncode == 2, r.stderr
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    code, err = run(
+        world, {**env, **{k: v.format(tmp=tmp_path) for k, v in change.items()}}, capsys
+    )
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
     expected = f"autoscaler-pauser: {message.format(tmp=tmp_path)}"
     assert len(lines) == 1 and lines[0].startswith(expected), lines
-    assert sum(fault_proxy.calls.values()) == 0
-    assert server_world.desired() == START
+    assert world.calls == {}, "no AWS call"
+    assert world.desired() == START
