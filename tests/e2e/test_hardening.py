@@ -9,14 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.proxy import AAS, DESCRIBE_SERVICES, LIST_CLUSTERS
-from tests.support.tool import ROOT, base_env, run_tool, tool_env, wait_for
+from tests.support.tool import ROOT, Lines, base_env, run_tool, tool_env, wait_for
 
 START = 3
 TAGGED = {SAVED_COUNT_TAG: str(START)}
@@ -306,19 +305,23 @@ def test_the_loop_goes_on_when_the_state_folder_becomes_unusable(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = Lines(proc.stdout)
+    skipped = f"state_file: cannot create folder {folder}: File exists; this run was skipped"
     try:
         assert wait_for(lambda: (folder / "state.json").exists())
         shutil.rmtree(folder)
         folder.write_text("")  # a file where the folder was: no run can record anything
-        time.sleep(2.5)
+        # A second run skipped: the loop went on after the first.
+        assert wait_for(lambda: output.count(skipped) >= 2), output.lines
         assert proc.poll() is None, "the loop must go on"
         folder.unlink()
         assert wait_for(lambda: (folder / "state.json").exists())
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    out = output.text()
     assert proc.returncode == 0, out
-    assert f"state_file: cannot create folder {folder}: File exists; this run was skipped" in out
+    assert skipped in out
     assert "the loop goes on" in out and "Traceback" not in out
 
 
