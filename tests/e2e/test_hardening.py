@@ -143,37 +143,6 @@ def test_a_tag_that_is_no_count_is_ignored_and_the_state_file_count_is_used(
     assert "resumed ddb-scaler 0 → 3" in r.stderr
 
 
-def test_a_bad_tag_with_no_state_file_resumes_to_resume_count_and_says_so(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    cluster = paused(w, env)
-    arn = w.describe()["serviceArn"]
-    w.ecs.tag_resource(
-        resourceArn=arn, tags=[{"key": SAVED_COUNT_TAG, "value": "99999999999999999999"}]
-    )
-    Path(env["STATE_FILE"]).unlink()
-    w.stop_cluster(cluster)
-    r = ok({**env, "RESUME_COUNT": "2"})
-    assert w.desired() == 2, "the tag's count must never be applied"
-    assert (
-        "resumed ddb-scaler 0 → 2: no active cluster matches 'nightly-backup-'; its setting "
-        "before the pause is not known anywhere, so resume_count"
-    ) in r.stderr
-
-
-def test_a_bad_tag_when_a_backup_starts_is_overwritten_with_the_count(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    w.create_service(desired=START)
-    arn = w.describe()["serviceArn"]
-    w.ecs.tag_resource(resourceArn=arn, tags=[{"key": SAVED_COUNT_TAG, "value": "³"}])
-    w.start_cluster("nightly-backup-users")
-    ok(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
-
-
 def test_an_unexpected_failure_is_recorded_in_the_state_file_and_the_metrics(
     server_world, fault_proxy, env, tmp_path
 ):
@@ -203,27 +172,6 @@ def test_an_unexpected_failure_is_recorded_in_the_state_file_and_the_metrics(
     fault_proxy.heal()
     ok(env)
     assert state(env)["last_result"] == "ok"
-
-
-# --- 8. a saved-count tag deleted during a pause ------------------------------------------------
-
-
-def test_a_tag_deleted_during_the_pause_is_put_back_and_the_resume_still_restores(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    cluster = paused(w, env)
-    w.ecs.untag_resource(resourceArn=w.describe()["serviceArn"], tagKeys=[SAVED_COUNT_TAG])
-    r = ok(env)
-    assert w.tags() == TAGGED and w.desired() == 0
-    assert (
-        "saved the pre-pause setting of ddb-scaler, 3, on AWS again: its record was gone"
-        in r.stderr
-    )
-    Path(env["STATE_FILE"]).unlink()  # now the tag alone knows the count
-    w.stop_cluster(cluster)
-    ok(env)
-    assert w.desired() == START and w.tags() == {}
 
 
 # --- 5, 9. status tells the truth, and --check says whether the runs are healthy ----------------
@@ -256,20 +204,6 @@ def test_status_needs_only_the_state_file_and_checks_health(server_world, fault_
     server_world.stop_cluster(cluster)
     ok(env)
     assert "last action:  resume at " in status(env).stdout
-
-
-def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path):
-    env = base_env(tmp_path)
-    path = Path(env["STATE_FILE"])
-    path.parent.mkdir()
-    path.write_text('{"paused": tru')
-    r = status(env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"state file {path} is not usable (")
-    assert "the next run moves it aside" in r.stdout and "never ran" not in r.stdout
-    assert json.loads(status(env, "--json").stdout)["unusable"]
-    assert status(env, "--check").returncode == 1
-    assert path.read_text() == '{"paused": tru', "status changes nothing"
 
 
 def test_the_dockerfile_health_check_runs_status_check(server_world, fault_proxy, env):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import iso
 from tests.support.clock import Clock
-from tests.support.tool import base_env
+from tests.support.tool import base_env, run_tool
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 
@@ -219,6 +220,24 @@ def test_status_check_fails_once_the_last_run_is_stale(world, tmp_path, clock, c
     assert run(world, tmp_path, clock, "status", "--check") == 1
     assert "NOT RECENT" in capsys.readouterr().out
     assert run(world, tmp_path, clock, "status") == 0
+
+
+def status(env, *args) -> subprocess.CompletedProcess:
+    return run_tool(["status", *args], {"STATE_FILE": env["STATE_FILE"]})
+
+
+def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path):
+    env = base_env(tmp_path)
+    path = Path(env["STATE_FILE"])
+    path.parent.mkdir()
+    path.write_text('{"paused": tru')
+    r = status(env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"state file {path} is not usable (")
+    assert "the next run moves it aside" in r.stdout and "never ran" not in r.stdout
+    assert json.loads(status(env, "--json").stdout)["unusable"]
+    assert status(env, "--check").returncode == 1
+    assert path.read_text() == '{"paused": tru', "status changes nothing"
 
 
 def test_status_json_before_any_run(world, tmp_path, clock, capsys):
