@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.model import iso
 from tests.support.clock import Clock
-from tests.support.tool import base_env, run_tool
+from tests.support.tool import base_env
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 
@@ -222,21 +222,25 @@ def test_status_check_fails_once_the_last_run_is_stale(world, tmp_path, clock, c
     assert run(world, tmp_path, clock, "status") == 0
 
 
-def status(env, *args) -> subprocess.CompletedProcess:
-    return run_tool(["status", *args], {"STATE_FILE": env["STATE_FILE"]})
+def status(capsys, env, *args) -> subprocess.CompletedProcess:
+    """`status` through main() with the state file's path as all its environment."""
+    capsys.readouterr()
+    code = main(["status", *args], environ={"STATE_FILE": env["STATE_FILE"]})
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["status", *args], code, out, err)
 
 
-def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path):
+def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path, capsys):
     env = base_env(tmp_path)
     path = Path(env["STATE_FILE"])
     path.parent.mkdir()
     path.write_text('{"paused": tru')
-    r = status(env)
+    r = status(capsys, env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"state file {path} is not usable (")
     assert "the next run moves it aside" in r.stdout and "never ran" not in r.stdout
-    assert json.loads(status(env, "--json").stdout)["unusable"]
-    assert status(env, "--check").returncode == 1
+    assert json.loads(status(capsys, env, "--json").stdout)["unusable"]
+    assert status(capsys, env, "--check").returncode == 1
     assert path.read_text() == '{"paused": tru', "status changes nothing"
 
 
