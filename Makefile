@@ -1,15 +1,17 @@
-# The commands the README names: test, demo, bench, lint, lambda.
+# The commands the README names: test, demo, bench, lint, lambda; and check, the inner loop.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# How many tests run at once (pytest-xdist): auto is one worker per core.
+WORKERS ?= auto
 
 # The oldest Python the tool supports; the pyenv path is where this project's machines keep it.
 PYTHON310 ?= $(shell for p in /root/.pyenv/versions/3.10*/bin/python3.10 python3.10; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: test demo bench lint lambda pytest test-py310 test-deploy deploy-tools docs clean
+.PHONY: test check demo bench lint lambda pytest test-py310 test-deploy deploy-tools docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
@@ -20,8 +22,14 @@ $(VENV)/.installed: pyproject.toml
 
 test: lint deploy-tools pytest test-deploy test-py310
 
+# The inner loop, under a minute: lint, then the unit and in-process (moto) tests on every core.
+check: lint
+	$(PY) -m pytest -n $(WORKERS) tests/unit tests/integration
+
+# Everything but the deploy tests, on every core, each worker with a moto server of its own; a
+# worker that runs out of tests takes some of another's (worksteal: their lengths differ a lot).
 pytest: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist worksteal
 
 # The unit and in-process suites again on Python 3.10 (Ubuntu 22.04's python3).
 test-py310:
@@ -29,8 +37,9 @@ ifeq ($(PYTHON310),)
 	@echo "test-py310: NOT RUN: no python3.10 on this machine"
 else
 	test -x .venv310/bin/python || $(PYTHON310) -m venv .venv310
-	.venv310/bin/python -m pip install --quiet -e . pytest pytest-timeout hypothesis 'moto[server]' prometheus-client
-	.venv310/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+	.venv310/bin/python -m pip install --quiet -e . pytest pytest-timeout pytest-xdist hypothesis \
+	  'moto[server]' prometheus-client
+	.venv310/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) tests/unit tests/integration
 endif
 
 # systemd-analyze and libseccomp check the units (tests/deploy); Debian's systemd package has both.
