@@ -6,26 +6,15 @@ The same through a real process, once: tests/e2e/test_bad_config.py."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
-from autoscaler_pauser import cli
-from autoscaler_pauser.aws import Aws, new_session
+from autoscaler_pauser.aws import Aws
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import CONFIG_ENV
 from autoscaler_pauser.keys import KEYS_BY_NAME
 from tests.support.tool import ROOT, base_env
-
-SESSION = functools.cache(new_session)
-
-
-@pytest.fixture(autouse=True)
-def one_session(monkeypatch):
-    """main() makes a boto3 session for each command, whose endpoint data tells the regions;
-    here all share one, which loads that data once instead of for every test."""
-    monkeypatch.setattr(cli, "new_session", SESSION)
 
 
 def no_aws(config, session):
