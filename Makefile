@@ -20,7 +20,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: lint deploy-tools pytest test-deploy test-py310
+# Everything, as CI runs it (.ci/run). The Python 3.10 run goes alongside the main one, on the cores
+# the e2e tests leave idle while they wait (each run's output is shown whole when it ends); the
+# deploy tests run alone, last.
+test: lint deploy-tools
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest test-py310
+	$(MAKE) --no-print-directory test-deploy
 
 # The inner loop, under a minute: lint, then the unit and in-process (moto) tests on every core.
 check: lint
