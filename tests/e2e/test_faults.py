@@ -1,4 +1,5 @@
-"""Faults, throttling, hangs, races, crashes, bad state files and secrets.
+"""Faults, throttling, hangs, races, crashes and secrets. (Bad state files and unusable paths,
+which need no process of their own: tests/integration/test_bad_state.py.)
 
 reconcile.py runs as cron runs it, a subprocess, over real HTTP through the fault proxy
 (tests/support/proxy.py) to moto server on loopback. The promise under test: it never writes a
