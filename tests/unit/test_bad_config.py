@@ -213,6 +213,7 @@ def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path, 
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, lines
+    assert lines[0].startswith("autoscaler-pauser: ") and err.endswith("\n"), err
 
 
 def test_check_config_accepts_the_example(tmp_path, capsys):
