@@ -3,11 +3,14 @@ sits between the tool and moto server. Their helpers are in tests/support."""
 
 from __future__ import annotations
 
+import functools
 import socket
 
 import pytest
 from moto import mock_aws
 
+from autoscaler_pauser import cli
+from autoscaler_pauser.aws import new_session
 from autoscaler_pauser.config import CONFIG_ENV
 from autoscaler_pauser.keys import KEYS
 from tests.support import motopatch
@@ -32,6 +35,19 @@ def _no_real_aws(monkeypatch):
     for key in KEYS:
         monkeypatch.delenv(key.env, raising=False)
     monkeypatch.delenv(CONFIG_ENV, raising=False)
+
+
+# One boto3 session for the whole process (each pytest-xdist worker is one).
+shared_session = functools.cache(new_session)
+
+
+@pytest.fixture(autouse=True)
+def _one_boto3_session(monkeypatch):
+    """main() makes a boto3 session for each command, and each new session parses botocore's
+    endpoint data and service models again: a tenth of a second of CPU and more a run, half the
+    time of the in-process suites. Here the runs of a test process share one session, as the runs
+    of --loop share theirs; a tool run in a process of its own (tests/e2e) makes its own."""
+    monkeypatch.setattr(cli, "new_session", shared_session)
 
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

@@ -1,256 +1,32 @@
-"""A bad config, as a person or cron meets it: exit 2, one clear line per problem, no AWS call."""
+"""A bad config and bad arguments through a real process, as cron meets them: the exit code and
+what the process prints. The messages themselves: tests/unit/test_bad_config.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.support.tool import base_env, run_tool
 
-import pytest
-
-from autoscaler_pauser.config import CONFIG_ENV
-from autoscaler_pauser.keys import KEYS_BY_NAME
-from tests.support.tool import ROOT, base_env, run_tool
+# An endpoint nothing listens on: any AWS call would show up as a connection error.
+NO_AWS = "http://127.0.0.1:9"
 
 
-def write(tmp_path: Path, name: str, text: str | bytes) -> str:
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text)
-    return str(p)
-
-
-VALID_YAML = (ROOT / "config.example.yaml").read_text()
-
-
-def valid_yaml_with(line: str) -> str:
-    """The example config with one key's line given instead of the example's own."""
-    key = line.split(":", 1)[0]
-    kept = [x for x in VALID_YAML.splitlines(keepends=True) if not x.startswith(f"{key}:")]
-    return "".join(kept) + line
-
-
-# name -> (config file text or None, extra/removed env, expected message fragment)
-BAD = {
-    "missing prefix": (None, {"EMR_PREFIX": None}, "emr_prefix: required"),
-    "blank prefix": (None, {"EMR_PREFIX": "  "}, "emr_prefix: must not be blank (from EMR_PREFIX)"),
-    "empty item in prefix list": (None, {"EMR_PREFIX": "a-,,b-"}, "emr_prefix: must not be blank"),
-    "missing emr region": (None, {"EMR_REGION": None}, "emr_region: required"),
-    "ill-formed region": (None, {"EMR_REGION": "us_east_1"}, "emr_region: is not a region name"),
-    "region with space": (None, {"AUTOSCALER_REGION": "us east 1"}, "autoscaler_region: is not"),
-    "missing cluster": (None, {"AUTOSCALER_CLUSTER": None}, "autoscaler_cluster: required"),
-    "blank service": (None, {"AUTOSCALER_SERVICE": ""}, "autoscaler_service: must not be blank"),
-    "resume count not a number": (None, {"RESUME_COUNT": "three"}, "resume_count: must be a whole"),
-    "resume count zero": (None, {"RESUME_COUNT": "0"}, "resume_count: must be at least 1"),
-    "negative resume count": (None, {"RESUME_COUNT": "-2"}, "resume_count: must be at least 1"),
-    "negative lock timeout": (None, {"LOCK_TIMEOUT": "-1"}, "lock_timeout: must be at least 0"),
-    "lock timeout text": (None, {"LOCK_TIMEOUT": "soon"}, "lock_timeout: must be a number"),
-    "lock timeout nan": (None, {"LOCK_TIMEOUT": "nan"}, "lock_timeout: must be a finite number"),
-    "grace infinite": (None, {"RESUME_GRACE_SECONDS": "inf"}, "resume_grace_seconds: must be a"),
-    "force resume not a boolean": (
-        None,
-        {"FORCE_RESUME_AFTER_MAX_PAUSE": "maybe"},
-        "force_resume_after_max_pause: must be true or false",
-    ),
-    "interval below 1": (None, {"INTERVAL": "0.5"}, "interval: must be at least 1"),
-    "blank state file": (None, {"STATE_FILE": " "}, "state_file: must not be blank"),
-    "unknown key in file": (VALID_YAML + "emr_prefx: a\n", {}, "emr_prefx: unknown key"),
-    "misspelt key with hint": (VALID_YAML + "resume-count: 2\n", {}, "did you mean resume_count"),
-    "broken yaml": ("emr_prefix: [a, b\n", {}, "not valid YAML at line 2"),
-    "yaml list": ("- a\n- b\n", {}, "must be a mapping of keys to values, not a list"),
-    "yaml scalar": ("just text\n", {}, "must be a mapping of keys to values, not a string"),
-    "not utf-8": (b"emr_prefix: \xff\xfe\n", {}, "not UTF-8 text"),
-    "prefix is a mapping": (
-        valid_yaml_with("emr_prefix: {a: 1}\n"),
-        {},
-        "emr_prefix: must be a string",
-    ),
-    "prefix list of numbers": (
-        valid_yaml_with("emr_prefix: [1, 2]\n"),
-        {},
-        "emr_prefix: must be a",
-    ),
-    "resume count as string in yaml": (
-        VALID_YAML + "resume_count: '3'\n",
-        {},
-        "resume_count: must be a whole number, got '3'",
-    ),
-    "resume count bool in yaml": (VALID_YAML + "resume_count: true\n", {}, "resume_count: must"),
-    "resume count float in yaml": (VALID_YAML + "resume_count: 1.5\n", {}, "resume_count: must"),
-    "debug_output not bool in yaml": (
-        VALID_YAML + "debug_output: yes please\n",
-        {},
-        "debug_output: must be true or false",
-    ),
-    "cluster is a number in yaml": (
-        valid_yaml_with("autoscaler_cluster: 12\n"),
-        {},
-        "autoscaler_cluster: must be a string, got a number",
-    ),
-    "config file missing": ("<missing>", {}, "cannot read: No such file or directory"),
-    "config is a directory": ("<dir>", {}, "is a directory"),
-    "state file is a directory": (None, {"STATE_FILE": "<dir>"}, "state_file:"),
-    "bad table name": (None, {"DYNAMODB_TABLES": "orders,a b"}, "not a DynamoDB table name: 'a b'"),
-    "tables without any region": (
-        "emr_prefix: a\nemr_region: us-east-1\ndynamodb_tables: [orders]\n",
-        {},
-        "dynamodb_region: required with dynamodb_tables",
-    ),
-    "tables is a string in yaml": (
-        VALID_YAML + "dynamodb_tables: orders\n",
-        {},
-        "dynamodb_tables: must be a list of strings",
-    ),
-    "half an ecs target": (
-        None,
-        {"AUTOSCALER_SERVICE": None, "DYNAMODB_TABLES": "orders"},
-        "autoscaler_service: required with autoscaler_cluster",
-    ),
-    "interval not a number at all": (None, {"INTERVAL": "nan"}, "interval: must be a finite"),
-    "interval too long for a timer": (
-        None,
-        {"INTERVAL": "1e308"},
-        "interval: must be at most 86400, got 1e+308 (from INTERVAL)",
-    ),
-    "interval infinite in yaml": (
-        VALID_YAML + "interval: .inf\n",
-        {},
-        "interval: must be a finite",
-    ),
-    "region no partition has": (
-        None,
-        {"EMR_REGION": "us-east-9"},
-        "emr_region: emr has no region 'us-east-9' (did you mean us-east-",
-    ),
-    "region on the moon": (
-        None,
-        {"AUTOSCALER_REGION": "eu-moon-1"},
-        "autoscaler_region: ecs has no ",
-    ),
-    "tables region unknown": (
-        None,
-        {"DYNAMODB_TABLES": "orders", "DYNAMODB_REGION": "us-west-7"},
-        "dynamodb_region: application-autoscaling has no region 'us-west-7'",
-    ),
-    "resume count beyond what ECS takes": (
-        None,
-        {"RESUME_COUNT": str(10**30)},
-        "resume_count: must be at most 2147483647",
-    ),
-    "key given twice": (
-        VALID_YAML + "emr_region: eu-west-1\n",
-        {},
-        "emr_region: given twice in config file ",
-    ),
-    "prefix with a space before it": (
-        None,
-        {"EMR_PREFIX": " nightly-backup-"},
-        "emr_prefix: ' nightly-backup-' has whitespace around it, and a prefix matches the start "
-        "of a cluster's name exactly: write 'nightly-backup-' (from EMR_PREFIX)",
-    ),
-    "prefix list with spaces after the commas": (
-        None,
-        {"EMR_PREFIX": "a-, b-"},
-        "write 'b-' (no spaces around the commas)",
-    ),
-    "prefix with a space after it in yaml": (
-        valid_yaml_with("emr_prefix: 'nightly-backup- '\n"),
-        {},
-        "emr_prefix: 'nightly-backup- ' has whitespace around it",
-    ),
-}
-
-
-@pytest.mark.parametrize("name", list(BAD))
-def test_bad_config_exits_2_with_one_clear_line_and_no_aws_call(name, tmp_path):
-    text, env_change, message = BAD[name]
-    env = base_env(tmp_path)
-    # An endpoint nothing listens on: any AWS call would show up as a connection error.
-    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-    for k, v in env_change.items():
-        if v is None:
-            env.pop(k, None)
-        elif v == "<dir>":
-            env[k] = str(tmp_path)
-        else:
-            env[k] = v
-    args = []
-    if text == "<missing>":
-        args = ["--config", str(tmp_path / "nope.yaml")]
-    elif text == "<dir>":
-        args = ["--config", str(tmp_path)]
-    elif text is not None:
-        args = ["--config", write(tmp_path, "c.yaml", text)]
-        env = {
-            k: v
-            for k, v in env.items()
-            if (k not in KEYS_BY_NAME and k.lower() not in KEYS_BY_NAME) or k == "STATE_FILE"
-        }
-        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-    result = run_tool(args, env)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert "ListClusters" not in result.stderr and "Could not connect" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-
-
-def test_check_config_accepts_the_example(tmp_path):
-    result = run_tool(["check-config", "--config", str(ROOT / "config.example.yaml")], {})
-    assert result.returncode == 0 and "config OK" in result.stdout
-
-
-def test_config_file_from_environment_variable(tmp_path):
-    result = run_tool(["check-config"], {CONFIG_ENV: str(tmp_path / "none.yaml")})
-    assert result.returncode == 2 and "none.yaml: cannot read" in result.stderr
-
-
-# arguments -> the one line expected
-BAD_ARGUMENTS = {
-    "--interval nan": (
-        ["--loop", "--interval", "nan"],
-        "interval: must be a finite number, got nan",
-    ),
-    "--interval inf": (["--loop", "--interval", "inf"], "interval: must be a finite number"),
-    "--interval 1e308": (
-        ["--loop", "--interval", "1e308"],
-        "interval: must be at most 86400, got 1e+308 (from --interval)",
-    ),
-    "--interval 0.5": (["--loop", "--interval", "0.5"], "interval: must be at least 1"),
-    "--interval without --loop": (["--interval", "5"], "--interval goes with --loop"),
-}
-
-
-@pytest.mark.parametrize("name", list(BAD_ARGUMENTS))
-def test_bad_arguments_exit_2_with_one_line_and_no_aws_call(name, tmp_path):
-    args, message = BAD_ARGUMENTS[name]
-    env = base_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9")
-    result = run_tool(args, env, timeout=30)
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and message in lines[0], lines
+def test_a_bad_config_exits_2_with_one_line_per_problem_on_stderr_and_no_aws_call(tmp_path):
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=NO_AWS, EMR_PREFIX=" ", RESUME_COUNT="three")
+    r = run_tool([], env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (
+        "autoscaler-pauser: emr_prefix: must not be blank (from EMR_PREFIX)\n"
+        "autoscaler-pauser: resume_count: must be a whole number, got 'three' (from RESUME_COUNT)\n"
+    )
+    assert r.stdout == ""
     assert not (tmp_path / "state").exists()
 
 
-def test_check_config_refuses_a_state_path_the_run_would_refuse(tmp_path):
-    (tmp_path / "a-file").write_text("")
-    env = base_env(tmp_path, STATE_FILE=str(tmp_path / "a-file" / "state.json"))
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 2, result.stdout + result.stderr
-    under = tmp_path / "a-file"
-    assert result.stderr == (
-        f"autoscaler-pauser: state_file: cannot create a folder under {under}: Not a directory\n"
+def test_bad_arguments_exit_2_with_one_line_on_stderr_and_no_aws_call(tmp_path):
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=NO_AWS)
+    r = run_tool(["--loop", "--interval", "nan"], env, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (
+        "autoscaler-pauser: interval: must be a finite number, got nan (from --interval)\n"
     )
-    assert result.stdout == ""
-    env["STATE_FILE"], env["LOCK_FILE"] = str(tmp_path / "state.json"), str(tmp_path)
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 2 and "lock_file: cannot open" in result.stderr
-
-
-def test_check_config_creates_nothing(tmp_path):
-    folder = tmp_path / "new" / "state"
-    env = base_env(tmp_path, STATE_FILE=str(folder / "state.json"))
-    result = run_tool(["check-config"], env)
-    assert result.returncode == 0 and result.stdout == "config OK: environment only\n"
-    assert list(tmp_path.iterdir()) == [], "check-config made a file or folder"
+    assert r.stdout == ""
+    assert not (tmp_path / "state").exists()

@@ -1,4 +1,5 @@
-"""Faults, throttling, hangs, races, crashes, bad state files and secrets.
+"""Faults, throttling, hangs, races, crashes and secrets. (Bad state files and unusable paths,
+which need no process of their own: tests/integration/test_bad_state.py.)
 
 reconcile.py runs as cron runs it, a subprocess, over real HTTP through the fault proxy
 (tests/support/proxy.py) to moto server on loopback. The promise under test: it never writes a
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from autoscaler_pauser.config import CONFIG_ENV
 from autoscaler_pauser.model import SCALING, State
 from autoscaler_pauser.state_file import state_to_json
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG, SAVED_SCALING_TAG
@@ -508,87 +508,7 @@ def test_runs_killed_at_random_moments_never_leave_a_partial_state_file(
     assert sorted(os.listdir(state_path(env).parent)) == ["state.json", "state.json.lock"]
 
 
-# --- 6. bad state files and unusable paths (the config table: test_bad_config.py) -------------
-
-# name -> (state file bytes, what the warning says is wrong)
-BAD_STATE = {
-    "garbage bytes": (b"\x00\x9f\x92\x96 not json at all", "not usable"),
-    "cut short": (b'{"paused": tru', "not usable"),
-    "empty": (b"", "not usable"),
-    "not an object": (b"[1, 2, 3]", "not a JSON object"),
-    "newer version": (b'{"version": 99, "paused": true}', "unknown version 99"),
-    "paused not a boolean": (b'{"paused": "yes"}', "'paused' has the wrong type"),
-    "scopes not an object": (
-        b'{"version": 2, "pause": {"format": 2, "scopes": []}, "run": {}}',
-        "'scopes' is not an object",
-    ),
-    "clusters not a list": (b'{"active_clusters": "j-1"}', "'active_clusters' is not a list"),
-}
-
-
-@pytest.mark.parametrize("name", list(BAD_STATE))
-def test_bad_state_file_is_moved_aside_with_one_warning_and_run_goes_on(
-    server_world, fault_proxy, env, name
-):
-    content, reason = BAD_STATE[name]
-    backup_starts(server_world)
-    path = state_path(env)
-    path.parent.mkdir(mode=0o700)
-    path.write_bytes(content)
-    r = run_tool([], env)
-    assert r.returncode == 0, r.stderr
-    warnings = [line for line in r.stderr.splitlines() if " WARNING " in line]
-    assert len(warnings) == 1 and f"state file {path} is not usable" in warnings[0], r.stderr
-    assert reason in warnings[0] and "Traceback" not in r.stderr
-    assert server_world.desired() == 0  # a normal run
-    assert whole_state(env)["last_result"] == "ok"
-    [aside] = [p for p in path.parent.iterdir() if ".bad-" in p.name]
-    assert aside.read_bytes() == content and f"moved it to {aside}" in warnings[0]
-
-
-# name -> (environment change, the start of the one line expected); {tmp} stands for a folder
-# with a-file, a-dir and loop (a symlink to itself) in it. /proc takes no new file, not even
-# from root, and a path through a file or a loop cannot be read by anyone.
-BAD_PATHS = {
-    "state folder is a file": ({"STATE_FILE": "{tmp}/a-file/state.json"}, "state_file: "),
-    "state file is a symlink loop": ({"STATE_FILE": "{tmp}/loop"}, "state_file: "),
-    "state folder not writable": ({"STATE_FILE": "/proc/state.json"}, "state_file: "),
-    "state folder not writable, lock elsewhere": (
-        {"STATE_FILE": "/proc/state.json", "LOCK_FILE": "{tmp}/lock"},
-        "state_file: ",
-    ),
-    "lock file is a directory": ({"LOCK_FILE": "{tmp}/a-dir"}, "lock_file: "),
-    "lock folder not writable": ({"LOCK_FILE": "/proc/pauser.lock"}, "lock_file: "),
-    "config file under a file": (
-        {CONFIG_ENV: "{tmp}/a-file/config.yaml"},
-        "config file {tmp}/a-file/config.yaml: cannot read: Not a directory",
-    ),
-    "config file is a symlink loop": (
-        {CONFIG_ENV: "{tmp}/loop"},
-        "config file {tmp}/loop: cannot read: Too many levels of symbolic links",
-    ),
-}
-
-
-@pytest.mark.parametrize("name", list(BAD_PATHS))
-def test_unusable_path_exits_2_with_one_line_before_any_aws_call(
-    server_world, fault_proxy, env, tmp_path, name
-):
-    backup_starts(server_world)
-    (tmp_path / "a-file").write_text("")
-    (tmp_path / "a-dir").mkdir()
-    (tmp_path / "loop").symlink_to(tmp_path / "loop")
-    change, message = BAD_PATHS[name]
-    r = run_tool([], {**env, **{k: v.format(tmp=tmp_path) for k, v in change.items()}})
-    assert r.returncode == 2, r.stderr
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    expected = f"autoscaler-pauser: {message.format(tmp=tmp_path)}"
-    assert len(lines) == 1 and lines[0].startswith(expected), lines
-    assert sum(fault_proxy.calls.values()) == 0
-    assert server_world.desired() == START
-
-
-# --- 7. secrets ----------------------------------------------------------------------------------
+# --- 6. secrets ----------------------------------------------------------------------------------
 
 
 def test_debug_output_never_shows_a_credential(server_world, fault_proxy, env):

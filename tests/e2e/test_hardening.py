@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.proxy import AAS, DESCRIBE_SERVICES, LIST_CLUSTERS
 from tests.support.state import read as read_state
-from tests.support.tool import ROOT, base_env, run_tool, tool_env, wait_for
+from tests.support.tool import ROOT, Lines, base_env, run_tool, tool_env, wait_for
 
 START = 3
 TAGGED = {SAVED_COUNT_TAG: str(START)}
@@ -124,10 +123,11 @@ def test_an_error_page_for_an_answer_is_one_line_with_its_code(
 # --- 3. a saved-count tag that is no count; a run that fails in an unexpected way ---------------
 
 
-@pytest.mark.parametrize("tag", ["³", "99999999999999999999", "0", "-3", "3.0", "three"])
 def test_a_tag_that_is_no_count_is_ignored_and_the_state_file_count_is_used(
-    server_world, fault_proxy, env, tag
+    server_world, fault_proxy, env
 ):
+    """One value that is no count; which values are: tests/unit/test_targets.py."""
+    tag = "³"
     w = server_world
     cluster = paused(w, env)
     w.ecs.tag_resource(
@@ -142,37 +142,6 @@ def test_a_tag_that_is_no_count_is_ignored_and_the_state_file_count_is_used(
     )
     assert w.desired() == START and w.tags() == {}
     assert "resumed ddb-scaler 0 → 3" in r.stderr
-
-
-def test_a_bad_tag_with_no_state_file_resumes_to_resume_count_and_says_so(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    cluster = paused(w, env)
-    arn = w.describe()["serviceArn"]
-    w.ecs.tag_resource(
-        resourceArn=arn, tags=[{"key": SAVED_COUNT_TAG, "value": "99999999999999999999"}]
-    )
-    Path(env["STATE_FILE"]).unlink()
-    w.stop_cluster(cluster)
-    r = ok({**env, "RESUME_COUNT": "2"})
-    assert w.desired() == 2, "the tag's count must never be applied"
-    assert (
-        "resumed ddb-scaler 0 → 2: no active cluster matches 'nightly-backup-'; its setting "
-        "before the pause is not known anywhere, so resume_count"
-    ) in r.stderr
-
-
-def test_a_bad_tag_when_a_backup_starts_is_overwritten_with_the_count(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    w.create_service(desired=START)
-    arn = w.describe()["serviceArn"]
-    w.ecs.tag_resource(resourceArn=arn, tags=[{"key": SAVED_COUNT_TAG, "value": "³"}])
-    w.start_cluster("nightly-backup-users")
-    ok(env)
-    assert w.desired() == 0 and w.tags() == TAGGED
 
 
 def test_an_unexpected_failure_is_recorded_in_the_state_file_and_the_metrics(
@@ -206,27 +175,6 @@ def test_an_unexpected_failure_is_recorded_in_the_state_file_and_the_metrics(
     assert state(env)["last_result"] == "ok"
 
 
-# --- 8. a saved-count tag deleted during a pause ------------------------------------------------
-
-
-def test_a_tag_deleted_during_the_pause_is_put_back_and_the_resume_still_restores(
-    server_world, fault_proxy, env
-):
-    w = server_world
-    cluster = paused(w, env)
-    w.ecs.untag_resource(resourceArn=w.describe()["serviceArn"], tagKeys=[SAVED_COUNT_TAG])
-    r = ok(env)
-    assert w.tags() == TAGGED and w.desired() == 0
-    assert (
-        "saved the pre-pause setting of ddb-scaler, 3, on AWS again: its record was gone"
-        in r.stderr
-    )
-    Path(env["STATE_FILE"]).unlink()  # now the tag alone knows the count
-    w.stop_cluster(cluster)
-    ok(env)
-    assert w.desired() == START and w.tags() == {}
-
-
 # --- 5, 9. status tells the truth, and --check says whether the runs are healthy ----------------
 
 
@@ -257,20 +205,6 @@ def test_status_needs_only_the_state_file_and_checks_health(server_world, fault_
     server_world.stop_cluster(cluster)
     ok(env)
     assert "last action:  resume at " in status(env).stdout
-
-
-def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path):
-    env = base_env(tmp_path)
-    path = Path(env["STATE_FILE"])
-    path.parent.mkdir()
-    path.write_text('{"paused": tru')
-    r = status(env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"state file {path} is not usable (")
-    assert "the next run moves it aside" in r.stdout and "never ran" not in r.stdout
-    assert json.loads(status(env, "--json").stdout)["unusable"]
-    assert status(env, "--check").returncode == 1
-    assert path.read_text() == '{"paused": tru', "status changes nothing"
 
 
 def test_the_dockerfile_health_check_runs_status_check(server_world, fault_proxy, env):
@@ -306,19 +240,23 @@ def test_the_loop_goes_on_when_the_state_folder_becomes_unusable(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output = Lines(proc.stdout)
+    skipped = f"state_file: cannot create folder {folder}: File exists; this run was skipped"
     try:
         assert wait_for(lambda: (folder / "state.json").exists())
         shutil.rmtree(folder)
         folder.write_text("")  # a file where the folder was: no run can record anything
-        time.sleep(2.5)
+        # A second run skipped: the loop went on after the first.
+        assert wait_for(lambda: output.count(skipped) >= 2), output.lines
         assert proc.poll() is None, "the loop must go on"
         folder.unlink()
         assert wait_for(lambda: (folder / "state.json").exists())
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    out = output.text()
     assert proc.returncode == 0, out
-    assert f"state_file: cannot create folder {folder}: File exists; this run was skipped" in out
+    assert skipped in out
     assert "the loop goes on" in out and "Traceback" not in out
 
 

@@ -209,9 +209,3 @@ def test_mixed_prefixes_each_pause_and_state_names_the_prefix(aws, tmp_path):
     assert main([], environ=env, aws_factory=aws.clients) == 0
     assert state(tmp_path)["active_clusters"][0]["prefix"] == "adhoc-export-"
     assert targets(aws)["table/orders ReadCapacityUnits"][0] == SUSPENDED
-
-
-def test_no_target_configured_is_a_config_error(tmp_path):
-    env = tables_only(tmp_path, "")
-    r = run_tool(["check-config"], env)
-    assert r.returncode == 2 and "unless dynamodb_tables is set" in r.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -67,7 +66,7 @@ def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypa
     w = function
     w.create_service(desired=3)
     w.start_cluster("nightly-backup-users")
-    second_done = threading.Event()
+    first_reads_emr, second_done = threading.Event(), threading.Event()
     new_session = lambda_handler.new_session
 
     def session_waiting_in_describe_services():
@@ -75,6 +74,7 @@ def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypa
 
         def wait(**_):
             if threading.current_thread().name == "first":
+                first_reads_emr.set()
                 assert second_done.wait(30), "the second invocation did not end"
 
         session.events.register("before-call.ecs.DescribeServices", wait)
@@ -85,10 +85,9 @@ def test_two_invocations_at_once_make_one_writer_and_one_skip(function, monkeypa
     first = threading.Thread(target=lambda: results.update(first=invoke("r-1")), name="first")
     first.start()
     try:
-        deadline = datetime.now(timezone.utc) + timedelta(seconds=30)
-        while "lease_holder" not in w.pause_item(TABLE).get(ITEM, {}):
-            assert datetime.now(timezone.utc) < deadline, "the first invocation took no lease"
-            time.sleep(0.05)  # moto's lock is not fair: a loop without a pause starves the other
+        # A run takes the lease before it reads EMR: the first holds it from here on.
+        assert first_reads_emr.wait(30), "the first invocation did not reach ListClusters"
+        assert "lease_holder" in w.pause_item(TABLE).get(ITEM, {}), "the first took no lease"
         results["second"] = invoke("r-2")
     finally:  # the first ends before moto does, whatever happened
         second_done.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import stat
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -239,6 +240,28 @@ def test_status_check_fails_once_the_last_run_is_stale(world, tmp_path, clock, c
     assert run(world, tmp_path, clock, "status", "--check") == 1
     assert "NOT RECENT" in capsys.readouterr().out
     assert run(world, tmp_path, clock, "status") == 0
+
+
+def status(capsys, env, *args) -> subprocess.CompletedProcess:
+    """`status` through main() with the state file's path as all its environment."""
+    capsys.readouterr()
+    code = main(["status", *args], environ={"STATE_FILE": env["STATE_FILE"]})
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["status", *args], code, out, err)
+
+
+def test_status_says_a_state_file_it_cannot_read_is_unusable_and_leaves_it(tmp_path, capsys):
+    env = base_env(tmp_path)
+    path = Path(env["STATE_FILE"])
+    path.parent.mkdir()
+    path.write_text('{"paused": tru')
+    r = status(capsys, env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"state file {path} is not usable (")
+    assert "the next run moves it aside" in r.stdout and "never ran" not in r.stdout
+    assert json.loads(status(capsys, env, "--json").stdout)["unusable"]
+    assert status(capsys, env, "--check").returncode == 1
+    assert path.read_text() == '{"paused": tru', "status changes nothing"
 
 
 def test_status_json_before_any_run(world, tmp_path, clock, capsys):

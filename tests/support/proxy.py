@@ -179,7 +179,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         proxy: FaultProxy = self.server.proxy
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            # The client went away (killed) between the headers and the end of the body: as an
+            # AWS endpoint would, act on no part of the call, and keep no record of it.
+            self.close_connection = True
+            return
         action = self.headers.get("X-Amz-Target") or f"{self.command} {self.path}"
         try:
             self._serve(proxy, action, body)

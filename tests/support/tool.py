@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,3 +98,25 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return int(self.seconds * 1000)
+
+
+class Lines:
+    """A running process's output, read line by line as it comes by a thread of its own, so that
+    a test can wait for a line instead of for a time."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+    def text(self, timeout: float = 30) -> str:
+        """All of it, once the process has closed its output (or `timeout` has passed)."""
+        self._thread.join(timeout)
+        return "".join(self.lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections import Counter
@@ -29,13 +30,28 @@ class World:
         if keys:
             kw["aws_access_key_id"] = keys["AWS_ACCESS_KEY_ID"]
             kw["aws_secret_access_key"] = keys["AWS_SECRET_ACCESS_KEY"]
-        self.emr = boto3.client("emr", **kw)
-        self.ecs = boto3.client("ecs", **kw)
-        self.aas = boto3.client("application-autoscaling", **kw)
-        self.dynamodb = boto3.client("dynamodb", **kw)
         self.kw = kw
         self.calls: Counter[str] = Counter()
         self.cluster, self.service = "autoscaler", "ddb-scaler"
+
+    # Each client is made when a test first uses it: most tests need two of the four, and a
+    # client takes a tenth of a second or so to make.
+
+    @functools.cached_property
+    def emr(self):
+        return boto3.client("emr", **self.kw)
+
+    @functools.cached_property
+    def ecs(self):
+        return boto3.client("ecs", **self.kw)
+
+    @functools.cached_property
+    def aas(self):
+        return boto3.client("application-autoscaling", **self.kw)
+
+    @functools.cached_property
+    def dynamodb(self):
+        return boto3.client("dynamodb", **self.kw)
 
     def create_service(self, desired: int = 3, name: str | None = None) -> str:
         name = name or self.service
