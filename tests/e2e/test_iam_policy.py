@@ -108,6 +108,10 @@ def night(w: World, env: dict[str, str], setup: dict) -> str | None:
             return f"the service's scaling target is {suspensions(w, 'ecs')}"
         if setup["tables"] and any(s != flags for s in suspensions(w, "dynamodb")):
             return "a table's scaling is not as it should be"
+        if setup.get("failsafe"):
+            made = w.scheduler().list_schedules()["Schedules"]
+            if paused != bool(made):
+                return f"{len(made)} failsafe schedules are there"
         return None
 
     def run(step: str, paused: bool, *args: str) -> str | None:
