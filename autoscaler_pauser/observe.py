@@ -5,6 +5,7 @@ scalable target."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,7 +42,8 @@ def target_kinds(
             config.resume_count,
         )
         kinds.append(service)
-        scaling = EcsServiceScaling(aws.client("application-autoscaling", region), service)
+        aas = functools.partial(aws.client, "application-autoscaling", region)
+        scaling = EcsServiceScaling(aas, service)
     if config.dynamodb_tables:
         region = config.tables_region or ""
         aas = aws.client("application-autoscaling", region)

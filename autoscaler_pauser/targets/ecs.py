@@ -12,6 +12,7 @@ matching cluster holds both, whatever tables it backs up.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -284,10 +285,16 @@ class EcsServiceScaling:
     DIMENSION = "ecs:service:DesiredCount"
     parallel = False
 
-    def __init__(self, aas: Any, service: EcsService):
-        self.aas, self.service = aas, service
+    def __init__(self, aas: Callable[[], Any], service: EcsService):
+        """`aas`: makes the Application Auto Scaling client when the target is first read (a
+        steady run never makes it)."""
+        self._aas, self.service = aas, service
         self.key = self.key_of(service.region_name, service.cluster, service.service)
         self.target: Mapping[str, Any] = {}
+
+    @property
+    def aas(self) -> Any:
+        return self._aas()
 
     @classmethod
     def key_of(cls, region: str, cluster: str, service: str) -> str:
@@ -361,5 +368,6 @@ def _leftover_services(keys: Collection[str], aws: Aws, config: Config) -> list[
         ecs = EcsService(
             aws.client("ecs", region), region, cluster, service, config.resume_count, False
         )
-        kinds += [ecs, EcsServiceScaling(aws.client("application-autoscaling", region), ecs)]
+        aas = functools.partial(aws.client, "application-autoscaling", region)
+        kinds += [ecs, EcsServiceScaling(aas, ecs)]
     return kinds
