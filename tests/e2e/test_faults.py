@@ -8,7 +8,6 @@ wrong desired count, never loses the pre-pause count, and every failure is loud,
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -19,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscaler_pauser.model import SCALING, State
-from autoscaler_pauser.state_file import state_to_json
+from autoscaler_pauser.model import SCALING
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG, SAVED_SCALING_TAG
 from autoscaler_pauser.targets.scalable import format_flags
 from tests.support.proxy import (
@@ -32,7 +30,7 @@ from tests.support.proxy import (
     UNTAG_RESOURCE,
     UPDATE_SERVICE,
 )
-from tests.support.state import flat
+from tests.support.state import whole
 from tests.support.tool import FAKE_CREDENTIALS, TOOL, base_env, run_tool, tool_env
 from tests.support.world import add_table, register, targets
 
@@ -62,12 +60,7 @@ def state_path(env) -> Path:
 
 
 def whole_state(env) -> dict:
-    """The state file, which must be complete: valid JSON with every field, ended by a newline."""
-    text = state_path(env).read_text()
-    data = json.loads(text)
-    assert set(data) == set(state_to_json(State())), text
-    assert text.endswith("}\n"), text
-    return flat(data)
+    return whole(state_path(env))
 
 
 def healthy(env) -> subprocess.CompletedProcess:

@@ -4,16 +4,13 @@ kind of content: tests/unit/test_state_file.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from autoscaler_pauser.cli import main
 from autoscaler_pauser.config import CONFIG_ENV
-from autoscaler_pauser.model import State
-from autoscaler_pauser.state_file import state_to_json
-from tests.support.state import flat
+from tests.support.state import whole
 from tests.support.tool import base_env
 
 START = 3  # the autoscaler's desired count before any backup
@@ -36,12 +33,7 @@ def state_path(env) -> Path:
 
 
 def whole_state(env) -> dict:
-    """The state file, which must be complete: valid JSON with every field, ended by a newline."""
-    text = state_path(env).read_text()
-    data = json.loads(text)
-    assert set(data) == set(state_to_json(State())), text
-    assert text.endswith("}\n"), text
-    return flat(data)
+    return whole(state_path(env))
 
 
 def backup_starts(world) -> str:

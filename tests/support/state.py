@@ -39,3 +39,16 @@ def flat(data: dict[str, Any]) -> dict[str, Any]:
 
 def read(path: Path | str) -> dict[str, Any]:
     return flat(json.loads(Path(path).read_text()))
+
+
+def whole(path: Path | str) -> dict[str, Any]:
+    """The state file, which must be complete: valid JSON with every field, ended by a newline;
+    as flat() gives it."""
+    from autoscaler_pauser.model import State
+    from autoscaler_pauser.state_file import state_to_json
+
+    text = Path(path).read_text()
+    data = json.loads(text)
+    assert set(data) == set(state_to_json(State())), text
+    assert text.endswith("}\n"), text
+    return flat(data)

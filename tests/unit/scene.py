@@ -17,4 +17,12 @@ CONFIG = Config(
     dynamodb_tables=("orders",),
     resume_count=1,
 )
+# The same night as the original tool's environment variables name it.
+ENV = {
+    "EMR_PREFIX": "nightly-backup-",
+    "EMR_REGION": "us-east-1",
+    "AUTOSCALER_CLUSTER": "autoscaler",
+    "AUTOSCALER_REGION": "us-east-1",
+    "AUTOSCALER_SERVICE": "ddb-scaler",
+}
 BACKUP = (Cluster("j-1", "nightly-backup-a", "RUNNING", "nightly-backup-"),)

@@ -9,14 +9,8 @@ import pytest
 from autoscaler_pauser import lease
 from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.keys import KEYS, NAME_BYTES, PART_MARK
+from tests.unit.scene import ENV
 
-ENV = {
-    "EMR_PREFIX": "nightly-backup-",
-    "EMR_REGION": "us-east-1",
-    "AUTOSCALER_CLUSTER": "autoscaler",
-    "AUTOSCALER_REGION": "us-east-1",
-    "AUTOSCALER_SERVICE": "ddb-scaler",
-}
 FILE = "".join(f"{name.lower()}: {value}\n" for name, value in ENV.items())
 ARN = "arn:aws:ecs:eu-west-1:123456789012:service/autoscaler/ddb-scaler"
 SHORT_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/ddb-scaler"

@@ -12,6 +12,7 @@ from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.failsafe import DESCRIPTION_MAX, Failsafe, fitted
 from autoscaler_pauser.model import SCALING
 from tests.support.contract import check_request, compiled
+from tests.unit import scene
 
 ROLE = "arn:aws:iam::123456789012:role/failsafe"
 TABLE, INDEX = "orders-" + "x" * 248, "by-date-" + "y" * 247
@@ -81,14 +82,7 @@ def test_a_fitted_text_keeps_its_start_and_end_within_the_limit(length):
     assert (cut == text) is (length <= DESCRIPTION_MAX)
 
 
-ENV = {
-    "EMR_PREFIX": "nightly-backup-",
-    "EMR_REGION": "us-east-1",
-    "AUTOSCALER_CLUSTER": "autoscaler",
-    "AUTOSCALER_REGION": "us-east-1",
-    "AUTOSCALER_SERVICE": "ddb-scaler",
-    "FAILSAFE_MINUTES": "30",
-}
+ENV = {**scene.ENV, "FAILSAFE_MINUTES": "30"}
 
 
 @pytest.mark.parametrize(
