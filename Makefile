@@ -87,6 +87,7 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_reconcile
 	$(PY) -m benchmarks.bench_scale
+	$(PY) -m benchmarks.bench_fleet
 
 # Remake config.example.yaml and the table of keys in docs/configuration.md from
 # autoscaler_pauser.keys.KEYS.
