@@ -5,6 +5,7 @@ resume needs) and the run record (this host's own account of its last run)."""
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -215,17 +216,20 @@ class State:
     run: RunRecord = field(default_factory=RunRecord)
 
 
+ISO_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: object) -> datetime | None:
     """A time as iso() writes it, or None."""
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(  # type: ignore[arg-type]
-            tzinfo=timezone.utc
-        )
-    except (TypeError, ValueError):
+    if not isinstance(text, str) or ISO_FORM.fullmatch(text) is None:
+        return None
+    try:  # fromisoformat, not strptime: a steady run has no need of the _strptime module
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    except ValueError:  # a day or an hour out of range
         return None
 
 

@@ -200,6 +200,8 @@ class Run:
     ) -> tuple[list[Job], list[Job]]:
         """Each target's change, then its schedule (set, moved or removed: a resume removes it
         once the target is resumed); the schedules of targets that do not change."""
+        if not reading.plan.changes and failsafe is None:
+            return [], []  # nothing to write: a steady run does not load the write pool
         from .writes import Job, change_jobs
 
         then = {} if failsafe is None else self._arm_writes(failsafe, acts, pause, paused)

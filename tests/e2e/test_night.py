@@ -13,7 +13,8 @@ import pytest
 from autoscaler_pauser import __version__
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.state import read as read_state
-from tests.support.tool import base_env, run_tool
+from tests.support.tool import base_env, run_tool, tool_env
+from tests.support.world import add_table
 
 
 @pytest.fixture
@@ -94,3 +95,41 @@ def test_installed_command_runs(server_world, env):
         timeout=60,
     )
     assert r.returncode == 0 and __version__ in r.stdout, r.stderr
+
+
+# What only a run that writes, leases, arms the failsafe or reads a config file needs.
+NOT_FOR_A_STEADY_RUN = {
+    "yaml",  # no config file
+    "autoscaler_pauser.writes",  # the write pool
+    "autoscaler_pauser.failsafe",
+    "autoscaler_pauser.lease",  # no state_table
+    "_strptime",
+}
+LOADED = (
+    "import json, sys\n"
+    "from autoscaler_pauser import cli\n"
+    "code = cli.main([])\n"
+    "print(json.dumps(sorted(sys.modules)))\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_steady_run_loads_only_what_it_uses(server_world, env, tmp_path):
+    w = server_world
+    w.create_service(desired=3)
+    add_table(w, "orders")
+    env = {
+        **env,
+        "DYNAMODB_TABLES": "orders",
+        "FAILSAFE_MINUTES": "30",
+        "FAILSAFE_ROLE_ARN": "arn:aws:iam::123456789012:role/failsafe",
+    }
+    for _run in ("first", "steady"):
+        r = subprocess.run(
+            [sys.executable, "-c", LOADED], env=tool_env(env), capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr
+    assert "no change: 3 targets stay running" in r.stderr
+    loaded = set(json.loads(r.stdout))
+    assert "autoscaler_pauser.run" in loaded and "boto3" in loaded  # the control
+    assert loaded & NOT_FOR_A_STEADY_RUN == set()

@@ -19,6 +19,8 @@ from autoscaler_pauser.model import (
     Schedule,
     State,
     Suspension,
+    iso,
+    parse_iso,
 )
 from autoscaler_pauser.state_file import (
     STATE_VERSION,
@@ -176,6 +178,18 @@ INVALID = {
     "scopes a list": (_version2(scopes=[]), "'scopes' is not an object"),
     "a scope a list": (_version2(scopes={"*": []}), "scope '*' is not an object"),
     "paused_at a date": (_version2(scopes={"*": {"paused_at": "2026-11-26"}}), "'paused_at'"),
+    "paused_at unpadded": (
+        _version2(scopes={"*": {"paused_at": "2026-1-6T1:2:3Z"}}),
+        "'paused_at'",
+    ),
+    "paused_at a week date": (
+        _version2(scopes={"*": {"paused_at": "2026-W48-1T13:09:45Z"}}),
+        "'paused_at'",
+    ),
+    "paused_at Feb 30": (
+        _version2(scopes={"*": {"paused_at": "2026-02-30T00:00:00Z"}}),
+        "'paused_at'",
+    ),
     "last_seen a number": (
         _version2(scopes={"*": {"paused_at": TIME, "last_seen": 1}}),
         "'last_seen' is not a time",
@@ -270,3 +284,28 @@ def test_a_state_file_that_cannot_be_understood_is_unusable_saying_why(name, tmp
 def test_a_missing_state_file_is_the_state_before_any_run(tmp_path):
     config = dataclasses.replace(CONFIG, state_file=str(tmp_path / "state.json"))
     assert load_state(config) == (State(), [])
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("2026-11-30T13:09:45Z", "2026-11-30 13:09:45+00:00"),
+        ("2026-02-28T23:59:59Z", "2026-02-28 23:59:59+00:00"),
+        ("2026-02-30T00:00:00Z", None),  # no such day
+        ("2026-11-30T24:00:00Z", None),
+        ("2026-11-30T13:09:45", None),  # no Z: not what iso() writes
+        ("2026-11-30T13:09:45+00:00", None),
+        ("2026-11-30 13:09:45Z", None),
+        ("2026-W48-1T13:09:45Z", None),
+        ("2026-1-6T1:2:3Z", None),
+        ("２０２６-11-30T13:09:45Z", None),  # digits of another script
+        ("", None),
+        (1764508185, None),
+        (None, None),
+    ],
+)
+def test_parse_iso_reads_only_what_iso_writes(text: object, parsed: str | None) -> None:
+    moment = parse_iso(text)
+    assert (None if moment is None else str(moment)) == parsed
+    if moment is not None:
+        assert iso(moment) == text
