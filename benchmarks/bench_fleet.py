@@ -111,10 +111,10 @@ def until_done(world: World, env: dict[str, str], table: str, what: str) -> list
         seconds, r = run(env)
         times.append(seconds)
         state = json.loads(Path(env["STATE_FILE"]).read_text())
-        pending = state["run"]["pending"]
+        planned, pending = state["run"]["planned"], state["run"]["pending"]
         print(
             f"  {what} run {len(times)}: {seconds:5.1f} s, exit {r.returncode}, "
-            f"{state['run']['planned'] - pending:,} of {state['run']['planned']:,} writes done, "
+            f"{planned - pending:,} of {planned:,} targets written, "
             f"largest item {largest_item(world, table):,} bytes"
         )
         if r.returncode != 0:

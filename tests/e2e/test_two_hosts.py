@@ -12,7 +12,7 @@ its setting from before the pause (or the one a person set since), and so has ev
 table off the list, whatever the clusters do. Exit codes are 0 or 3.
 
 The same nights without state_table, each host keeping its own pause record, go wrong: the test
-shows that they do, and prints how (docs/operations.md lists it).
+shows that they do, and prints how (docs/pause-record.md lists it).
 """
 
 from __future__ import annotations

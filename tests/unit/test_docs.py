@@ -25,7 +25,7 @@ def test_the_metrics_listed_are_those_a_run_writes_in_its_order():
 
 
 def listed(marker: str) -> list[str]:
-    return [name for row in table("operations.md", marker) for name in quoted(row[0])]
+    return [name for row in table("pause-record.md", marker) for name in quoted(row[0])]
 
 
 def test_the_state_file_fields_listed_are_those_it_holds():
@@ -50,7 +50,7 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
     fields |= {f for target in targets for f in target}
     schedule = {f for target in targets for f in target.get("schedule", {})}
     assert set(listed("pause-fields")) == fields
-    [row] = [row for row in table("operations.md", "pause-fields") if "`schedule`" in row[0]]
+    [row] = [row for row in table("pause-record.md", "pause-fields") if "`schedule`" in row[0]]
     assert set(quoted(row[1])) == schedule, "the schedule's row names each of its fields"
 
 
