@@ -312,6 +312,7 @@ def _target_problems(values: Mapping[str, Any], given: set[str]) -> list[str]:
             f"{k}: required (set it in the config file or {k.upper()}), unless "
             "dynamodb_tables is set"
             for k in ECS_KEYS
+            if k not in given  # autoscaler_region alone: the other two
         ]
     elif ecs_given:
         problems += [

@@ -95,6 +95,19 @@ def test_every_problem_is_reported_at_once(tmp_path):
     ]
 
 
+def test_a_region_alone_names_no_target_and_is_not_asked_for_again():
+    env = {"EMR_PREFIX": "b-", "EMR_REGION": "us-east-1", "AUTOSCALER_REGION": "us-east-1"}
+    for blank_tables in ({}, {"DYNAMODB_TABLES": ""}):
+        with pytest.raises(ConfigError) as e:
+            load_config(None, {**env, **blank_tables})
+        assert e.value.problems == [
+            "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER), "
+            "unless dynamodb_tables is set",
+            "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE), "
+            "unless dynamodb_tables is set",
+        ]
+
+
 def test_the_docs_list_every_environment_name():
     page = (ROOT / KEYS_PAGE).read_text()
     for key in KEYS:
