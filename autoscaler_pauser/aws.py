@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -96,11 +96,26 @@ def one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def pages(call: Callable[..., Mapping[str, Any]], token: str, **params: Any) -> Iterator[Any]:
+    """Each page of a listing call, following its `token` (Marker, NextToken) as botocore's
+    paginators do. Not those: the first a process makes lists every service's folder of
+    botocore's data, 8 ms of a 300 ms run. The same token twice is an error, not an end."""
+    while True:
+        page = call(**params)
+        yield page
+        following = page.get(token)
+        if not following:
+            return
+        if following == params.get(token):
+            raise RuntimeError(f"the same {token} twice: {one_line(str(following))}")
+        params[token] = following
+
+
 def list_matching_clusters(emr: Any, prefixes: Sequence[str]) -> tuple[Cluster, ...]:
     """Active EMR clusters whose name starts with any prefix, all pages, filtered by state."""
     found = []
     try:
-        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_STATES)):
+        for page in pages(emr.list_clusters, "Marker", ClusterStates=list(ACTIVE_STATES)):
             for c in page.get("Clusters", []):
                 name = c.get("Name", "")
                 prefix = next((p for p in prefixes if name.startswith(p)), None)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..aws import Aws, aws_error
+from ..aws import Aws, aws_error, pages
 from ..config import Config
 from ..model import Change, Scan, Scope, Setting, TargetView
 from .kind import RestoreCall
@@ -189,9 +189,9 @@ class DynamoDbScaling:
     def _scan(self) -> list[Mapping[str, Any]]:
         """Every target of the namespace, the listed tables' kept; what was found noted."""
         found, everything = [], 0
+        listing = self.aas.describe_scalable_targets
         try:
-            pages = self.aas.get_paginator("describe_scalable_targets")
-            for page in pages.paginate(ServiceNamespace="dynamodb"):
+            for page in pages(listing, "NextToken", ServiceNamespace="dynamodb"):
                 targets = page.get("ScalableTargets", [])
                 everything += len(targets)
                 found += [t for t in targets if self._table(t["ResourceId"])]
@@ -217,10 +217,10 @@ class DynamoDbScaling:
         return found
 
     def _chunk(self, ids: list[str]) -> list[Mapping[str, Any]]:
-        pages = self.aas.get_paginator("describe_scalable_targets")
+        listing = self.aas.describe_scalable_targets
         return [
             t
-            for page in pages.paginate(ServiceNamespace="dynamodb", ResourceIds=ids)
+            for page in pages(listing, "NextToken", ServiceNamespace="dynamodb", ResourceIds=ids)
             for t in page.get("ScalableTargets", [])
             if self._table(t["ResourceId"])
         ]

@@ -15,9 +15,9 @@ from .world import REGION
 
 @functools.cache
 def called_in_source() -> frozenset[tuple[str, str]]:
-    """Every client method the package calls on a client by the names it gives them
-    (self.ecs.x(...), emr.get_paginator("x"), aas.x(...)), also those no scenario reaches: as
-    (botocore service name, operation name)."""
+    """Every client method the package calls or hands on, on a client by the names it gives them
+    (self.ecs.x(...), pages(emr.x, ...), aas.get_paginator("x")), also those no scenario
+    reaches: as (botocore service name, operation name)."""
     aws = make_clients(Config(("p-",), REGION, "c", REGION, "s"))
     clients = {
         "emr": aws.emr,
@@ -29,15 +29,15 @@ def called_in_source() -> frozenset[tuple[str, str]]:
     found = set()
     trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]
     for node in (node for tree in trees for node in ast.walk(tree)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "get_paginator":
+            receiver, method = node.func.value, getattr(node.args[0], "value", None)
+        elif isinstance(node, ast.Attribute):  # a method called, or handed on to be called
+            receiver, method = node.value, node.attr
+        else:
             continue
-        receiver = node.func.value
         name = getattr(receiver, "attr", None) or getattr(receiver, "id", None)
         if name not in clients:
             continue
-        method = node.func.attr
-        if method == "get_paginator" and isinstance(node.args[0], ast.Constant):
-            method = node.args[0].value
         mapping = clients[name].meta.method_to_api_mapping
         if method in mapping:
             found.add((clients[name].meta.service_model.service_name, mapping[method]))

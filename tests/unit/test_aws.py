@@ -1,6 +1,6 @@
 """An AWS failure as one line: the operation, the AWS error code and the message (aws.py), also
 when an error page comes instead of an AWS error. The pages are the fault proxy's, read by
-botocore's own parser as a client reads them."""
+botocore's own parser as a client reads them. And a listing's pages, followed token by token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.parsers import create_parser
 
-from autoscaler_pauser.aws import _code_and_message, aws_error, error_code, one_line
+from autoscaler_pauser.aws import (
+    AwsError,
+    _code_and_message,
+    aws_error,
+    error_code,
+    list_matching_clusters,
+    one_line,
+    pages,
+)
 from tests.support.proxy import ERROR_ANSWERS, PAGE_ANSWERS
 
 IAM_PAGE_MESSAGE = (
@@ -144,3 +152,65 @@ def test_a_failure_without_an_answer_is_one_line_with_its_type_and_no_code():
     error = aws_error("ListClusters", EndpointConnectionError(endpoint_url="http://a/\nb"))
     assert str(error).startswith("ListClusters failed: EndpointConnectionError: ")
     assert "\n" not in str(error)
+
+
+class Listing:
+    """A listing call that answers from its pages, noting what it was asked."""
+
+    def __init__(self, *answers: dict):
+        self.answers, self.asked = list(answers), []
+
+    def __call__(self, **params):
+        self.asked.append(params)
+        return self.answers.pop(0)
+
+
+def cluster(n: int, name: str) -> dict:
+    return {"Id": f"j-{n}", "Name": name, "Status": {"State": "RUNNING"}}
+
+
+def test_pages_follow_the_token_until_a_page_has_none():
+    listing = Listing({"Clusters": [1], "Marker": "a"}, {"Clusters": [2], "Marker": "b"}, {})
+    assert list(pages(listing, "Marker", ClusterStates=["RUNNING"])) == [
+        {"Clusters": [1], "Marker": "a"},
+        {"Clusters": [2], "Marker": "b"},
+        {},
+    ]
+    assert listing.asked == [
+        {"ClusterStates": ["RUNNING"]},
+        {"ClusterStates": ["RUNNING"], "Marker": "a"},
+        {"ClusterStates": ["RUNNING"], "Marker": "b"},
+    ]
+
+
+@pytest.mark.parametrize("last", [{"NextToken": ""}, {"NextToken": None}, {}])
+def test_an_empty_or_missing_token_ends_the_pages(last):
+    listing = Listing({"NextToken": "t"}, last)
+    assert len(list(pages(listing, "NextToken"))) == 2 and listing.answers == []
+
+
+def test_the_same_token_twice_fails_the_listing_with_one_line():
+    listing = Listing(
+        {"Clusters": [cluster(1, "b-1")], "Marker": "m"},
+        {"Clusters": [cluster(2, "b-2")], "Marker": "m"},
+    )
+
+    class Emr:
+        list_clusters = staticmethod(listing)
+
+    with pytest.raises(AwsError) as e:
+        list_matching_clusters(Emr(), ["b-"])
+    assert str(e.value) == "ListClusters failed: RuntimeError: the same Marker twice: m"
+
+
+def test_matching_clusters_come_from_every_page():
+    listing = Listing(
+        {"Clusters": [cluster(2, "b-2"), cluster(9, "other")], "Marker": "m"},
+        {"Clusters": [cluster(1, "b-1")]},
+    )
+
+    class Emr:
+        list_clusters = staticmethod(listing)
+
+    found = list_matching_clusters(Emr(), ["b-"])
+    assert [(c.id, c.name, c.prefix) for c in found] == [("j-1", "b-1", "b-"), ("j-2", "b-2", "b-")]
