@@ -21,15 +21,12 @@ from autoscaler_pauser.targets import (
 from autoscaler_pauser.targets.dynamodb import DynamoDbScaling
 from autoscaler_pauser.targets.ecs import EcsService, EcsServiceScaling
 from autoscaler_pauser.targets.kind import UnknownTarget
+from tests.unit import scene
 
-CONFIG = Config(
-    emr_prefix=("nightly-backup-",),
-    emr_region="us-east-1",
-    autoscaler_cluster="autoscaler",
-    autoscaler_region="eu-west-1",
-    autoscaler_service="ddb-scaler",
-    dynamodb_tables=("orders",),
-    dynamodb_region="us-west-2",
+# The shared night, each kind in a region of its own: a key's region is its kind's, never
+# another's.
+CONFIG = dataclasses.replace(
+    scene.CONFIG, autoscaler_region="eu-west-1", dynamodb_region="us-west-2"
 )
 SERVICE = "ecs:eu-west-1/autoscaler/ddb-scaler"
 SERVICE_SCALING = "ecs-scaling:eu-west-1/autoscaler/ddb-scaler"
