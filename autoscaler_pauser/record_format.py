@@ -148,22 +148,13 @@ def _target(
     if not isinstance(target, dict):
         raise ValueError(f"the entry of {key!r} is not an object")
     if "saved" in target:
-        setting = setting_of(key, target["saved"])
-        if setting is None:
-            warnings.append(
-                f"ignored the saved setting of {key} in {where}: {target['saved']!r} is not a "
-                "setting it can have; the one on AWS, else the default, is used"
-            )
-        else:
-            saved[key] = setting
+        _saved(key, target["saved"], where, saved, warnings)
     if "schedule" in target:
         schedules[key] = _schedule(key, target["schedule"])
 
 
 def _hold(entry: Mapping[str, Any], scope: str) -> Hold:
-    for name in ("paused_at", "last_seen"):
-        if entry.get(name) is not None and parse_iso(entry[name]) is None:
-            raise ValueError(f"{scope}: {name!r} is not a time like 2026-01-31T23:59:00Z")
+    check_times(entry, ("paused_at", "last_seen"), f"{scope}: ")
     alarm = entry.get("alarm")
     if alarm is not None and not isinstance(alarm, str):
         raise ValueError(f"{scope}: 'alarm' is not a text")
@@ -202,6 +193,13 @@ def _clusters(data: Mapping[str, Any]) -> dict[str, tuple[str, ...] | None]:
     return clusters
 
 
+def check_times(data: Mapping[str, Any], names: tuple[str, ...], where: str = "") -> None:
+    """Each of the fields named that is set is a time as iso() writes it; else ValueError."""
+    for name in names:
+        if data.get(name) is not None and parse_iso(data[name]) is None:
+            raise ValueError(f"{where}{name!r} is not a time like 2026-01-31T23:59:00Z")
+
+
 def _mapping(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
@@ -237,9 +235,7 @@ def _from_first_format(
 ) -> PauseRecord:
     """A record of the first format: one pause held by every scope the config names, and the
     keys and schedules it holds, carried over. Its pauser is not named: the reader adopts it."""
-    for name in FIRST_FORMAT_TIMES:
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+    check_times(data, FIRST_FORMAT_TIMES)
     if not isinstance(data.get("paused", False), bool):
         raise ValueError("'paused' has the wrong type")
     saved = _first_saved(_mapping(data, "saved"), config, where, warnings)
@@ -262,17 +258,22 @@ def _first_saved(
     carried: dict[str, Setting] = {}
     for old, value in saved.items():
         key = _carried(old, config, where, warnings)
-        if key is None:
-            continue
-        setting = setting_of(key, value)
-        if setting is None:
-            warnings.append(
-                f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it "
-                "can have; the one on AWS, else the default, is used"
-            )
-        else:
-            carried[key] = setting
+        if key is not None:
+            _saved(key, value, where, carried, warnings)
     return carried
+
+
+def _saved(key: str, value: Any, where: str, saved: dict[str, Setting], warnings: Warnings) -> None:
+    """The saved setting of a key read back into `saved`; one its target cannot have is left
+    out with a warning."""
+    setting = setting_of(key, value)
+    if setting is None:
+        warnings.append(
+            f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it can "
+            "have; the one on AWS, else the default, is used"
+        )
+    else:
+        saved[key] = setting
 
 
 def _first_schedules(

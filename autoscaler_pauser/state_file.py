@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from .config import Config
-from .model import Cluster, RunRecord, Scan, State, parse_iso
-from .record_format import Warnings, pause_from_json, pause_to_json
+from .model import Cluster, RunRecord, Scan, State
+from .record_format import Warnings, check_times, pause_from_json, pause_to_json
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -67,9 +67,7 @@ RUN_TIMES = ("last_action_at", "last_success_at", "last_run_at", "scanned_at")
 
 
 def run_from_json(data: Mapping[str, Any]) -> RunRecord:
-    for name in RUN_TIMES:
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{name!r} is not a time like 2026-01-31T23:59:00Z")
+    check_times(data, RUN_TIMES)
     clusters = data.get("active_clusters", [])
     if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
         raise ValueError("'active_clusters' is not a list of objects")
