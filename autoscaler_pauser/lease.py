@@ -128,8 +128,7 @@ class LeasedItem:
         otherwise. The lease as it is after the write."""
         if data == lease.data:
             if release:
-                values = {":me": {"S": self.holder}}
-                self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
+                self._release()
             return lease
         parts = self._write(lease.version, lease.parts, data, now, release, holding=True)
         return Lease(data, lease.version + 1, lease.until, parts)
@@ -142,8 +141,7 @@ class LeasedItem:
     def give_back(self) -> None:
         """Give the lease back without writing the record (a run that failed before acting)."""
         with contextlib.suppress(Conflict):  # it was no longer this run's
-            values = {":me": {"S": self.holder}}
-            self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
+            self._release()
 
     def delete(self, lease: Lease) -> None:
         """Remove the record (and its parts), if it is still at the version read: a record
@@ -159,13 +157,18 @@ class LeasedItem:
             )
         except Exception as e:
             if _conditional_failure(e) is not None:
-                raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
+                raise self._changed() from e
             raise aws_error("DeleteItem", e) from e
         for i in range(1, lease.parts):
             with contextlib.suppress(Exception):  # a part left behind is never read
                 self.dynamodb.delete_item(TableName=self.table, Key=self._part_key(i))
 
     # --- the items -----------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        """The lease given back, if it is still this run's; Conflict if not."""
+        values = {":me": {"S": self.holder}}
+        self._update("REMOVE lease_holder, lease_until", "lease_holder = :me", values)
 
     def _write(
         self,
@@ -229,7 +232,7 @@ class LeasedItem:
         except Exception as e:
             reasons = getattr(e, "response", {}).get("CancellationReasons") or [{}]
             if reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
+                raise self._changed() from e
             raise aws_error("TransactWriteItems", e) from e
         return len(blobs)
 
@@ -284,6 +287,9 @@ class LeasedItem:
             raise self._unreadable("not a JSON object")
         return data
 
+    def _changed(self) -> Conflict:
+        return Conflict(f"the pause record {self.name!r} in {self.table} changed")
+
     def _unreadable(self, why: str) -> Unreadable:
         return Unreadable(
             f"the pause record {self.name!r} in {self.table} is not understood ({why}): fix or "
@@ -304,7 +310,7 @@ class LeasedItem:
             )
         except Exception as e:
             if _conditional_failure(e) is not None:
-                raise Conflict(f"the pause record {self.name!r} in {self.table} changed") from e
+                raise self._changed() from e
             raise aws_error("UpdateItem", e) from e
 
 
