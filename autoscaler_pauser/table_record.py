@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from .aws import AwsError
 from .config import Config
@@ -61,13 +62,15 @@ class TableRecordStore:
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
         if lease.data is None:
             return self._new(cached)
+        return self._read(lease.data, self.where, self.item.name)
+
+    def _read(self, data: dict[str, Any], where: str, name: str) -> PauseRecord:
+        """The record of an item, checked, as this pauser's; its warnings kept for the run."""
         try:
-            record, self.warnings = pause_from_json(
-                lease.data, self.config, self.where, self.item.name
-            )
+            record, self.warnings = pause_from_json(data, self.config, where, name)
         except ValueError as e:
             raise Unreadable(
-                f"{self.where} is not understood ({e}): fix or delete the item's `record`"
+                f"{where} is not understood ({e}): fix or delete the item's `record`"
             ) from e
         return replace(record, pauser=self.config.pauser_name)
 
@@ -78,13 +81,10 @@ class TableRecordStore:
             old, name = self.legacy.read(), self.legacy.name
             if old.data is not None:
                 where = f"the pause record {name!r} in {self.item.table}"
-                try:
-                    record, self.warnings = pause_from_json(old.data, self.config, where, name)
-                except ValueError as e:
-                    raise Unreadable(f"{where} is not understood ({e})") from e
+                record = self._read(old.data, where, name)
                 log.info("carried %s over to the name %r", where, self.item.name)
                 self.carried = old
-                return replace(record, pauser=self.config.pauser_name)
+                return record
         if not cached.fresh:
             log.info("%s is new: it starts from this host's state file", self.where)
             return replace(cached, pauser=self.config.pauser_name)
