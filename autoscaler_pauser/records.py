@@ -61,15 +61,23 @@ def next_pause_record(
     )
 
 
-def intent_record(before: PauseRecord, plan: Plan, now: datetime) -> PauseRecord | None:
-    """The pause record to write before acting, when the plan saves a pre-pause setting the
-    record does not hold yet: the record as if every change succeeds, so that a run that dies
-    between its changes and its record leaves them recorded. Else None."""
-    if not plan.pause:
+def intent_record(
+    before: PauseRecord,
+    plan: Plan,
+    now: datetime,
+    armed: Mapping[str, Schedule] | None = None,
+) -> PauseRecord | None:
+    """The pause record to write before acting (write-ahead), when the plan saves a pre-pause
+    setting the record does not hold yet, or the run is to set failsafe schedules (`armed`, by
+    target): the record as if every change succeeds, each schedule to set recorded as not yet
+    known to be set, so that a run that dies between its writes and its record leaves nothing it
+    saved or set unrecorded. Else None."""
+    new_saved = plan.pause and any(before.saved.get(k) != v for k, v in plan.saved.items())
+    if not new_saved and not armed:
         return None
-    if all(before.saved.get(key) == value for key, value in plan.saved.items()):
-        return None
-    return next_pause_record(before, plan, {}, now)
+    intended = next_pause_record(before, plan, {}, now)
+    unset = {key: replace(s, unset=True) for key, s in (armed or {}).items()}
+    return replace(intended, schedules={**intended.schedules, **unset})
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from .records import (
     failed_run_record,
     failsafe_errors,
     failsafe_plan,
+    intent_record,
     next_pause_record,
     next_run_record,
 )
@@ -168,7 +169,7 @@ class Run:
         paused = {c.key for c in plan.changes if c.why is Why.PAUSE}
         acts = Acts(schedules=self._failsafe_plan(intended, paused))
         failsafe = self._schedules_to_set(acts, pause)
-        ahead = self._ahead(pause, intended, acts)
+        ahead = intent_record(pause, plan, self.started, acts.armed)
         if ahead is not None:
             self.store.write_ahead(ahead, self.started)
         first, rest = self._jobs(reading, acts, failsafe, pause, paused)
@@ -230,17 +231,6 @@ class Run:
             return None
         plan = failsafe_plan(intended, minutes, group, self.started, paused)
         return plan or None
-
-    def _ahead(self, before: PauseRecord, intended: PauseRecord, acts: Acts) -> PauseRecord | None:
-        """The record to write before acting, if the run is to save a pre-pause setting the
-        record does not hold, or to set a schedule: as if every change succeeds, each schedule
-        to set recorded (not yet known to be set), so that a run that dies in between leaves
-        nothing it set unrecorded. Else None."""
-        new_saved = any(before.saved.get(k) != v for k, v in intended.saved.items())
-        if not (new_saved and intended.paused) and not acts.armed:
-            return None
-        unset = {key: replace(s, unset=True) for key, s in acts.armed.items()}
-        return replace(intended, schedules={**intended.schedules, **unset})
 
     def _arm_writes(
         self, failsafe: Failsafe, acts: Acts, pause: PauseRecord, paused: set[str]

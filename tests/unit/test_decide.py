@@ -373,6 +373,20 @@ def test_a_pause_that_saves_settings_is_recorded_before_it_acts():
     assert intent_record(steady, resume, NOW) is None, "a resume drops records only after it"
 
 
+def test_a_schedule_to_set_is_recorded_before_it_is_set_as_not_known_to_be_set():
+    observed = Observed(BACKUP, (aas(S),))
+    before = next_pause_record(
+        PauseRecord(fresh=False), decide(observed, PauseRecord(), CONFIG, NOW), {}, NOW
+    )
+    plan = decide(observed, before, CONFIG, NOW)
+    schedule = Schedule("2026-11-26T03:30:00Z", "autoscaler-pauser", "us-east-1", "n")
+    intent = intent_record(before, plan, NOW, {AAS: schedule})
+    assert intent is not None and intent.schedules == {
+        AAS: dataclasses.replace(schedule, unset=True)
+    }
+    assert intent_record(before, plan, NOW, {}) is None
+
+
 # --- the failsafe's schedules --------------------------------------------------------------------
 
 HELD = paused(EVERY_TABLE, "orders", saved={KEY: 3, AAS: PART, "kept": S})
