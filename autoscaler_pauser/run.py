@@ -67,8 +67,7 @@ def record(
 ) -> bool:
     """Write the state file, then the metrics file; False if the metrics could not be written.
     `durable`: the state file holds what a resume needs that it did not hold before."""
-    data = state_to_json(state, EcsService.configured_key(config))
-    write_json_atomic(config.state_file, data, durable)
+    write_state(config, state, durable)
     if not config.metrics_file:
         return True
     from .metrics import metrics_text
@@ -81,6 +80,12 @@ def record(
         log.error("metrics_file: cannot write %s: %s", config.metrics_file, e.strerror or e)
         return False
     return True
+
+
+def write_state(config: Config, state: State, durable: bool = True) -> None:
+    """The state file, with the saved count of the config's ECS service for a person to read."""
+    data = state_to_json(state, EcsService.configured_key(config))
+    write_json_atomic(config.state_file, data, durable)
 
 
 def run_once(
@@ -352,10 +357,7 @@ class Run:
 
     def _write_pause(self, pause: PauseRecord) -> None:
         """The pause record, before the run acts, with the run record as it was."""
-        write_json_atomic(
-            self.config.state_file,
-            state_to_json(State(pause, self.state.run), EcsService.configured_key(self.config)),
-        )
+        write_state(self.config, State(pause, self.state.run))
 
 
 def record_store(
