@@ -235,14 +235,16 @@ def read_config_file(path: str) -> tuple[dict[str, Any], list[str]]:
 
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
-GROUP_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
+# What Scheduler takes as the name of a schedule group or of a schedule (its model: 1 to 64 of
+# these characters), matched whole.
+SCHEDULER_NAME = re.compile(r"[0-9a-zA-Z._-]{1,64}")
 
 
 def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
     """The failsafe's keys: a role to pass, a group Scheduler takes, a time above the interval."""
     problems = []
     group = values.get("failsafe_group")
-    if group is not None and not GROUP_NAME.match(group):
+    if group is not None and not SCHEDULER_NAME.fullmatch(group):
         problems.append(
             f"failsafe_group: {group!r} is not a schedule group name ([0-9a-zA-Z._-], 64 at most)"
         )

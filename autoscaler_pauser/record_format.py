@@ -19,11 +19,10 @@ made.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from .config import Config
+from .config import SCHEDULER_NAME, Config
 from .config_values import REGION_RE
 from .model import EVERY_TABLE, Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
 from .records import schedule_name
@@ -31,7 +30,6 @@ from .targets import configured, from_legacy, kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
 
 FORMAT = 2
-SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
 
 
 class Warnings(list[str]):
@@ -171,11 +169,11 @@ def _schedule(key: str, data: Any) -> Schedule:
     if not isinstance(data, dict) or parse_iso(data.get("due")) is None:
         raise ValueError(f"the schedule of {key!r} has no due time like 2026-01-31T23:59:00Z")
     group, region, name = data.get("group"), data.get("region"), data.get("name")
-    if not isinstance(group, str) or not SCHEDULE_NAME.match(group):
+    if not isinstance(group, str) or not SCHEDULER_NAME.fullmatch(group):
         raise ValueError(f"the schedule of {key!r} has no group")
-    if not isinstance(region, str) or not REGION_RE.match(region):
+    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
         raise ValueError(f"the schedule of {key!r} has no region")
-    if name is not None and not (isinstance(name, str) and SCHEDULE_NAME.match(name)):
+    if name is not None and not (isinstance(name, str) and SCHEDULER_NAME.fullmatch(name)):
         raise ValueError(f"the schedule of {key!r} has a name no schedule can have")
     if not isinstance(data.get("unset", False), bool):
         raise ValueError(f"the schedule of {key!r} has an 'unset' that is not true or false")

@@ -201,6 +201,12 @@ INVALID = {
     "a schedule without due": (_pause(**{KEY: {"schedule": {}}}), "has no due time"),
     "a schedule due yesterday": (_schedule(due="yesterday"), "has no due time"),
     "a schedule without group": (_schedule(group=None), "has no group"),
+    "a schedule group ending in a newline": (_schedule(group="g\n"), "has no group"),
+    "a schedule region ending in a newline": (
+        _schedule(region="us-east-1\n"),
+        "has no region",
+    ),
+    "a schedule name ending in a newline": (_schedule(name="n\n"), "a name no schedule can have"),
     "a schedule group with spaces": (_schedule(group="a b"), "has no group"),
     "a schedule in no region": (_schedule(region="mars"), "has no region"),
     "a schedule name too long": (_schedule(name="n" * 65), "a name no schedule can have"),
