@@ -51,8 +51,10 @@ class Failsafe:
     def schedule(self, key: str, due: str, earlier: Schedule | None) -> Schedule:
         """The schedule to record, then set, for the target of `key`: in this pauser's group and
         the target's region; named as it was made, if it is in that group already."""
-        same = earlier is not None and earlier.group == self.group and earlier.name
-        name = earlier.name if same and earlier else schedule_name(self.pauser, key)
+        if earlier is not None and earlier.group == self.group and earlier.name:
+            name = earlier.name
+        else:
+            name = schedule_name(self.pauser, key)
         return Schedule(due, self.group, region_of(key), name)
 
     def arm(self, key: str, setting: Setting, schedule: Schedule, there: bool = False) -> None:
