@@ -90,7 +90,10 @@ def _check_literal(prefix: str, env_list: bool) -> None:
 
 
 def _table(key: Key, value: Any, from_env: bool) -> str:
-    value = _text(key, value, from_env)
+    return _table_name(_text(key, value, from_env))
+
+
+def _table_name(value: str) -> str:
     if not TABLE_RE.match(value):
         raise ValueError(f"not a DynamoDB table name: {value!r}")
     return value
@@ -107,10 +110,7 @@ def _dimensions(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
 def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     items = [i.strip() for i in _strings(value, from_env, "a list")]
     items = [i for i in items if i] if from_env else items
-    bad = [i for i in items if not TABLE_RE.match(i)]
-    if bad:
-        raise ValueError(f"not a DynamoDB table name: {bad[0]!r}")
-    return tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(_table_name(i) for i in items))
 
 
 def _int(key: Key, value: Any, from_env: bool) -> int:
