@@ -16,23 +16,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from autoscaler_pauser.lease import PART_BYTES, encode
 from autoscaler_pauser.record_format import pause_to_json
 from autoscaler_pauser.timing import WRITE_BUDGET_SECONDS
+from benchmarks.bench_scale import DELAY, behind_proxy, timed
 from tests.support.fleet import fleet_record, fleet_tables, item_bytes
-from tests.support.motoserver import MotoServer
 from tests.support.proxy import FaultProxy
-from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env, tool_env
+from tests.support.tool import ROOT, base_env, tool_env
 from tests.support.world import World, register, targets
 
 TARGETS = int(os.environ.get("BENCH_FLEET_TARGETS", "5000"))
-DELAY = 0.080
+TOOL = [sys.executable, str(ROOT / "reconcile.py")]
 MOST_RUNS = 12
 ROLE = "arn:aws:iam::123456789012:role/failsafe"
 ITEM_MOST = 400 * 1024
@@ -80,23 +78,9 @@ def record_sizes() -> None:
 
 
 def main() -> int:
-    os.environ.update(FAKE_CREDENTIALS)
     record_sizes()
-    server = MotoServer()
-    proxy = FaultProxy(server.url, delay=DELAY)
-    try:
-        return night(World(endpoint=server.url), proxy)
-    finally:
-        proxy.stop()
-        server.stop()
-
-
-def run(env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
-    started = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, str(ROOT / "reconcile.py")], env=env, capture_output=True, text=True
-    )
-    return time.perf_counter() - started, r
+    with behind_proxy() as (world, proxy):
+        return night(world, proxy)
 
 
 def largest_item(world: World, table: str) -> int:
@@ -108,7 +92,7 @@ def until_done(world: World, env: dict[str, str], table: str, what: str) -> list
     """Runs until the last leaves nothing pending; each must exit 0."""
     times = []
     for _ in range(MOST_RUNS):
-        seconds, r = run(env)
+        seconds, r = timed(TOOL, env)
         times.append(seconds)
         state = json.loads(Path(env["STATE_FILE"]).read_text())
         planned, pending = state["run"]["planned"], state["run"]["pending"]
@@ -154,7 +138,7 @@ def night(world: World, proxy: FaultProxy) -> int:
         if set(map(lambda s: all(s.values()), suspended.values())) != {True}:
             print("a target was left running")
             return 1
-        hold, r = run(env)
+        hold, r = timed(TOOL, env)
         print(f"  hold: {hold:5.1f} s, exit {r.returncode}")
         world.stop_cluster(cluster)
         resume = until_done(world, env, state_table, "resume")
@@ -165,11 +149,7 @@ def night(world: World, proxy: FaultProxy) -> int:
             return 1
         bare_file = Path(tmp) / "bare.py"
         bare_file.write_text(BARE)
-        started = time.perf_counter()
-        r = subprocess.run(
-            [sys.executable, str(bare_file)], env=env, capture_output=True, text=True
-        )
-        bare = time.perf_counter() - started
+        bare, r = timed([sys.executable, str(bare_file)], env)
         if r.returncode != 0:
             print(r.stderr[-2000:])
             return 1

@@ -10,12 +10,14 @@ beside the tool writing one target at a time (write_workers: 1), in the same run
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.motoserver import MotoServer
@@ -65,15 +67,22 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.Comple
     return time.perf_counter() - started, r
 
 
-def main() -> int:
+@contextlib.contextmanager
+def behind_proxy() -> Iterator[tuple[World, FaultProxy]]:
+    """moto server, and a proxy before it that adds DELAY to every call, as AWS takes."""
     os.environ.update(FAKE_CREDENTIALS)
     server = MotoServer()
     proxy = FaultProxy(server.url, delay=DELAY)
     try:
-        return measure(World(endpoint=server.url), proxy)
+        yield World(endpoint=server.url), proxy
     finally:
         proxy.stop()
         server.stop()
+
+
+def main() -> int:
+    with behind_proxy() as (world, proxy):
+        return measure(world, proxy)
 
 
 def measure(world: World, proxy: FaultProxy) -> int:
