@@ -3,7 +3,6 @@ wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,18 +84,6 @@ class Config:
     @property
     def _ecs_name(self) -> str:
         return f"ecs:{self.autoscaler_region}/{self.autoscaler_cluster}/{self.autoscaler_service}"
-
-    @property
-    def legacy_pauser_name(self) -> str:
-        """The name made from the ECS service and the list of tables, which a pauser without a
-        `name` had before the list of tables stopped being part of it."""
-        parts = [self._ecs_name] if self.has_ecs else []
-        if self.dynamodb_tables:
-            parts.append(f"dynamodb:{self.tables_region}/{','.join(sorted(self.dynamodb_tables))}")
-        made = " + ".join(parts)
-        if len(made) <= 200:
-            return made
-        return made[:180] + " #" + hashlib.sha256(made.encode()).hexdigest()[:16]
 
 
 # A source of a value besides the file: (text, where it came from), e.g. ("90", "--interval").

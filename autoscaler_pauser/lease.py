@@ -143,26 +143,6 @@ class LeasedItem:
         with contextlib.suppress(Conflict):  # it was no longer this run's
             self._release()
 
-    def delete(self, lease: Lease) -> None:
-        """Remove the record (and its parts), if it is still at the version read: a record
-        carried over to another name."""
-        values: dict[str, Any] = {}
-        condition = _at_version(lease.version, values)
-        try:
-            self.dynamodb.delete_item(
-                TableName=self.table,
-                Key=self.key,
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
-        except Exception as e:
-            if _conditional_failure(e) is not None:
-                raise self._changed() from e
-            raise aws_error("DeleteItem", e) from e
-        for i in range(1, lease.parts):
-            with contextlib.suppress(Exception):  # a part left behind is never read
-                self.dynamodb.delete_item(TableName=self.table, Key=self._part_key(i))
-
     # --- the items -----------------------------------------------------------------------------
 
     def _release(self) -> None:
@@ -245,8 +225,8 @@ class LeasedItem:
         value = head.get("record")
         if value is None:
             return None, version, parts
-        if "S" in value:  # the record's first format: JSON text
-            return self._decoded(value["S"].encode()), version, parts
+        if "B" not in value:
+            raise self._unreadable("not a compressed record")
         blobs = [value["B"], *self._parts(version, parts)]
         try:
             text = zlib.decompress(b"".join(blobs))

@@ -1,9 +1,10 @@
 """The pause record as JSON, as the state file and state_table hold it, and read back: checked
-like any input, since a person or an older version may have written it.
+like any input, since a person or another version of the tool may have written it.
 
-Format 2 names the record's pauser and groups the targets by scope, so that a key stands once
-with everything known of its target (its pre-pause setting, its failsafe schedule), and a table's
-name once beside the keys that repeat it, which compression then all but removes:
+The record names its format (FORMAT) and its pauser, and groups the targets by scope, so that a
+key stands once with everything known of its target (its pre-pause setting, its failsafe
+schedule), and a table's name once beside the keys that repeat it, which compression then all
+but removes:
 
     {"format": 2, "pauser": "…", "clusters": {"j-1": ["orders"]}, "clusters_tag": "…",
      "scopes": {"orders": {"paused_at": "…", "last_seen": "…", "holding": ["j-1"],
@@ -12,9 +13,7 @@ name once beside the keys that repeat it, which compression then all but removes
                                         "schedule": {"due": "…", "group": "…", "region": "…",
                                                      "name": "…"}}}}}}
 
-The first format (no "format"; one pause for everything, `saved` and `failsafe` by key) is read
-and carried over: its keys made whole with the config's regions, its schedules named as they were
-made.
+A record that names no format, or another one, is not understood: the reader raises ValueError.
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import SCHEDULER_NAME, Config
+from .config import SCHEDULER_NAME
 from .config_values import REGION_RE
-from .model import EVERY_TABLE, Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
-from .records import schedule_name
-from .targets import configured, from_legacy, kind_of, scope_of, setting_of
+from .model import Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
+from .targets import kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
 
 FORMAT = 2
@@ -87,21 +85,20 @@ def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def pause_from_json(
-    data: Any, config: Config, where: str, legacy_pauser: str | None = None
-) -> tuple[PauseRecord, Warnings]:
+def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
     """A pause record read back from `where` (the state file, an item of state_table), checked;
-    ValueError says what makes it unusable as a whole. A saved setting that is not one its
-    target can have, or the entry of a key no kind of target makes, is left out with a warning
-    (the setting on AWS, else the kind's default, is used instead). `legacy_pauser`: the name a
-    record of the first format was kept under."""
+    ValueError says what makes it unusable as a whole (a format other than FORMAT among it). A
+    saved setting that is not one its target can have, or the entry of a key no kind of target
+    makes, is left out with a warning (the setting on AWS, else the kind's default, is used
+    instead)."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     warnings = Warnings()
-    if "format" not in data:
-        return _from_first_format(data, config, where, legacy_pauser, warnings), warnings
-    if data["format"] != FORMAT:
-        raise ValueError(f"written in an unknown format {data['format']!r} of the pause record")
+    written = data.get("format")
+    if written is None:
+        raise ValueError("it names no format of the pause record")
+    if written != FORMAT:
+        raise ValueError(f"written in an unknown format {written!r} of the pause record")
     pauser = data.get("pauser")
     if pauser is not None and not isinstance(pauser, str):
         raise ValueError("'pauser' is not a name")
@@ -149,6 +146,19 @@ def _target(
         _saved(key, target["saved"], where, saved, warnings)
     if "schedule" in target:
         schedules[key] = _schedule(key, target["schedule"])
+
+
+def _saved(key: str, value: Any, where: str, saved: dict[str, Setting], warnings: Warnings) -> None:
+    """The saved setting of a key read back into `saved`; one its target cannot have is left
+    out with a warning."""
+    setting = setting_of(key, value)
+    if setting is None:
+        warnings.append(
+            f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it can "
+            "have; the one on AWS, else the default, is used"
+        )
+    else:
+        saved[key] = setting
 
 
 def _hold(entry: Mapping[str, Any], scope: str) -> Hold:
@@ -217,86 +227,3 @@ def _text(data: Mapping[str, Any], name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{name!r} is not a text")
     return value
-
-
-# --- the first format ----------------------------------------------------------------------------
-
-FIRST_FORMAT_TIMES = ("paused_at", "last_seen_active_at")
-
-
-def _from_first_format(
-    data: Mapping[str, Any],
-    config: Config,
-    where: str,
-    pauser: str | None,
-    warnings: Warnings,
-) -> PauseRecord:
-    """A record of the first format: one pause held by every scope the config names, and the
-    keys and schedules it holds, carried over. Its pauser is not named: the reader adopts it."""
-    check_times(data, FIRST_FORMAT_TIMES)
-    if not isinstance(data.get("paused", False), bool):
-        raise ValueError("'paused' has the wrong type")
-    saved = _first_saved(_mapping(data, "saved"), config, where, warnings)
-    schedules = _first_schedules(data, config, where, pauser, warnings)
-    hold = Hold(
-        paused_at=data.get("paused_at") if data.get("paused") else None,
-        last_seen=data.get("last_seen_active_at"),
-        ignored=_ids(data, "ignored_clusters"),
-        alarm=_text(data, "alarm"),
-    )
-    named = ((EVERY_TABLE,) if config.has_ecs else ()) + config.dynamodb_tables
-    scopes = {scope_of(key) for key in saved} | (set(named) if data.get("paused") else set())
-    holds = {scope: hold for scope in scopes} if hold.paused_at or hold.ignored else {}
-    return PauseRecord(None, holds, saved, schedules, fresh=False)
-
-
-def _first_saved(
-    saved: Mapping[str, Any], config: Config, where: str, warnings: Warnings
-) -> dict[str, Setting]:
-    carried: dict[str, Setting] = {}
-    for old, value in saved.items():
-        key = _carried(old, config, where, warnings)
-        if key is not None:
-            _saved(key, value, where, carried, warnings)
-    return carried
-
-
-def _saved(key: str, value: Any, where: str, saved: dict[str, Setting], warnings: Warnings) -> None:
-    """The saved setting of a key read back into `saved`; one its target cannot have is left
-    out with a warning."""
-    setting = setting_of(key, value)
-    if setting is None:
-        warnings.append(
-            f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it can "
-            "have; the one on AWS, else the default, is used"
-        )
-    else:
-        saved[key] = setting
-
-
-def _first_schedules(
-    data: Mapping[str, Any], config: Config, where: str, pauser: str | None, warnings: Warnings
-) -> dict[str, Schedule]:
-    """The failsafe's due times by key, as schedules named as they were made."""
-    failsafe = _mapping(data, "failsafe")
-    if any(parse_iso(v) is None for v in failsafe.values()):
-        raise ValueError("'failsafe' is not a mapping of targets to times")
-    schedules = {}
-    for old, due in failsafe.items():
-        key = _carried(old, config, where, warnings)
-        if key is not None:
-            name = schedule_name(pauser or config.legacy_pauser_name, old)
-            schedules[key] = Schedule(due, config.failsafe_group, kind_of(key).region(key), name)
-    return schedules
-
-
-def _carried(old: str, config: Config, where: str, warnings: Warnings) -> str | None:
-    try:
-        key = from_legacy(old, config)
-        if not kind_of(key).region(key):
-            raise ValueError("the config names no region for it")
-        configured(key, config)  # the key reads back
-        return key
-    except (UnknownTarget, ValueError) as e:
-        warnings.append(f"ignored {where}'s entry for {old!r}: {e}")
-        return None

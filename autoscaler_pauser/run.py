@@ -375,10 +375,7 @@ def record_store(
     dynamodb = aws.client("dynamodb", config.record_region or "")
     table, seconds = config.state_table, config.lease_seconds
     item = LeasedItem(dynamodb, table, config.pauser_name, holder, seconds)
-    legacy = None
-    if config.legacy_pauser_name != config.pauser_name:
-        legacy = LeasedItem(dynamodb, table, config.legacy_pauser_name, holder, seconds)
-    return TableRecordStore(item, config, dry_run, legacy)
+    return TableRecordStore(item, config, dry_run)
 
 
 def default_holder() -> str:

@@ -3,7 +3,7 @@ cannot be understood is moved aside) and written whole or not at all.
 
 Its content: {"version": 2, "pause": <the pause record, as state_table holds it>, "run": <this
 host's last run>, "saved_desired_count": <the ECS service's, for a person reading it>}. A file
-of the first version, the records' fields side by side, is read and carried over.
+of another version, or of none, cannot be understood.
 """
 
 from __future__ import annotations
@@ -46,20 +46,18 @@ def state_to_json(state: State, service_key: str | None = None) -> dict[str, Any
     }
 
 
-def state_from_json(data: Any, config: Config, where: str) -> tuple[State, Warnings]:
+def state_from_json(data: Any, where: str) -> tuple[State, Warnings]:
     """The state file's content, checked; ValueError says what makes it unusable."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    version = data.get("version", 1)
-    if version == 1:  # the records' fields side by side
-        legacy = config.name or config.legacy_pauser_name
-        pause, warnings = pause_from_json(data, config, where, legacy)
-        return State(pause, run_from_json(data)), warnings
+    version = data.get("version")
+    if version is None:
+        raise ValueError("it names no version of the state format")
     if version != STATE_VERSION:
         raise ValueError(f"written by an unknown version {version!r} of the state format")
     if not isinstance(data.get("pause"), dict) or not isinstance(data.get("run"), dict):
         raise ValueError("'pause' or 'run' is not an object")
-    pause, warnings = pause_from_json(data["pause"], config, where)
+    pause, warnings = pause_from_json(data["pause"], where)
     return State(pause, run_from_json(data["run"])), warnings
 
 
@@ -132,7 +130,7 @@ def load_state(config: Config) -> tuple[State, Warnings]:
     except OSError as e:
         raise StateFileError(f"state_file: cannot read {path}: {e.strerror}") from None
     try:
-        return state_from_json(json.loads(content.decode("utf-8")), config, f"state file {path}")
+        return state_from_json(json.loads(content.decode("utf-8")), f"state file {path}")
     except (ValueError, UnicodeDecodeError) as e:
         raise UnusableState(str(e)) from None
 
@@ -163,8 +161,8 @@ def check_state(config: Config) -> None:
 
 def check_pauser(state: State, config: Config) -> None:
     """A state file holds one pauser's pause record: another pauser's, with a pause or saved
-    settings in it, is StateFileError. An empty one, or one of the first format (which names no
-    pauser), is taken over."""
+    settings in it, is StateFileError. An empty one, or one that names no pauser, is taken
+    over."""
     theirs, ours = state.pause.pauser, config.pauser_name
     if theirs is None or theirs == ours or state.pause.empty:
         return

@@ -1,7 +1,6 @@
 """The pause record in state_table: the items every host and run of the pauser shares, taken
 with the lease (lease.py), read back and checked (record_format.py), left with a conditional
-write; a new item starts from the record kept under the pauser's earlier name, else from this
-host's state file."""
+write; a new item starts from this host's state file."""
 
 from __future__ import annotations
 
@@ -23,19 +22,11 @@ log = logging.getLogger("autoscaler-pauser")
 
 class TableRecordStore:
     """The pause record in state_table, taken with its lease and left with a conditional write.
-    A dry run reads it without the lease. A new item starts from the record kept under the name
-    a pauser had before (`legacy`), else from this host's state file."""
+    A dry run reads it without the lease. A new item starts from this host's state file."""
 
-    def __init__(
-        self,
-        item: LeasedItem,
-        config: Config,
-        dry_run: bool = False,
-        legacy: LeasedItem | None = None,
-    ):
-        self.item, self.config, self.dry_run, self.legacy = item, config, dry_run, legacy
+    def __init__(self, item: LeasedItem, config: Config, dry_run: bool = False):
+        self.item, self.config, self.dry_run = item, config, dry_run
         self.lease: Lease | None = None
-        self.carried: Lease | None = None  # the legacy item's record, carried over
         self.warnings = Warnings()
 
     @property
@@ -62,29 +53,20 @@ class TableRecordStore:
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
         if lease.data is None:
             return self._new(cached)
-        return self._read(lease.data, self.where, self.item.name)
+        return self._read(lease.data)
 
-    def _read(self, data: dict[str, Any], where: str, name: str) -> PauseRecord:
-        """The record of an item, checked, as this pauser's; its warnings kept for the run."""
+    def _read(self, data: dict[str, Any]) -> PauseRecord:
+        """The record of the item, checked, as this pauser's; its warnings kept for the run."""
         try:
-            record, self.warnings = pause_from_json(data, self.config, where, name)
+            record, self.warnings = pause_from_json(data, self.where)
         except ValueError as e:
             raise Unreadable(
-                f"{where} is not understood ({e}): fix or delete the item's `record`"
+                f"{self.where} is not understood ({e}): fix or delete the item's `record`"
             ) from e
         return replace(record, pauser=self.config.pauser_name)
 
     def _new(self, cached: PauseRecord) -> PauseRecord:
-        """The record of a new item: the one kept under the pauser's earlier name, else this
-        host's state file's."""
-        if self.legacy is not None:
-            old, name = self.legacy.read(), self.legacy.name
-            if old.data is not None:
-                where = f"the pause record {name!r} in {self.item.table}"
-                record = self._read(old.data, where, name)
-                log.info("carried %s over to the name %r", where, self.item.name)
-                self.carried = old
-                return record
+        """The record of a new item: this host's state file's."""
         if not cached.fresh:
             log.info("%s is new: it starts from this host's state file", self.where)
             return replace(cached, pauser=self.config.pauser_name)
@@ -99,7 +81,6 @@ class TableRecordStore:
             return record
         try:
             self.item.write(self.lease, pause_to_json(record), now)
-            self._forget_carried()
             return record
         except Conflict:
             pass
@@ -118,17 +99,6 @@ class TableRecordStore:
         except Conflict as e:
             raise AwsError(f"{e} again: this run's changes are in its log lines only") from e
         return merged
-
-    def _forget_carried(self) -> None:
-        """Once the record is under its new name, the item under the old one goes."""
-        if self.carried is None or self.legacy is None:
-            return
-        try:
-            self.legacy.delete(self.carried)
-        except (Conflict, AwsError) as e:
-            name = self.legacy.name
-            log.warning("the pause record %r was carried over, not removed: %s", name, e)
-        self.carried = None
 
     def give_back(self) -> None:
         if self.lease is not None and not self.dry_run:

@@ -46,12 +46,3 @@ def setting_of(key: str, value: Any) -> Setting | None:
 def configured(key: str, config: Config) -> bool:
     """Whether the config names the target of a key."""
     return kind_of(key).configured(key, config)
-
-
-def from_legacy(key: str, config: Config) -> str:
-    """A key of the pause record's first format as its kind writes it now; UnknownTarget if no
-    kind made it."""
-    for kind in KINDS:
-        if key.startswith(kind.LEGACY_PREFIX):
-            return kind.legacy(key, config)
-    raise UnknownTarget(f"{key!r} is the key of no kind of target")

@@ -62,7 +62,6 @@ class DynamoDbScaling:
     """
 
     PREFIX = "dynamodb:"
-    LEGACY_PREFIX = "aas:dynamodb:"  # before format 2: aas:dynamodb:RESOURCE_ID:DIMENSION
     parallel = True
 
     def __init__(
@@ -114,12 +113,6 @@ class DynamoDbScaling:
             and table in config.dynamodb_tables
             and side in config.dynamodb_dimensions
         )
-
-    @classmethod
-    def legacy(cls, key: str, config: Config) -> str:
-        resource, _, dimension = key.removeprefix(cls.LEGACY_PREFIX).partition(":dynamodb:")
-        side = "read" if dimension.endswith("ReadCapacityUnits") else "write"
-        return cls.key_of(config.tables_region or "", resource, side)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:

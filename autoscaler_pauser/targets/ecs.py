@@ -65,7 +65,6 @@ class EcsService:
     """The custom autoscaler as an ECS service: paused at desired count 0."""
 
     PREFIX = "ecs:"
-    LEGACY_PREFIX = "ecs-service:"  # before format 2: ecs-service:CLUSTER/SERVICE
     parallel = False  # the autoscaler itself: stopped first, before its tables
 
     def __init__(
@@ -121,11 +120,6 @@ class EcsService:
         if isinstance(value, bool) or not isinstance(value, int):
             return None
         return value if 0 < value <= MAX_DESIRED_COUNT else None
-
-    @classmethod
-    def legacy(cls, key: str, config: Config) -> str:
-        cluster, service = key.removeprefix(cls.LEGACY_PREFIX).split("/", 1)
-        return cls.key_of(config.autoscaler_region or "", cluster, service)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
@@ -281,7 +275,6 @@ class EcsServiceScaling:
     """
 
     PREFIX = "ecs-scaling:"
-    LEGACY_PREFIX = "aas:ecs:"  # before format 2: aas:ecs:service/CLUSTER/SERVICE
     DIMENSION = "ecs:service:DesiredCount"
     parallel = False
 
@@ -311,11 +304,6 @@ class EcsServiceScaling:
 
     scope = EcsService.scope
     setting = staticmethod(suspension_from_json)
-
-    @classmethod
-    def legacy(cls, key: str, config: Config) -> str:
-        cluster, service = key.removeprefix(cls.LEGACY_PREFIX + "service/").split("/", 1)
-        return cls.key_of(config.autoscaler_region or "", cluster, service)
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:

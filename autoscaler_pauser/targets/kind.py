@@ -15,11 +15,9 @@ from ..model import Change, Scope, Setting, TargetView
 class TargetKind(Protocol):
     """One kind of autoscaler: read every target of this kind in one call, then change each.
     `parallel`: its changes may be made by several workers at once, after those of the kinds
-    that go first. The class also answers for its keys: `PREFIX` starts each of them, and
-    `LEGACY_PREFIX` each key of the pause record's first format."""
+    that go first. The class also answers for its keys: `PREFIX` starts each of them."""
 
     PREFIX: str
-    LEGACY_PREFIX: str
     parallel: bool
 
     def observe(self) -> list[TargetView]: ...
@@ -45,11 +43,6 @@ class TargetKind(Protocol):
     @classmethod
     def configured(cls, key: str, config: Config) -> bool:
         """Whether the config names the target of `key`."""
-        ...
-
-    @classmethod
-    def legacy(cls, key: str, config: Config) -> str:
-        """A key of the record's first format, which the config's regions complete."""
         ...
 
     @classmethod

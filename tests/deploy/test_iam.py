@@ -14,7 +14,6 @@ from moto import mock_aws
 
 from autoscaler_pauser import lease
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import load_config
 from tests.support.source_calls import called_in_source
 from tests.support.tool import FAKE_CREDENTIALS, ROOT, base_env
 from tests.support.world import REGION, World, add_table, register
@@ -166,11 +165,7 @@ def night(
     if tables:
         env["DYNAMODB_TABLES"] = "orders"
     if state_table:
-        env["STATE_TABLE"] = table = world.create_state_table()
-        # The record a pauser kept under its earlier name, which the first run carries over.
-        legacy = load_config(None, base_env(tmp_path, **env)).legacy_pauser_name
-        item = {"name": {"S": legacy}, "record": {"S": '{"paused": false}'}, "version": {"N": "3"}}
-        world.dynamodb.put_item(TableName=table, Item=item)
+        env["STATE_TABLE"] = world.create_state_table()
     if failsafe:
         env["FAILSAFE_MINUTES"] = "30"
         env["FAILSAFE_ROLE_ARN"] = "arn:aws:iam::123456789012:role/failsafe"

@@ -1,6 +1,6 @@
 """A world that changes during a pause, through main() against moto in process: a table taken
 off the list, the failsafe turned off or moved to another group, two pausers on one state file,
-saved values edited by hand, the pauser's default name changed, a host whose clock is off."""
+saved values edited by hand, a host whose clock is off."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import load_config
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from tests.support.clock import T0, Clock
 from tests.support.state import read as read_state
@@ -261,92 +260,6 @@ def test_an_edited_saved_count_gives_way_to_the_tag(world, tmp_path, clock):
     edit_saved(tool, -3)
     world.stop_cluster(cluster)
     assert tool.run(minutes=1) == 0 and world.desired() == 3
-
-
-# --- a name that survives a config change ------------------------------------------------------
-
-
-def test_the_record_kept_under_the_old_default_name_is_carried_over(world, tmp_path, clock):
-    """A pauser of the service and a table, run before the table list left its name: its
-    record, paused, is found under the old name and moved to the new one."""
-    add_table(world, "orders")
-    world.create_service(desired=3)
-    table = world.create_state_table()
-    tool = Pauser(world, tmp_path, clock, DYNAMODB_TABLES="orders", STATE_TABLE=table)
-    old = load_config(None, tool.env).legacy_pauser_name
-    assert old == "ecs:us-east-1/autoscaler/ddb-scaler + dynamodb:us-east-1/orders"
-    world.start_cluster("nightly-backup-a")
-    assert tool.run(minutes=0) == 0  # paused, under the new name
-    [name] = world.pause_item(table)
-    # As the earlier version left it: the record in the first format, under the old name.
-    first = {
-        "paused": True,
-        "paused_at": "2026-11-26T00:30:00Z",
-        "saved": {
-            "ecs-service:autoscaler/ddb-scaler": 3,
-            "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits": [False, True, False],
-        },
-    }
-    world.dynamodb.delete_item(TableName=table, Key={"name": {"S": name}})
-    world.dynamodb.put_item(
-        TableName=table,
-        Item={"name": {"S": old}, "record": {"S": json.dumps(first)}, "version": {"N": "9"}},
-    )
-    (tmp_path / "state" / "state.json").unlink()
-    assert tool.run(minutes=1) == 0
-    items = world.pause_item(table)
-    assert list(items) == ["ecs:us-east-1/autoscaler/ddb-scaler"], "moved, the old one gone"
-    flat = items["ecs:us-east-1/autoscaler/ddb-scaler"]["flat"]
-    assert flat["paused_at"] == "2026-11-26T00:30:00Z"
-    assert flat["saved"]["dynamodb:us-east-1/table/orders:read"] == [False, True, False]
-    assert flat["saved"]["ecs:us-east-1/autoscaler/ddb-scaler"] == 3
-
-
-def test_a_state_file_of_the_first_format_is_carried_over(world, tmp_path, clock):
-    add_table(world, "orders")
-    world.create_service(desired=0)
-    tool = Pauser(world, tmp_path, clock, DYNAMODB_TABLES="orders")
-    register = world.aas.register_scalable_target
-    register(
-        ServiceNamespace="dynamodb",
-        ResourceId="table/orders",
-        ScalableDimension="dynamodb:table:ReadCapacityUnits",
-        SuspendedState=dict.fromkeys(
-            (
-                "DynamicScalingInSuspended",
-                "DynamicScalingOutSuspended",
-                "ScheduledScalingSuspended",
-            ),
-            True,
-        ),
-    )
-    path = tmp_path / "state" / "state.json"
-    path.parent.mkdir(mode=0o700)
-    path.write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "paused": True,
-                "paused_at": "2026-11-26T00:30:00Z",
-                "saved": {
-                    "ecs-service:autoscaler/ddb-scaler": 4,
-                    "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits": [
-                        False,
-                        False,
-                        True,
-                    ],
-                },
-                "last_action": "pause",
-            }
-        )
-    )
-    assert tool.run(minutes=0) == 0  # no backup now: resumed from the carried-over record
-    assert world.desired() == 4
-    assert suspension(world, "table/orders ReadCapacityUnits")["ScheduledScalingSuspended"]
-    assert not suspension(world, "table/orders ReadCapacityUnits")["DynamicScalingInSuspended"]
-    assert (
-        tool.state["version"] == 2 and tool.state["pauser"] == "ecs:us-east-1/autoscaler/ddb-scaler"
-    )
 
 
 # --- one clock: AWS's ---------------------------------------------------------------------------

@@ -6,9 +6,8 @@ Every name is as long as AWS lets it be: the ECS cluster and service, the tables
 indexes, the state table (255 characters each) and the schedule group (64). The ECS service is
 also a scalable target; the tables' targets are few in a namespace of many, so steady runs ask
 for them by name; the backup cluster names its tables in two tags; the pause record is in
-state_table, carried over from the name the pauser had before, and its items hold 400 bytes
-each, so that it goes on over several items as a fleet's does; the failsafe and the metrics are
-on.
+state_table, and its items hold 400 bytes each, so that it goes on over several items as a
+fleet's does; the failsafe and the metrics are on.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import pytest
 
 from autoscaler_pauser import lease
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import load_config
 from tests.support.clock import T0, Clock
 from tests.support.contract import Contract
 from tests.support.source_calls import called_in_source
@@ -65,9 +63,6 @@ def night(world, tmp_path, monkeypatch):
         METRICS_FILE=str(tmp_path / "autoscaler-pauser.prom"),
         CLUSTER_TABLES_TAG="backup-tables",
     )
-    legacy = load_config(None, env).legacy_pauser_name
-    item = {"name": {"S": legacy}, "record": {"S": '{"paused": false}'}, "version": {"N": "2"}}
-    world.dynamodb.put_item(TableName=STATE_TABLE, Item=item)
 
     def run(minutes: float, *args: str) -> int:
         clock.now = T0 + timedelta(minutes=minutes)
@@ -75,10 +70,6 @@ def night(world, tmp_path, monkeypatch):
 
     run.contract = contract
     return run
-
-
-def legacy_gone(world) -> bool:
-    return all(PAUSER in name for name in world.pause_item(STATE_TABLE))
 
 
 def schedules(world) -> list[dict]:
@@ -111,7 +102,6 @@ def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, 
     armed = schedules(world)
     assert len(armed) == 10, "the service, its scalable target and eight of the tables'"
     assert int(world.pause_item(STATE_TABLE)[PAUSER]["parts"]) > 1, "a record over items"
-    assert legacy_gone(world), "the record kept under the old name was carried over"
     assert night(3) == 0  # steady, paused: the tables' targets asked for by name
     world.set_desired(5)  # lifted by hand during the backup
     assert night(5) == 0 and world.desired() == 0

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from autoscaler_pauser.config import Config
 from autoscaler_pauser.lease import MOST_PARTS, PART_BYTES, Lease, LeasedItem, encode
 from autoscaler_pauser.record_format import pause_from_json, pause_to_json
 from tests.support.fleet import fleet_record, item_bytes
@@ -17,16 +16,6 @@ from tests.support.fleet import fleet_record, item_bytes
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 TABLE = "autoscaler-pauser"
 ITEM_MOST = 400 * 1024  # DynamoDB's most for one item
-
-
-def config(record) -> Config:
-    tables = tuple(sorted(record.holds))
-    return Config(
-        emr_prefix=("nightly-backup-",),
-        emr_region="us-east-1",
-        dynamodb_tables=tables,
-        dynamodb_region="us-east-1",
-    )
 
 
 def items(world) -> dict[str, dict]:
@@ -52,7 +41,7 @@ def test_a_fleet_s_record_is_written_within_dynamodb_s_item_size_and_read_back_w
     assert max(item_bytes(i) for i in stored.values()) < ITEM_MOST
     read = item.read()
     assert read.data == data and read.parts == parts
-    back, warnings = pause_from_json(read.data, config(record), "the test")
+    back, warnings = pause_from_json(read.data, "the test")
     assert warnings == [] and back == record
 
 

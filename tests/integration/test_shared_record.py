@@ -5,6 +5,7 @@ process; each host has its own state file."""
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,27 +89,34 @@ def test_a_write_on_an_old_version_or_a_lost_lease_is_refused(world):
     assert read.version == 1 and read.data == {"x": 1}
 
 
-def put_record(world, text: str) -> None:
-    item = {"name": {"S": "p"}, "record": {"S": text}, "version": {"N": "4"}}
+def put_record(world, record: dict) -> None:
+    item = {"name": {"S": "p"}, "record": record, "version": {"N": "4"}}
     world.dynamodb.put_item(TableName=TABLE, Item=item)
 
 
+def packed(text: str) -> dict:
+    """A record's JSON text as the item holds it: compressed."""
+    return {"B": zlib.compress(text.encode())}
+
+
 @pytest.mark.parametrize(
-    "text, why",
+    "record, why",
     [
-        ('{"paused": true, "paused_at": "yesterday"}', "'paused_at' is not a time like"),
-        ('{"format": 2, "scopes": {"*": {"paused_at": "now"}}}', "'paused_at' is not a time"),
-        ('{"format": 7}', "unknown format 7"),
-        ("{not json", "Expecting property name"),
+        (packed('{"paused": true}'), "it names no format of the pause record"),
+        (packed('{"format": 2, "scopes": {"*": {"paused_at": "now"}}}'), "'paused_at' is not a"),
+        (packed('{"format": 7}'), "unknown format 7"),
+        (packed("{not json"), "Expecting property name"),
+        ({"S": '{"format": 2}'}, "not a compressed record"),
+        ({"B": b"not zlib"}, "not a compressed record"),
     ],
 )
 def test_a_pause_record_that_cannot_be_understood_stops_the_run_before_any_change(
-    world, hosts, capsys, text, why
+    world, hosts, capsys, record, why
 ):
     a, _ = hosts
     world.create_service(desired=3)
     world.start_cluster("nightly-backup-a")
-    put_record(world, text)
+    put_record(world, record)
     capsys.readouterr()
     assert a.run(PAUSER_NAME="p") == 1
     err = capsys.readouterr().err

@@ -76,7 +76,7 @@ def written(state: State) -> dict:
 
 
 def read(data) -> State:
-    state, warnings = state_from_json(data, CONFIG, WHERE)
+    state, warnings = state_from_json(data, WHERE)
     assert warnings == []
     return state
 
@@ -87,10 +87,6 @@ def test_a_state_reads_back_as_it_was_written():
 
 def test_a_fresh_state_reads_back_as_no_pause_and_no_run():
     assert read(written(State())) == EMPTY
-
-
-def test_an_empty_object_is_a_first_version_file_of_no_pause_and_no_run():
-    assert read({}) == EMPTY
 
 
 def test_the_version_the_tool_writes_is_read():
@@ -113,23 +109,6 @@ def test_what_a_run_wrote_is_read_without_the_fields_a_run_adds_for_people():
     assert read({**data, "saved_desired_count": 99}) == STATE
 
 
-def test_a_first_version_file_is_carried_over_to_full_keys():
-    first = {
-        "paused": True,
-        "paused_at": TIME,
-        "last_seen_active_at": TIME,
-        "saved": {"ecs-service:autoscaler/ddb-scaler": 3},
-        "failsafe": {"ecs-service:autoscaler/ddb-scaler": DUE},
-        "last_action": "pause",
-    }
-    state = read(first)
-    assert state.pause.saved == {KEY: 3}
-    assert state.pause.schedules[KEY].due == DUE
-    assert state.pause.schedules[KEY].name, "named as it was made"
-    assert state.pause.holds["*"].paused_at == TIME
-    assert state.run.last_action == "pause"
-
-
 def _pause(**targets) -> dict:
     return {"version": 2, "run": {}, "pause": {"format": 2, "scopes": {"*": {"targets": targets}}}}
 
@@ -150,7 +129,7 @@ IGNORED = {
 @pytest.mark.parametrize("name", list(IGNORED))
 def test_a_setting_no_target_can_have_is_left_out_with_a_warning(name):
     data, says = IGNORED[name]
-    state, warnings = state_from_json(data, CONFIG, WHERE)
+    state, warnings = state_from_json(data, WHERE)
     assert state.pause.saved == {}
     assert len(warnings) == 1 and says in warnings[0] and WHERE in warnings[0]
 
@@ -169,10 +148,19 @@ INVALID = {
     "a list": ([1, 2, 3], "not a JSON object"),
     "a string": ("paused", "not a JSON object"),
     "null": (None, "not a JSON object"),
+    "an empty object": ({}, "names no version of the state format"),
+    "the records' fields side by side": (
+        {"paused": True, "paused_at": TIME, "saved": {KEY: 3}},
+        "names no version of the state format",
+    ),
     "a newer version": ({"version": 99}, "unknown version 99"),
     "a version as text": ({"version": "2"}, "unknown version '2'"),
     "pause not an object": ({"version": 2, "pause": [], "run": {}}, "'pause' or 'run'"),
     "run missing": ({"version": 2, "pause": {"format": 2}}, "'pause' or 'run'"),
+    "a record of no format": (
+        {"version": 2, "run": {}, "pause": {"saved": {KEY: 3}}},
+        "names no format of the pause record",
+    ),
     "a newer record format": (_version2(format=3), "unknown format 3"),
     "pauser a number": (_version2(pauser=7), "'pauser' is not a name"),
     "scopes a list": (_version2(scopes=[]), "'scopes' is not an object"),
@@ -214,11 +202,6 @@ INVALID = {
     "clusters a list": (_version2(clusters=["j-1"]), "'clusters' is not an object"),
     "a cluster's tables a string": (_version2(clusters={"j-1": "orders"}), "tables of cluster"),
     "clusters_tag a list": (_version2(clusters_tag=[]), "'clusters_tag' is not a text"),
-    "first: paused not a boolean": ({"paused": "yes"}, "'paused' has the wrong type"),
-    "first: saved a list": ({"saved": [3]}, "'saved' is not an object"),
-    "first: failsafe a list": ({"failsafe": [KEY]}, "'failsafe' is not an object"),
-    "first: a failsafe time of none": ({"failsafe": {KEY: "soon"}}, "'failsafe' is not a mapping"),
-    "first: paused_at a number": ({"paused_at": 1764126000}, "'paused_at' is not a time"),
 }
 RUN_INVALID = {
     "active clusters a string": ({"active_clusters": "j-1"}, "'active_clusters' is not a list"),
@@ -252,25 +235,24 @@ for _name in ("last_action_at", "last_success_at", "last_run_at", "scanned_at"):
 def test_content_that_cannot_be_understood_is_refused_saying_what_is_wrong(name):
     data, reason = INVALID[name]
     with pytest.raises(ValueError) as e:
-        state_from_json(data, CONFIG, WHERE)
+        state_from_json(data, WHERE)
     assert reason in str(e.value)
 
 
 @pytest.mark.parametrize("name", list(RUN_INVALID))
 def test_a_run_record_field_that_cannot_be_understood_spoils_a_state_that_was_whole(name):
-    """The same wrong value in a whole state file, of either version: refused, not read around."""
+    """The wrong value in a whole state file: refused, not read around."""
     data, reason = RUN_INVALID[name]
     whole = written(STATE)
-    for content in ({**whole, "run": {**whole["run"], **data}}, data):
-        with pytest.raises(ValueError) as e:
-            state_from_json(content, CONFIG, WHERE)
-        assert reason in str(e.value)
+    with pytest.raises(ValueError) as e:
+        state_from_json({**whole, "run": {**whole["run"], **data}}, WHERE)
+    assert reason in str(e.value)
 
 
 # name -> (the file's bytes, what the error says is wrong)
 UNREADABLE = {
     "garbage bytes": (b"\x00\x9f\x92\x96 not json at all", "can't decode byte 0x9f"),
-    "cut short": (b'{"paused": tru', "Expecting value"),
+    "cut short": (b'{"version": tru', "Expecting value"),
     "empty": (b"", "Expecting value"),
     "not an object": (b"[1, 2, 3]", "not a JSON object"),
 }

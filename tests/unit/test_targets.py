@@ -11,7 +11,6 @@ from autoscaler_pauser.config import Config
 from autoscaler_pauser.model import EVERY_TABLE, SUSPENDED, Suspension
 from autoscaler_pauser.targets import (
     configured,
-    from_legacy,
     kind_of,
     region_of,
     restore_call,
@@ -103,28 +102,6 @@ SETTINGS = [
 @pytest.mark.parametrize("key, value, setting", SETTINGS)
 def test_a_setting_read_back_is_checked_by_its_kind(key, value, setting):
     assert setting_of(key, value) == setting
-
-
-# a key of the record's first format -> as its kind writes it now (the config's regions)
-LEGACY = [
-    ("ecs-service:autoscaler/ddb-scaler", SERVICE),
-    ("aas:ecs:service/autoscaler/ddb-scaler", SERVICE_SCALING),
-    ("aas:dynamodb:table/orders/index/by-date:dynamodb:index:WriteCapacityUnits", INDEX),
-    (
-        "aas:dynamodb:table/orders:dynamodb:table:ReadCapacityUnits",
-        "dynamodb:us-west-2/table/orders:read",
-    ),
-]
-
-
-@pytest.mark.parametrize("old, new", LEGACY)
-def test_a_key_of_the_first_format_is_carried_over(old, new):
-    assert from_legacy(old, CONFIG) == new
-
-
-def test_a_key_of_the_first_format_no_kind_made_is_an_error():
-    with pytest.raises(UnknownTarget):
-        from_legacy("ecs:whatever", CONFIG)
 
 
 def test_the_service_key_the_config_names_is_the_one_its_kind_makes():
