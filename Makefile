@@ -89,12 +89,11 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_scale
 	$(PY) -m benchmarks.bench_fleet
 
-# Remake config.example.yaml and the table of keys in docs/configuration.md from
-# autoscaler_pauser.keys.KEYS.
+# Remake every file made from the key table (DERIVED in autoscaler_pauser/docs.py):
+# config.example.yaml, the tables of docs/configuration.md and docs/hosts.md, the Ansible role's
+# defaults, argument specs and config template.
 docs: $(VENV)/.installed
-	$(PY) -c 'from autoscaler_pauser import docs; print(docs.example_yaml(), end="")' > config.example.yaml
-	$(PY) -c 'from autoscaler_pauser import docs; import pathlib; p = pathlib.Path(docs.KEYS_PAGE); \
-	  p.write_text(docs.with_key_table(p.read_text()))'
+	$(PY) -c 'from autoscaler_pauser import docs; print("\n".join(docs.remake(".")) or "unchanged")'
 
 clean:
 	rm -rf $(VENV) .venv310 .pytest_cache .ruff_cache .hypothesis *.egg-info dist

@@ -208,9 +208,8 @@ def test_every_config_key_has_a_role_variable_spec_and_template_line(key):
 def test_role_variables_are_all_declared_and_documented():
     declared = set(role_defaults())
     assert declared == set(role_specs())
-    for page in (ROLE / "README.md", ROOT / "docs" / "hosts.md"):
-        text = page.read_text()
-        assert [v for v in sorted(declared) if f"`{v}`" not in text] == [], page
+    text = (ROOT / "docs" / "hosts.md").read_text()
+    assert [v for v in sorted(declared) if f"`{v}`" not in text] == []
     used = set()
     for path in ROLE.rglob("*"):
         if path.suffix in (".yml", ".j2"):
@@ -237,20 +236,9 @@ def test_ansible_lint_production_profile_passes():
     assert "Profile 'production' was required, and it passed." in r.stdout + r.stderr
 
 
-def test_config_template_renders_typed_values_the_tool_accepts(tmp_path):
-    """Values as an INI inventory gives them (strings) still become the types the tool wants."""
-    extra = {
-        "autoscaler_pauser_emr_prefix": ["nightly-backup-", "adhoc-export-"],
-        "autoscaler_pauser_emr_region": "eu-west-1",
-        "autoscaler_pauser_autoscaler_cluster": "autoscaler",
-        "autoscaler_pauser_autoscaler_region": "us-east-1",
-        "autoscaler_pauser_autoscaler_service": "ddb-scaler",
-        "autoscaler_pauser_name": "ddb: scaler #1",  # YAML's special characters, quoted
-        "autoscaler_pauser_debug_output": "yes",
-        "autoscaler_pauser_resume_count": "2",
-        "autoscaler_pauser_lock_timeout": "2.5",
-        "autoscaler_pauser_lock_file": "/var/lib/autoscaler-pauser/run.lock",
-    }
+def render_config(tmp_path: Path, extra: dict) -> Path:
+    """The config template rendered by Ansible's template module, from the role's defaults and
+    extra."""
     (tmp_path / "vars.json").write_text(json.dumps({**role_defaults(), **extra}))
     dest = tmp_path / "config.yaml"
     r = subprocess.run(
@@ -275,6 +263,24 @@ def test_config_template_renders_typed_values_the_tool_accepts(tmp_path):
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "PATH": f"{BIN}:{os.environ['PATH']}"},
     )
     assert r.returncode == 0, r.stdout + r.stderr
+    return dest
+
+
+def test_config_template_renders_typed_values_the_tool_accepts(tmp_path):
+    """Values as an INI inventory gives them (strings) still become the types the tool wants."""
+    extra = {
+        "autoscaler_pauser_emr_prefix": ["nightly-backup-", "adhoc-export-"],
+        "autoscaler_pauser_emr_region": "eu-west-1",
+        "autoscaler_pauser_autoscaler_cluster": "autoscaler",
+        "autoscaler_pauser_autoscaler_region": "us-east-1",
+        "autoscaler_pauser_autoscaler_service": "ddb-scaler",
+        "autoscaler_pauser_name": "ddb: scaler #1",  # YAML's special characters, quoted
+        "autoscaler_pauser_debug_output": "yes",
+        "autoscaler_pauser_resume_count": "2",
+        "autoscaler_pauser_lock_timeout": "2.5",
+        "autoscaler_pauser_lock_file": "/var/lib/autoscaler-pauser/run.lock",
+    }
+    dest = render_config(tmp_path, extra)
     assert dest.read_text().startswith("#\n# Ansible managed")
     config = load_config(str(dest), {})
     assert config == Config(
@@ -290,6 +296,29 @@ def test_config_template_renders_typed_values_the_tool_accepts(tmp_path):
         lock_file="/var/lib/autoscaler-pauser/run.lock",
         lock_timeout=2.5,
     )
+
+
+def test_config_template_leaves_out_a_null_or_empty_variable_and_writes_an_empty_list(tmp_path):
+    extra = {
+        "autoscaler_pauser_emr_prefix": "nightly-backup-",
+        "autoscaler_pauser_emr_region": "eu-west-1",
+        "autoscaler_pauser_dynamodb_tables": ["orders"],
+        "autoscaler_pauser_autoscaler_region": "us-east-1",
+        "autoscaler_pauser_cluster_tables_tag": "",
+        "autoscaler_pauser_lease_seconds": None,
+        "autoscaler_pauser_failsafe_group": "",
+    }
+    written = yaml.safe_load(render_config(tmp_path, extra).read_text())
+    left_out = {"autoscaler_cluster", "autoscaler_service", "cluster_tables_tag", "lease_seconds"}
+    left_out |= {"failsafe_group", "dynamodb_region", "failsafe_role_arn", "state_table", "name"}
+    assert left_out <= {k.name for k in KEYS} - set(written)
+    assert written["dynamodb_tables"] == ["orders"] and written["debug_output"] is False
+    assert written["resume_grace_seconds"] == 0, "a zero is a value, not unset"
+
+    empty = yaml.safe_load(
+        render_config(tmp_path, {**extra, "autoscaler_pauser_dynamodb_tables": []}).read_text()
+    )
+    assert empty["dynamodb_tables"] == [], "an empty list is said, not left out"
 
 
 # --- the real apply (make test-deploy) -----------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The docs against the code: the lists in docs/ that the code defines, and the links between
-the pages. (The table of keys is in test_config.py; the steady run's calls are measured in
+"""The docs against the code: the files `make docs` makes from the key table, the lists in docs/
+that the code defines, and the links between the pages. (The steady run's calls are measured in
 tests/integration/test_steady_run.py; the IAM table in tests/deploy/test_iam.py.)"""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from autoscaler_pauser import Exit
+from autoscaler_pauser import Exit, docs
+from autoscaler_pauser.keys import Key, Kind
 from autoscaler_pauser.metrics import METRICS
 from autoscaler_pauser.model import Hold, PauseRecord, RunRecord, Schedule, State
 from autoscaler_pauser.record_format import pause_to_json
@@ -17,6 +18,23 @@ from autoscaler_pauser.state_file import state_to_json
 from tests.support.docs import DOCS, pages, quoted, steady_calls, table
 from tests.support.tool import ROOT
 from tests.unit.scene import KEY
+
+
+@pytest.mark.parametrize("name", docs.DERIVED)
+def test_each_file_made_from_the_key_table_is_as_make_docs_writes_it(name):
+    text = (ROOT / name).read_text()
+    assert docs.DERIVED[name](text) == text, f"{name} differs from the key table: run make docs"
+
+
+def test_a_new_key_reaches_every_file_made_from_the_key_table(monkeypatch):
+    monkeypatch.setattr(docs, "KEYS", (*docs.KEYS, Key("new_knob", Kind.INT, 3, "a knob")))
+    for name, make in docs.DERIVED.items():
+        assert "new_knob" in make((ROOT / name).read_text()), name
+
+
+def test_a_file_without_its_markers_is_refused_not_appended_to():
+    with pytest.raises(ValueError, match="no markers"):
+        docs.with_block("# a hand-written file\n", "keys", "x: 1\n")
 
 
 def test_the_metrics_listed_are_those_a_run_writes_in_its_order():
