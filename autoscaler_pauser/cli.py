@@ -26,7 +26,7 @@ from .status import cmd_status
 log = logging.getLogger("autoscaler-pauser")
 
 # The packages the tool needs (pyproject.toml's dependencies), by the module each is imported as.
-PACKAGES = {"boto3": "boto3", "yaml": "PyYAML"}
+PACKAGES = {"boto3": "boto3", "yaml": "PyYAML", "filelock": "filelock"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,9 +4,8 @@ run every interval in one process."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -25,26 +24,40 @@ class LockHeld(Exception):
     """Another run held the host's lock for longer than this one would wait."""
 
 
+# Where the soft lock's marker goes on a filesystem without flock, beside the lock file: the lock
+# file itself is there already (check_files makes it, and an flock leaves it), and a soft lock is a
+# file's existence, so a marker on its path would be one no run could take.
+SOFT_MARKER = ".soft"
+
+
 @contextlib.contextmanager
 def host_lock(path: str, timeout: float) -> Iterator[None]:
-    """The host's lock for a run: an exclusive flock on the lock file (made 0600, never
-    truncated), waited for up to `timeout` seconds, else LockHeld. The kernel lets it go when
-    the file is closed, however the process ends."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """The host's lock for a run: filelock's FileLock on the lock file (an flock; the file made
+    0600), waited for up to `timeout` seconds, else LockHeld. The kernel lets it go when the
+    process ends, however it ends. On a filesystem without flock (ENOSYS), filelock's
+    SoftFileLock on `path` + SOFT_MARKER instead, said in a WARNING: a marker file that names
+    this process, which a later run takes over once this process is gone."""
+    import filelock  # here, not at the top: cli names a missing package before this loads
+
+    def take(lock: filelock.BaseFileLock) -> filelock.BaseFileLock:
+        try:
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout:
+            raise LockHeld from None
+        return lock
+
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise LockHeld from None
-                time.sleep(min(0.05, left))
+        lock = take(filelock.FileLock(path, mode=0o600, fallback_to_soft=False))
+    except OSError as e:
+        if e.errno != errno.ENOSYS:
+            raise
+        marker = path + SOFT_MARKER
+        log.warning("%s: no flock on this filesystem; the lock is a soft lock, %s", path, marker)
+        lock = take(filelock.SoftFileLock(marker, mode=0o600))
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def locked_run(config: Config, aws: Aws, now: Callable[[], datetime]) -> Exit:

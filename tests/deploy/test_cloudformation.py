@@ -1164,13 +1164,13 @@ import autoscaler_pauser
 for m in pkgutil.walk_packages(autoscaler_pauser.__path__, "autoscaler_pauser."):
     if m.name != "autoscaler_pauser.__main__":  # that one runs the command
         importlib.import_module(m.name)
-import boto3, yaml
+import boto3, filelock, yaml
 for service in ("emr", "ecs", "application-autoscaling", "dynamodb"):
     boto3.client(service, region_name="us-east-1", aws_access_key_id="x",
                  aws_secret_access_key="y")
 outside = sorted(
     name for name, m in list(sys.modules.items())
-    if name.split(".")[0] in {"autoscaler_pauser", "boto3", "botocore", "yaml",
+    if name.split(".")[0] in {"autoscaler_pauser", "boto3", "botocore", "yaml", "filelock",
                                "s3transfer", "jmespath", "dateutil", "urllib3"}
     and not (getattr(m, "__file__", None) or folder).startswith(folder)
 )
@@ -1205,7 +1205,7 @@ def test_zip_holds_the_package_and_its_dependencies_and_no_tests_or_caches(unzip
     assert not parts & {"__pycache__", "tests", "test", "bin"}, parts & {"tests", "test"}
     assert not [n for n in names if n.endswith((".pyc", ".pyo"))]
     top = {n.split("/")[0] for n in names}
-    assert {"autoscaler_pauser", "boto3", "botocore", "yaml"} <= top
+    assert {"autoscaler_pauser", "boto3", "botocore", "yaml", "filelock"} <= top
     assert sum(i.file_size for i in infos) < 250 * 1024 * 1024, "Lambda's limit, unzipped"
     assert [n for n in names if n.startswith("yaml/_yaml.cpython-312-x86_64-linux-gnu")], (
         "PyYAML's extension built for the function's runtime"
@@ -1215,7 +1215,7 @@ def test_zip_holds_the_package_and_its_dependencies_and_no_tests_or_caches(unzip
 @pytest.mark.slow
 def test_zip_imports_in_a_clean_python_with_only_its_folder_on_the_path(unzipped):
     _, folder = unzipped
-    seen = import_in_clean_python(folder, ["autoscaler_pauser", "boto3", "yaml"])
+    seen = import_in_clean_python(folder, ["autoscaler_pauser", "boto3", "yaml", "filelock"])
     assert seen["outside"] == [], f"imported from outside the zip: {seen['outside']}"
     assert not [p for p in seen["path"] if "site-packages" in p]
     if seen["version"] == [3, 12]:

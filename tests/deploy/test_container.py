@@ -59,6 +59,14 @@ def test_the_image_runs_as_a_numeric_user_other_than_root_who_owns_the_state_fol
     assert last("WORKDIR") == folder
 
 
+def test_the_image_installs_the_package_with_its_dependencies():
+    """boto3, PyYAML and filelock, from pyproject.toml: pip installs the package's folder with
+    its dependencies, not from a list of its own."""
+    [install] = [rest for name, rest in instructions() if name == "RUN" and "pip install" in rest]
+    assert re.fullmatch(r"pip install --no-cache-dir \. && rm -rf /src", install), install
+    assert ("COPY", "pyproject.toml README.md ./") in instructions()
+
+
 def fenced(page: str, language: str, holding: str) -> str:
     """The one code block of a language in a page that holds a word."""
     text = (ROOT / "docs" / page).read_text()

@@ -10,7 +10,7 @@ from tests.support.tool import ROOT, base_env, tool_env
 
 
 def test_a_run_without_its_packages_names_them_in_one_line(tmp_path):
-    # -S: no site-packages, so neither boto3 nor PyYAML; the package itself is found
+    # -S: no site-packages, so none of boto3, PyYAML or filelock; the package itself is found
     # beside reconcile.py, as in a checkout.
     result = subprocess.run(
         [sys.executable, "-S", str(ROOT / "reconcile.py")],
@@ -22,8 +22,8 @@ def test_a_run_without_its_packages_names_them_in_one_line(tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr == (
-        "autoscaler-pauser: missing Python packages boto3, PyYAML: pip install boto3 PyYAML "
-        "(or install the tool: pip install . in its source folder)\n"
+        "autoscaler-pauser: missing Python packages boto3, PyYAML, filelock: pip install boto3 "
+        "PyYAML filelock (or install the tool: pip install . in its source folder)\n"
     )
     assert result.stdout == ""
     assert not (tmp_path / "state").exists()

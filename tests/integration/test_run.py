@@ -236,6 +236,26 @@ def test_held_lock_skips_run_without_aws_calls(world, tmp_path, capsys):
     assert "this run is skipped" in capsys.readouterr().err
 
 
+def test_without_flock_runs_go_on_under_a_soft_lock_and_each_says_so_once(
+    world, tmp_path, capsys, monkeypatch
+):
+    import fcntl
+
+    from tests.support.locks import no_flock
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)  # a filesystem without flock
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-a")
+    for _run in ("the pause", "a steady run"):
+        assert run(world, tmp_path) == 0
+        assert world.desired() == 0
+        err = capsys.readouterr().err
+        assert err.count("no flock on this filesystem; the lock is a soft lock") == 1, err
+        assert "skipped" not in err
+    assert state(tmp_path)["paused"] is True
+    assert sorted(os.listdir(tmp_path / "state")) == ["state.json", "state.json.lock"]
+
+
 def test_status_before_any_run_says_never_ran(world, tmp_path, capsys):
     assert run(world, tmp_path, "status") == 0
     assert capsys.readouterr().out.startswith("never ran")

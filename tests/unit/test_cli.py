@@ -100,7 +100,7 @@ def test_the_packages_checked_for_are_the_projects_dependencies():
     text = (ROOT / "pyproject.toml").read_text()  # (tomllib is not in Python 3.10)
     [listed] = re.findall(r"^dependencies = \[(.*?)^\]", text, re.M | re.S)
     names = set(re.findall(r'^\s*"([A-Za-z0-9_.-]+)', listed, re.M))
-    assert names == {"boto3", "PyYAML"}
+    assert names == {"boto3", "PyYAML", "filelock"}
     assert set(cli.PACKAGES.values()) == names
 
 
