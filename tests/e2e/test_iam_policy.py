@@ -1,9 +1,11 @@
 """The IAM table (docs/iam.md), proved against moto server with IAM enforcement on: for each setup a
 whole night (pause, a dry run, a steady run, a count lifted by hand, resume) passes as a user
 holding just that row's statements of iam-policy.json, and fails with any one action the tool
-calls taken out. moto checks actions, not resources: each statement is widened to `*`. The actions
-Application Auto Scaling needs of the caller to register a target (DynamoDB's and CloudWatch's)
-are not checked by moto, so they are not taken out here."""
+calls taken out; and a night with every statement, the clusters, the service, the tables and the
+state table each in a region of its own. moto checks actions, not resources: each statement is
+widened to `*` (tests/deploy/test_iam.py checks the resources, their regions included, against a
+night's requests). The actions Application Auto Scaling needs of the caller to register a target
+(DynamoDB's and CloudWatch's) are not checked by moto, so they are not taken out here."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.deploy.test_iam import IMPLIED, SETUPS, iam_variants, statements
+from tests.deploy.test_iam import APART_NIGHT, SETUPS, iam_variants, statements
+from tests.support.iam import APART, FAILSAFE_ROLE, IMPLIED
 from tests.support.motoserver import MotoServer
 from tests.support.tool import base_env, run_tool
 from tests.support.world import REGION, SCALING, SUSPENDED, World, add_table, register
@@ -64,19 +67,31 @@ def policy(sids: list[str], without: str | None = None) -> dict:
     return {"Version": "2012-10-17", "Statement": chosen or [nothing]}
 
 
-def world_for(server, setup: dict, sids: list[str], without: str | None = None):
+# Where the clusters, the service, the tables and the state table are: by the config key of
+# their region.
+PLACES = ("EMR_REGION", "AUTOSCALER_REGION", "DYNAMODB_REGION", "STATE_TABLE_REGION")
+
+
+def worlds(server, regions: dict[str, str], keys: dict[str, str] | None = None) -> dict:
+    """The account in the region of each place (`regions`, else the one region)."""
+    return {k: World(server.url, keys, regions.get(k, REGION)) for k in PLACES}
+
+
+def world_for(server, setup: dict, sids: list[str], without: str | None = None, regions=None):
     """A fresh account: the autoscaler service (and tables), an admin for the test's own calls,
-    and the tool's user with the statements named; IAM enforced from then on."""
+    and the tool's user with the statements named; IAM enforced from then on. The admin's
+    view of each place, as `worlds` gives it, and the user's keys."""
     server.reset()
     server.enforce_iam_after("inf")
-    w = World(endpoint=server.url)
-    w.create_service(desired=3)
+    at = worlds(server, regions or {})
+    service = at["AUTOSCALER_REGION"]
+    service.create_service(desired=3)
     if setup["tables"]:
-        add_table(w, "orders", indexes=["by-date"])
+        add_table(at["DYNAMODB_REGION"], "orders", indexes=["by-date"])
     if setup["own_target"]:
-        register(w, f"service/{w.cluster}/{w.service}", TARGET, namespace="ecs")
+        register(service, f"service/{service.cluster}/{service.service}", TARGET, namespace="ecs")
     if setup.get("state_table"):
-        w.create_state_table()
+        at["STATE_TABLE_REGION"].create_state_table()
     iam = boto3.client("iam", region_name=REGION, endpoint_url=server.url)
     admin = iam_user(
         iam,
@@ -88,7 +103,7 @@ def world_for(server, setup: dict, sids: list[str], without: str | None = None):
     )
     tool = iam_user(iam, "pauser", policy(sids, without))
     server.enforce_iam_after(0)
-    return World(endpoint=server.url, keys=admin), tool
+    return worlds(server, regions or {}, admin), tool
 
 
 def suspensions(w: World, namespace: str) -> list[dict]:
@@ -96,22 +111,25 @@ def suspensions(w: World, namespace: str) -> list[dict]:
     return [{**SCALING, **t.get("SuspendedState", {})} for t in found]
 
 
-def night(w: World, env: dict[str, str], setup: dict) -> str | None:
-    """A night of runs; None when each run exits 0 and leaves AWS as it should, else what
-    went wrong first."""
+def night(at: dict[str, World], env: dict[str, str], setup: dict) -> str | None:
+    """A night of runs in the places `at` (world_for); None when each run exits 0 and leaves AWS
+    as it should, else what went wrong first."""
+    service, tables = at["AUTOSCALER_REGION"], at["DYNAMODB_REGION"]
 
     def settled(paused: bool) -> str | None:
         flags = SUSPENDED if paused else SCALING
-        if setup["ecs"] and w.desired() != (0 if paused else 3):
-            return f"the service is at {w.desired()}"
-        if setup["own_target"] and suspensions(w, "ecs") != [flags]:
-            return f"the service's scaling target is {suspensions(w, 'ecs')}"
-        if setup["tables"] and any(s != flags for s in suspensions(w, "dynamodb")):
+        if setup["ecs"] and service.desired() != (0 if paused else 3):
+            return f"the service is at {service.desired()}"
+        if setup["own_target"] and suspensions(service, "ecs") != [flags]:
+            return f"the service's scaling target is {suspensions(service, 'ecs')}"
+        if setup["tables"] and any(s != flags for s in suspensions(tables, "dynamodb")):
             return "a table's scaling is not as it should be"
         if setup.get("failsafe"):
-            made = w.scheduler().list_schedules()["Schedules"]
-            if paused != bool(made):
-                return f"{len(made)} failsafe schedules are there"
+            # Each target's schedule in its target's region.
+            for w, kind in ((service, "ecs"), (tables, "tables")):
+                made = w.scheduler().list_schedules()["Schedules"]
+                if setup[kind] and paused != bool(made):
+                    return f"{len(made)} failsafe schedules are there for the {kind}"
         return None
 
     def run(step: str, paused: bool, *args: str) -> str | None:
@@ -133,11 +151,13 @@ def night(w: World, env: dict[str, str], setup: dict) -> str | None:
     cluster = None
     for step, paused, change in steps:
         if change == "start":
-            cluster = w.start_cluster("nightly-backup-users", tags={"backup-tables": "orders"})
+            cluster = at["EMR_REGION"].start_cluster(
+                "nightly-backup-users", tags={"backup-tables": "orders"}
+            )
         elif change == "lift":
-            w.set_desired(5)
+            service.set_desired(5)
         elif change == "stop":
-            w.stop_cluster(cluster)
+            at["EMR_REGION"].stop_cluster(cluster)
         wrong = run(step, paused, *([change] if change == "--dry-run" else []))
         if wrong:
             return wrong
@@ -150,8 +170,10 @@ def tool_actions(sids: list[str]) -> list[str]:
     return [a for s in chosen for a in s["Action"] if a not in NOT_CHECKED | MULTI_ITEM]
 
 
-def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[str, str]:
-    env = base_env(tmp_path, AWS_ENDPOINT_URL=server.url, **keys)
+def env_of(
+    setup: dict, tmp_path: Path, server, keys: dict[str, str], regions=None
+) -> dict[str, str]:
+    env = base_env(tmp_path, AWS_ENDPOINT_URL=server.url, **keys, **(regions or {}))
     if setup["tables"]:
         env["DYNAMODB_TABLES"] = "orders"
     if not setup["ecs"]:
@@ -160,7 +182,7 @@ def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[st
         env["STATE_TABLE"] = "autoscaler-pauser"
     if setup.get("failsafe"):
         env["FAILSAFE_MINUTES"] = "30"
-        env["FAILSAFE_ROLE_ARN"] = "arn:aws:iam::123456789012:role/failsafe"
+        env["FAILSAFE_ROLE_ARN"] = FAILSAFE_ROLE
     if setup.get("tagged"):
         env["CLUSTER_TABLES_TAG"] = "backup-tables"
     return env
@@ -169,23 +191,42 @@ def env_of(setup: dict, tmp_path: Path, server, keys: dict[str, str]) -> dict[st
 @pytest.mark.parametrize("name", list(SETUPS))
 def test_a_night_passes_with_exactly_the_statements_the_docs_name(server, tmp_path, name):
     setup, sids = SETUPS[name], iam_variants()[name]
-    w, keys = world_for(server, setup, sids)
-    assert night(w, env_of(setup, tmp_path / "whole", server, keys), setup) is None
+    at, keys = world_for(server, setup, sids)
+    assert night(at, env_of(setup, tmp_path / "whole", server, keys), setup) is None
 
     for action in tool_actions(sids):
-        w, keys = world_for(server, setup, sids, without=action)
-        wrong = night(w, env_of(setup, tmp_path / action.replace(":", "-"), server, keys), setup)
+        at, keys = world_for(server, setup, sids, without=action)
+        wrong = night(at, env_of(setup, tmp_path / action.replace(":", "-"), server, keys), setup)
         assert wrong is not None, f"{name}: the night passed without {action}"
         print(f"{name}, without {action}: {wrong[:160]}")
+
+
+def test_a_night_with_each_place_in_a_region_of_its_own_passes_with_the_whole_policy(
+    server, tmp_path
+):
+    """The clusters, the service, the tables and the state table each in a region of its own,
+    every feature on: the night passes as a user holding every statement (and fails without
+    one the tool calls in the regions apart: here, the state table's)."""
+    sids = [s["Sid"] for s in statements()]
+    at, keys = world_for(server, APART_NIGHT, sids, regions=APART)
+    assert {w.kw["region_name"] for w in at.values()} == set(APART.values())
+    env = env_of(APART_NIGHT, tmp_path / "whole", server, keys, APART)
+    assert night(at, env, APART_NIGHT) is None
+
+    at, keys = world_for(server, APART_NIGHT, sids, without="dynamodb:GetItem", regions=APART)
+    env = env_of(APART_NIGHT, tmp_path / "without", server, keys, APART)
+    wrong = night(at, env, APART_NIGHT)
+    assert wrong is not None and "GetItem failed: AccessDenied" in wrong, wrong
 
 
 def test_without_application_auto_scaling_the_service_is_paused_with_a_warning(server, tmp_path):
     """The first row leaves out DescribeScalableTargets: each run that changes the service says
     that its own scaling target was not checked."""
     setup, name = SETUPS["an ECS autoscaler service"], "an ECS autoscaler service"
-    w, keys = world_for(server, setup, iam_variants()[name])
+    at, keys = world_for(server, setup, iam_variants()[name])
+    w = at["AUTOSCALER_REGION"]
     env = env_of(setup, tmp_path, server, keys)
-    cluster = w.start_cluster("nightly-backup-users")
+    cluster = at["EMR_REGION"].start_cluster("nightly-backup-users")
     r = run_tool([], env)
     assert r.returncode == 0, r.stderr
     assert w.desired() == 0
@@ -194,7 +235,7 @@ def test_without_application_auto_scaling_the_service_is_paused_with_a_warning(s
         warning
     )
     assert "AccessDenied" in warning and "\n" not in warning
-    w.stop_cluster(cluster)
+    at["EMR_REGION"].stop_cluster(cluster)
     r = run_tool([], env)
     assert r.returncode == 0 and w.desired() == 3, r.stderr
 
@@ -203,7 +244,7 @@ def test_moto_refuses_what_no_statement_allows(server, tmp_path):
     """The control: with IAM enforced, a user holding nothing is refused, so the nights above
     measure the policy."""
     setup = SETUPS["both"]
-    w, keys = world_for(server, setup, [])
+    at, keys = world_for(server, setup, [])
     r = run_tool([], env_of(setup, tmp_path, server, keys))
     assert r.returncode == 1 and "ListClusters failed: AccessDenied" in r.stderr, r.stderr
-    assert w.desired() == 3
+    assert at["AUTOSCALER_REGION"].desired() == 3

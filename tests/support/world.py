@@ -21,10 +21,13 @@ REGION = "us-east-1"
 class World:
     """An AWS account with an ECS autoscaler service and EMR clusters to start and stop."""
 
-    def __init__(self, endpoint: str | None = None, keys: dict[str, str] | None = None):
+    def __init__(
+        self, endpoint: str | None = None, keys: dict[str, str] | None = None, region: str = REGION
+    ):
         """`keys`: the access key id and secret key to call with (AWS_ACCESS_KEY_ID and
-        AWS_SECRET_ACCESS_KEY), else those of the environment."""
-        kw = {"region_name": REGION}
+        AWS_SECRET_ACCESS_KEY), else those of the environment; `region`: where its clients
+        call."""
+        kw = {"region_name": region}
         if endpoint:
             kw["endpoint_url"] = endpoint
         if keys:
