@@ -47,9 +47,12 @@ SAVED_COUNT_TAG = "autoscaler-pauser:saved-desired-count"
 SAVED_SCALING_TAG = "autoscaler-pauser:saved-scaling"
 SHORT_ARN_REMEDY = (
     "its ARN has the format from before 2021, which ECS does not let be tagged, so its setting "
-    "before the pause is kept in the pause record only: opt in to the long format (aws ecs "
-    "put-account-setting-default --name serviceLongArnFormat --value enabled) and re-create the "
-    "service to have it kept on the service too"
+    "before the pause is kept in the pause record only. To keep it on the service too, migrate "
+    "the service to the long ARN in place, with no downtime (ECS Developer Guide, 'Migrate an "
+    "Amazon ECS short service ARN to a long ARN'): aws ecs put-account-setting --name "
+    "serviceLongArnFormat --value enabled, as the principal that created the service; then aws "
+    "ecs tag-resource --resource-arn arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE --tags "
+    "key=KEY,value=VALUE, which migrates it"
 )
 
 T = TypeVar("T")

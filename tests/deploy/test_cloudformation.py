@@ -786,7 +786,7 @@ def test_the_docs_failsafe_role_is_the_stack_s_with_placeholders():
     }
 
 
-def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
+def test_iam_policy_json_s_service_arns_are_the_ones_the_stack_allows(aws):
     stack = Stack({**SETUPS["both"]["params"], "AutoscalerRegion": OTHER_REGION})
     config = load_config(None, stack.environment())
     [written] = [
@@ -794,6 +794,30 @@ def test_iam_policy_json_s_service_arn_is_the_one_the_stack_allows(aws):
     ]
     [mine] = [s for s in stack.role_statements("FunctionRole") if s.get("Sid") == written["Sid"]]
     assert as_list(mine["Resource"]) == written["Resource"]
+    assert len(written["Resource"]) == 2, "the service's long ARN and its short one"
+
+
+@pytest.mark.parametrize("role", ["FunctionRole", "FailsafeRole"])
+def test_a_service_made_before_2021_is_allowed_by_its_short_arn(aws, role):
+    """IAM checks the ARN the service has: a service made before ECS's long ARN format has
+    `service/SERVICE`, without its cluster, until it is migrated."""
+    stack = Stack({**SETUPS["ecs"]["params"], **FAILSAFE_ON, "AutoscalerRegion": OTHER_REGION})
+    ecs = boto3.client("ecs", region_name=OTHER_REGION)
+    ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")
+    ecs.create_cluster(clusterName="autoscaler")
+    ecs.register_task_definition(
+        family="scaler", containerDefinitions=[{"name": "s", "image": "x", "memory": 128}]
+    )
+    service = ecs.create_service(
+        cluster="autoscaler", serviceName="ddb-scaler", taskDefinition="scaler", desiredCount=3
+    )
+    short = service["service"]["serviceArn"]
+    assert short == f"arn:aws:ecs:{OTHER_REGION}:{ACCOUNT}:service/ddb-scaler"
+    stmts = stack.role_statements(role)
+    for action in ("ecs:DescribeServices", "ecs:UpdateService"):
+        assert allowed(stmts, action, short), (role, action)
+        assert not allowed(stmts, action, short.replace("ddb-scaler", "web")), (role, action)
+        assert not allowed(stmts, action, short.replace(OTHER_REGION, REGION)), (role, action)
 
 
 @pytest.mark.parametrize("setup", list(SETUPS))

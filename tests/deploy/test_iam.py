@@ -296,6 +296,10 @@ def test_the_filled_in_statements_allow_each_request_on_what_it_touches(nights, 
     assert not wrong, f"{setup or 'apart'}: the filled-in statements do not allow {wrong}"
 
 
+# The ARN of a service made before 2021 (no cluster in it).
+SHORT_SERVICE_ARN = re.compile(r"arn:aws:ecs:[^:]+:\d{12}:service/[^/]+")
+
+
 def test_each_resource_the_filled_in_policy_names_is_one_a_night_touches(nights):
     """No region, table or group more than a night with every feature uses: each filled-in
     Resource (but `*`) is the resource of a request of that night, for one of its actions."""
@@ -303,6 +307,8 @@ def test_each_resource_the_filled_in_policy_names_is_one_a_night_touches(nights)
     touched = needs(n.requests)
     for s in filled_policy(n.config)["Statement"]:
         for resource in set(s["Resource"]) - {"*"}:
+            if SHORT_SERVICE_ARN.fullmatch(resource):
+                continue  # the night's service has the long ARN: the service's test has both
             assert any(
                 fnmatch.fnmatchcase(arn, resource) and action in as_list(s["Action"])
                 for action, arn in touched
@@ -342,8 +348,15 @@ def test_only_unscopable_actions_are_granted_on_every_resource():
             assert set(as_list(s["Action"])) <= UNSCOPED, s["Sid"]
 
 
-def test_service_statement_names_the_autoscaler_service_arn(world):
+@pytest.mark.parametrize("long_arn", [True, False], ids=["long ARN", "short ARN"])
+def test_the_service_statement_allows_the_service_by_its_long_or_short_arn(world, long_arn):
+    """A service made before 2021 has the short ARN `service/SERVICE`, which IAM checks."""
+    if not long_arn:
+        world.ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")
     arn = world.create_service()
+    assert arn.endswith(
+        f":service/{world.cluster}/{world.service}" if long_arn else ":service/ddb-scaler"
+    )
     config = Config(
         emr_prefix=("nightly-backup-",),
         emr_region=REGION,
@@ -352,7 +365,9 @@ def test_service_statement_names_the_autoscaler_service_arn(world):
         autoscaler_service=world.service,
     )
     [ecs] = [s for s in filled_policy(config)["Statement"] if s["Sid"] == "PauseAutoscalerService"]
-    assert ecs["Resource"] == [arn]
+    for action in ("ecs:DescribeServices", "ecs:UpdateService"):
+        assert allowed([ecs], action, arn)
+        assert not allowed([ecs], action, arn.replace(world.service, "web"))
 
 
 def fill_in_command() -> list[str]:

@@ -1,6 +1,6 @@
 """A service made before ECS's long ARN format (`…:service/NAME`), which ECS does not let be
 tagged: paused and resumed as any other, its count kept in the pause record only, with one
-warning a pause naming the remedy; every run exits 0."""
+warning a pause naming the remedy (ECS's migration to the long ARN); every run exits 0."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def test_a_short_arn_service_is_paused_and_resumed_with_its_count_in_the_record(
     assert (
         len(warnings) == 1 and "ddb-scaler was paused; its ARN has the format from" in (warnings[0])
     )
-    assert "serviceLongArnFormat" in warnings[0] and "re-create the service" in warnings[0]
+    # The remedy is ECS's migration in place, not a new service.
+    assert "serviceLongArnFormat" in warnings[0] and "ecs tag-resource" in warnings[0]
+    assert "migrate the service to the long ARN in place" in warnings[0]
+    assert "re-create" not in warnings[0]
     assert read_state(tmp_path / "state" / "state.json")["saved_desired_count"] == 3
     assert main([], environ=env, aws_factory=world.clients) == 0
     assert " WARNING " not in capsys.readouterr().err, "one warning a pause"
