@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import random
 import re
 import threading
 import time
@@ -13,7 +14,13 @@ from typing import Any
 
 from .config import Config
 from .model import Cluster
-from .timing import CLOCK_SKEW_SECONDS, CONNECT_SECONDS, READ_SECONDS, TRIES
+from .timing import (
+    CLOCK_SKEW_SECONDS,
+    CONNECT_SECONDS,
+    READ_SECONDS,
+    TRANSIENT_WAIT_SECONDS,
+    TRIES,
+)
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -63,7 +70,62 @@ def aws_error(operation: str, e: Exception) -> AwsError:
     code, message = _code_and_message(e.response.get("Error", {}))
     status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     text = f"{operation} failed: {code}: {message}".rstrip(": ")
+    passing = transient(code, e.response)
+    if passing:
+        why, remedy = passing
+        text += (
+            f" ({why}; tried {TRIES} times): the next run tries again; should every run fail so, "
+            f"{remedy}"
+        )
     return AwsError(text, code=code, status=status)
+
+
+# Transient failures that botocore's standard retries leave alone, by code: why they happen, and
+# what to do should they outlast their tries (retry_transient tries them again).
+ITEMS = "find what else writes the pause record's items"
+TRANSIENT = {
+    # A transaction cancelled for a conflict with another request on one of its items, and for
+    # nothing else (CancellationReasons).
+    "TransactionCanceledException": (
+        "another request wrote one of the items at that moment",
+        ITEMS,
+    ),
+    "TransactionConflictException": ("another request wrote the same item at that moment", ITEMS),
+    "ConcurrentUpdateException": (
+        "another change of the same scalable target was under way",
+        "find what else changes the target's scaling (a deploy, a second pauser)",
+    ),
+}
+
+
+def transient(code: str | None, answer: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why a failure with this code and answer (its parsed response) is transient and what to do
+    should it last, if it is one that botocore does not try again."""
+    if code == "TransactionCanceledException":
+        reasons = {str(r.get("Code")) for r in answer.get("CancellationReasons") or []}
+        if reasons - {"None"} != {"TransactionConflict"}:  # "None": an item that was not why
+            return None
+    return TRANSIENT.get(code or "")
+
+
+def retry_transient(attempts: int, response: Any = None, **_: Any) -> float | None:
+    """botocore's needs-retry event: the seconds to wait before trying again a call that failed
+    transiently where botocore would not try again, up to TRIES tries in all; None leaves the
+    call to botocore's retries."""
+    if response is None or attempts >= TRIES:
+        return None
+    answer = response[1]  # (the HTTP response, the parsed one)
+    if not transient((answer.get("Error") or {}).get("Code"), answer):
+        return None
+    return backoff(attempts)
+
+
+def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """The wait after try `attempt` (1 for the first): TRANSIENT_WAIT_SECONDS, doubled at each
+    try, of which half is drawn at random, so that writers that failed together do not all try
+    again together."""
+    wait = TRANSIENT_WAIT_SECONDS * 2 ** (attempt - 1)
+    return wait / 2 + rng() * wait / 2
 
 
 def error_code(e: Exception) -> str | None:
@@ -154,6 +216,7 @@ class Aws:
                 client = self.make(service, region)
                 client.meta.events.register("before-call", self._count)
                 client.meta.events.register("after-call", self._date)
+                client.meta.events.register("needs-retry", retry_transient)
                 self._clients[service, region] = client
             return self._clients[service, region]
 

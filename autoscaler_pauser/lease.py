@@ -16,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .aws import AwsError, aws_error, error_code
+from .aws import AwsError, aws_error, backoff, error_code
 from .keys import PART_MARK
 from .model import iso
+from .timing import TRIES
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -66,11 +69,20 @@ def encode(data: dict[str, Any]) -> list[bytes]:
 
 
 class LeasedItem:
-    """The items of one pauser in the state table, for one holder (host name and pid)."""
+    """The items of one pauser in the state table, for one holder (host name and pid).
+    `sleep`: the wait before reading again the parts a batch read left unread."""
 
-    def __init__(self, dynamodb: Any, table: str, name: str, holder: str, seconds: float):
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        name: str,
+        holder: str,
+        seconds: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.dynamodb, self.table, self.name, self.holder = dynamodb, table, name, holder
-        self.seconds = int(seconds)
+        self.seconds, self.sleep = int(seconds), sleep
         self.key = {"name": {"S": name}}
 
     def take(self, now: datetime) -> Lease | Held:
@@ -240,7 +252,9 @@ class LeasedItem:
         keys = [self._part_key(i) for i in range(1, parts)]
         found: dict[str, dict[str, Any]] = {}
         todo = {self.table: {"Keys": keys, "ConsistentRead": True}}
-        for _ in range(10):
+        for attempt in range(1, TRIES + 1):
+            if attempt > 1:  # what the table left unread (its capacity spent), after a wait
+                self.sleep(backoff(attempt - 1))
             try:
                 resp = self.dynamodb.batch_get_item(RequestItems=todo)
             except Exception as e:
@@ -250,6 +264,14 @@ class LeasedItem:
             todo = resp.get("UnprocessedKeys") or {}
             if not todo:
                 break
+        if todo:
+            unread = sum(len(entry.get("Keys", [])) for entry in todo.values())
+            raise AwsError(
+                f"BatchGetItem left {unread} of the {len(keys)} part items of the pause record "
+                f"{self.name!r} unread after {TRIES} tries (the read capacity of {self.table} was "
+                "spent): the next run tries again; should every run fail so, give the table more "
+                "read capacity, or on-demand capacity"
+            )
         blobs = []
         for key in keys:
             item = found.get(key["name"]["S"])

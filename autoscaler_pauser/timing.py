@@ -5,6 +5,10 @@ endpoint gives up after about 16 s. No write starts later than 28 s into a run, 
 within 45 s however many targets it changes. A run's lease on the shared pause record lasts
 longer than that, and less than the minute between runs. In Lambda, the writes stop early
 enough to leave one hung call and the records their time.
+
+A transient failure that botocore does not try again (a transaction's conflict, a
+concurrent update, a batch read's unprocessed keys) is tried as botocore tries a call, TRIES in
+all, after waits that stay within a hung call's second of backoff.
 """
 
 CONNECT_SECONDS = 3
@@ -12,6 +16,8 @@ READ_SECONDS = 5
 TRIES = 3  # botocore's total_max_attempts: tries, not retries
 # One call against a hung endpoint: every try waits out its read, plus botocore's backoff.
 HUNG_CALL_SECONDS = TRIES * READ_SECONDS + 1
+# The first wait before trying a transient failure again; doubled at each try (aws.backoff).
+TRANSIENT_WAIT_SECONDS = 0.25
 
 WRITE_BUDGET_SECONDS = 28  # no write starts later than this into a run
 RUN_SECONDS = WRITE_BUDGET_SECONDS + HUNG_CALL_SECONDS + 1  # the longest a run lasts: 45

@@ -36,6 +36,8 @@ from typing import Any
 from botocore.model import OperationModel, Shape
 from botocore.utils import parse_to_aware_datetime
 
+from .world import attaching
+
 NUMBER_TYPES = {"integer": (int,), "long": (int,), "float": (int, float, decimal.Decimal)}
 NUMBER_TYPES["double"] = NUMBER_TYPES["float"]
 TYPES = {"structure", "list", "map", "string", "boolean", "blob", "timestamp", *NUMBER_TYPES}
@@ -71,16 +73,8 @@ class Contract:
         return client
 
     def factory(self, aws_factory: Callable[..., Any]) -> Callable[..., Any]:
-        """An aws_factory for cli.main() whose clients are all attached: the one given, with its
-        `make` wrapped."""
-
-        def made(config: Any, session: Any = None) -> Any:
-            aws = aws_factory(config, session)
-            make = aws.make
-            aws.make = lambda service, region: self.attach(make(service, region))
-            return aws
-
-        return made
+        """An aws_factory for cli.main() whose clients are all attached."""
+        return attaching(aws_factory, self.attach)
 
     def _check(self, params: dict[str, Any], model: OperationModel, **_: Any) -> None:
         service = model.service_model.service_name

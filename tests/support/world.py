@@ -6,6 +6,8 @@ import functools
 import json
 import zlib
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 
@@ -178,6 +180,19 @@ class World:
 
     def _count(self, model, **_):
         self.calls[model.name] += 1
+
+
+def attaching(aws_factory: Callable[..., Aws], attach: Callable[[Any], Any]) -> Callable[..., Aws]:
+    """An aws_factory for cli.main() whose clients are each handed to `attach` as they are made:
+    the one given, with its `make` wrapped."""
+
+    def made(config: Config, session: object = None) -> Aws:
+        aws = aws_factory(config, session)
+        make = aws.make
+        aws.make = lambda service, region: attach(make(service, region))
+        return aws
+
+    return made
 
 
 # Application Auto Scaling: DynamoDB tables and indexes, and other scalable targets.

@@ -1,6 +1,7 @@
 """An AWS failure as one line: the operation, the AWS error code and the message (aws.py), also
 when an error page comes instead of an AWS error. The pages are the fault proxy's, read by
-botocore's own parser as a client reads them. And a listing's pages, followed token by token."""
+botocore's own parser as a client reads them. A listing's pages, followed token by token. The
+transient failures botocore does not retry, tried again here, and what their line says."""
 
 from __future__ import annotations
 
@@ -13,10 +14,18 @@ from autoscaler_pauser.aws import (
     AwsError,
     _code_and_message,
     aws_error,
+    backoff,
     error_code,
     list_matching_clusters,
     one_line,
     pages,
+    retry_transient,
+)
+from autoscaler_pauser.timing import (
+    HUNG_CALL_SECONDS,
+    READ_SECONDS,
+    TRANSIENT_WAIT_SECONDS,
+    TRIES,
 )
 from tests.support.proxy import ERROR_ANSWERS, PAGE_ANSWERS
 
@@ -214,3 +223,83 @@ def test_matching_clusters_come_from_every_page():
 
     found = list_matching_clusters(Emr(), ["b-"])
     assert [(c.id, c.name, c.prefix) for c in found] == [("j-1", "b-1", "b-"), ("j-2", "b-2", "b-")]
+
+
+# --- transient failures botocore does not retry ---------------------------------------------------
+
+
+def answer(code: str, *reasons: str) -> dict:
+    """A failed call's answer as botocore parses it; `reasons`: a cancelled transaction's."""
+    parsed = {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {}}
+    if reasons:
+        parsed["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return parsed
+
+
+# answer -> whether it is tried again
+TRANSIENT = {
+    "a transaction's conflict": (
+        answer("TransactionCanceledException", "None", "TransactionConflict"),
+        True,
+    ),
+    "a transaction cancelled for a throttle, not a conflict": (
+        answer("TransactionCanceledException", "ThrottlingError"),
+        False,
+    ),
+    "a condition failed beside a conflict": (
+        answer("TransactionCanceledException", "ConditionalCheckFailed", "TransactionConflict"),
+        False,
+    ),
+    "a cancelled transaction without reasons": (answer("TransactionCanceledException"), False),
+    "a write that met a transaction": (answer("TransactionConflictException"), True),
+    "a concurrent update": (answer("ConcurrentUpdateException"), True),
+    "a throttle: botocore's own": (answer("ThrottlingException"), False),
+    "a validation error": (answer("ValidationException"), False),
+    "no error": ({"ResponseMetadata": {}}, False),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSIENT))
+def test_a_transient_failure_botocore_leaves_is_tried_again_up_to_the_tries_of_a_call(name):
+    parsed, again = TRANSIENT[name]
+    for attempts in range(1, TRIES):
+        wait = retry_transient(attempts=attempts, response=(None, parsed))
+        assert (wait is not None) is again
+    assert retry_transient(attempts=TRIES, response=(None, parsed)) is None, "the last try"
+    assert retry_transient(attempts=1, response=None, caught_exception=OSError()) is None
+
+
+def test_the_waits_double_each_try_and_stay_within_a_hung_call_s_second_of_backoff():
+    lowest = [backoff(attempt, rng=lambda: 0.0) for attempt in range(1, TRIES)]
+    highest = [backoff(attempt, rng=lambda: 1.0) for attempt in range(1, TRIES)]
+    assert lowest[0] == TRANSIENT_WAIT_SECONDS / 2 and highest[0] == TRANSIENT_WAIT_SECONDS
+    assert highest[1] == 2 * highest[0] and lowest[1] == 2 * lowest[0]
+    assert sum(highest) <= HUNG_CALL_SECONDS - TRIES * READ_SECONDS
+
+
+@pytest.mark.parametrize(
+    "parsed, remedy",
+    [
+        (answer("ConcurrentUpdateException"), "find what else changes the target's scaling"),
+        (answer("TransactionConflictException"), "find what else writes the pause record's items"),
+        (
+            answer("TransactionCanceledException", "TransactionConflict"),
+            "find what else writes the pause record's items",
+        ),
+    ],
+)
+def test_a_transient_failure_that_outlasted_its_tries_says_what_to_do(parsed, remedy):
+    error = aws_error("Operation", ClientError(parsed, "Operation"))
+    code = parsed["Error"]["Code"]
+    assert str(error).startswith(f"Operation failed: {code}: m (")
+    assert f"; tried {TRIES} times): the next run tries again; should every run fail so, " in str(
+        error
+    )
+    assert remedy in str(error)
+
+
+def test_a_failure_that_is_not_transient_says_nothing_more():
+    parsed = answer("TransactionCanceledException", "ConditionalCheckFailed")
+    assert str(aws_error("TransactWriteItems", ClientError(parsed, "TransactWriteItems"))) == (
+        "TransactWriteItems failed: TransactionCanceledException: m"
+    )
