@@ -7,7 +7,8 @@ indexes, the state table (255 characters each) and the schedule group (64). The 
 also a scalable target; the tables' targets are few in a namespace of many, so steady runs ask
 for them by name; the backup cluster names its tables in two tags; the pause record is in
 state_table, and its items hold 400 bytes each, so that it goes on over several items as a
-fleet's does; the failsafe and the metrics are on.
+fleet's does; the failsafe and the metrics are on. Every schedule's at() is checked against the
+request's own time, the night's clock.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def night(world, tmp_path, monkeypatch):
     for i in range(OTHER_TARGETS):
         register(world, f"table/other-{i}", "dynamodb:table:ReadCapacityUnits")
     world.create_state_table(STATE_TABLE)
-    contract, clock = Contract(), Clock()
+    clock = Clock()
+    contract = Contract(now=clock)
     env = base_env(
         tmp_path,
         AUTOSCALER_CLUSTER=CLUSTER,

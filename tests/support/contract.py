@@ -8,6 +8,10 @@ operation model (after botocore's own handlers have filled in what they fill in,
 idempotency token: what goes on the wire), and checks them against the operation's input shape,
 recursively. A violation is recorded, not raised inside botocore, so that a test sees them all.
 
+Beyond the shapes, a rule of time: a schedule's one-time expression, `at(...)` in its
+ScheduleExpressionTimezone, must be later than the request's own time (`now` at the request; a
+test's clock, else the true one): a schedule whose time has passed is not one AWS runs as meant.
+
 The rules, by the type of the shape:
 
     structure        a dict; every required member; no unknown member; a union: exactly one
@@ -31,7 +35,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botocore.model import OperationModel, Shape
 from botocore.utils import parse_to_aware_datetime
@@ -51,7 +57,8 @@ class Violation:
 
     operation: str  # service and operation: "scheduler.CreateSchedule"
     path: str  # the member: "Target.RetryPolicy.MaximumRetryAttempts", "Key['name'].S"
-    rule: str  # required, unknown, union, type, min, max, enum, pattern; checker: its own fault
+    rule: str  # required, unknown, union, type, min, max, enum, pattern, past; checker: its own
+    # fault
     detail: str
 
     def __str__(self) -> str:
@@ -60,9 +67,11 @@ class Violation:
 
 class Contract:
     """Checks every request of the clients it is attached to; `violations` and `calls` (by
-    service name and operation name) are what they sent."""
+    service name and operation name) are what they sent. `now`: the time of a request, the true
+    time unless a test's clock says otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: datetime.now(timezone.utc))
         self.violations: list[Violation] = []
         self.calls: Counter[tuple[str, str]] = Counter()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
@@ -79,7 +88,7 @@ class Contract:
     def _check(self, params: dict[str, Any], model: OperationModel, **_: Any) -> None:
         service = model.service_model.service_name
         try:
-            found = check_request(model, params)
+            found = check_request(model, params) + check_time(model, params, self.now())
         except Exception as e:  # a fault of the checker: recorded, not raised inside botocore
             found = [Violation(f"{service}.{model.name}", "", "checker", repr(e))]
         with self._lock:
@@ -102,6 +111,30 @@ def check_request(model: OperationModel, params: dict[str, Any]) -> list[Violati
 
 
 Found = Iterator[tuple[str, str, str]]  # path, rule, detail
+
+AT = re.compile(r"at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)")
+SCHEDULE_WRITES = {"CreateSchedule", "UpdateSchedule"}
+
+
+def check_time(model: OperationModel, params: dict[str, Any], now: datetime) -> list[Violation]:
+    """A schedule's one-time expression, in its time zone, later than `now`, the request's."""
+    if model.name not in SCHEDULE_WRITES:
+        return []
+    due = schedule_due(params)
+    if due is None or due > now:
+        return []
+    operation = f"{model.service_model.service_name}.{model.name}"
+    detail = f"{params['ScheduleExpression']} is not after the request's time, {now.isoformat()}"
+    return [Violation(operation, "ScheduleExpression", "past", detail)]
+
+
+def schedule_due(params: dict[str, Any]) -> datetime | None:
+    """When a schedule's at() expression fires, as an aware time; None for another kind."""
+    found = AT.fullmatch(str(params.get("ScheduleExpression", "")))
+    if found is None:
+        return None
+    zone = ZoneInfo(params.get("ScheduleExpressionTimezone") or "UTC")
+    return datetime.fromisoformat(found.group(1)).replace(tzinfo=zone)
 
 
 def check_value(shape: Shape, value: Any, path: str) -> Found:

@@ -18,6 +18,7 @@ from tests.support.contract import (
     Contract,
     UnsupportedPattern,
     check_request,
+    check_time,
     check_value,
     compiled,
     python_pattern,
@@ -319,7 +320,7 @@ def test_every_violation_of_a_request_is_recorded_at_once():
 def test_an_attached_client_records_each_request_and_sends_it_all_the_same():
     """Through a real client (botocore's Stubber answers; no AWS): botocore itself takes the
     600-character Description, which AWS refuses."""
-    contract = Contract()
+    contract = Contract(now=lambda: BEFORE)
     client = contract.attach(boto3.client("scheduler", region_name="us-east-1"))
     _, _, params = request("scheduler.CreateSchedule")
     arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/autoscaler-pauser/orders"
@@ -332,6 +333,63 @@ def test_an_attached_client_records_each_request_and_sends_it_all_the_same():
     assert [(v.operation, v.path, v.rule) for v in contract.violations] == [
         ("scheduler.CreateSchedule", "Description", "max")
     ]
+
+
+BEFORE = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)  # REQUESTS' schedule is due at 01:31
+
+
+@pytest.mark.parametrize(
+    "expression, zone, now, late",
+    [
+        ("at(2026-11-26T01:31:00)", "UTC", BEFORE, True),
+        (
+            "at(2026-11-26T01:31:00)",
+            "UTC",
+            datetime(2026, 11, 26, 1, 31, tzinfo=timezone.utc),
+            False,
+        ),
+        ("at(2026-11-26T01:31:00)", "UTC", datetime(2026, 12, 6, tzinfo=timezone.utc), False),
+        # 01:31 in New York is 06:31 UTC
+        (
+            "at(2026-11-26T01:31:00)",
+            "America/New_York",
+            datetime(2026, 11, 26, 6, tzinfo=timezone.utc),
+            True,
+        ),
+        (
+            "at(2026-11-26T01:31:00)",
+            "America/New_York",
+            datetime(2026, 11, 26, 7, tzinfo=timezone.utc),
+            False,
+        ),
+        ("rate(5 minutes)", "UTC", datetime(2030, 1, 1, tzinfo=timezone.utc), True),
+    ],
+)
+def test_a_schedule_sent_is_due_after_the_request_s_own_time(expression, zone, now, late):
+    service, _, params = request("scheduler.CreateSchedule")
+    params = changed(
+        changed(params, "ScheduleExpression", expression), "ScheduleExpressionTimezone", zone
+    )
+    for name in ("CreateSchedule", "UpdateSchedule"):
+        found = check_time(model(service).operation_model(name), params, now)
+        assert [(v.path, v.rule) for v in found] == (
+            [] if late else [("ScheduleExpression", "past")]
+        )
+
+
+def test_an_attached_client_checks_a_schedule_s_time_by_the_clock_it_is_given():
+    contract = Contract(now=lambda: datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc))
+    client = contract.attach(boto3.client("scheduler", region_name="us-east-1"))
+    _, _, params = request("scheduler.CreateSchedule")
+    arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/autoscaler-pauser/orders"
+    with Stubber(client) as stub:
+        stub.add_response("create_schedule", {"ScheduleArn": arn})
+        client.create_schedule(**params)
+    [found] = contract.violations
+    assert str(found) == (
+        "scheduler.CreateSchedule ScheduleExpression: past: at(2026-11-26T01:31:00) is not "
+        "after the request's time, 2026-11-26T02:00:00+00:00"
+    )
 
 
 # --- the models' patterns, as Java reads them -------------------------------------------------
