@@ -3,6 +3,7 @@ wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from .config_values import CONVERTERS, ServiceArn, yaml_type
 from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
-from .timing import LEASE_SECONDS
+from .timing import LEASE_SECONDS, RUN_SECONDS, failsafe_lead
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
 DEFAULT_PAUSER_NAME = "autoscaler-pauser"
@@ -228,7 +229,8 @@ SCHEDULER_NAME = re.compile(r"[0-9a-zA-Z._-]{1,64}")
 
 
 def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
-    """The failsafe's keys: a role to pass, a group Scheduler takes, a time above the interval."""
+    """The failsafe's keys: a role to pass, a group Scheduler takes, a time that outlasts a run
+    and the interval."""
     problems = []
     group = values.get("failsafe_group")
     if group is not None and not SCHEDULER_NAME.fullmatch(group):
@@ -250,9 +252,12 @@ def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
             "FAILSAFE_ROLE_ARN)"
         )
     interval = values.get("interval", 60)
-    if minutes * 60 <= interval:
+    lead = failsafe_lead(interval)
+    least = math.ceil(round(lead / 60 * 100, 6)) / 100  # in hundredths, rounded up
+    if minutes < least:
         problems.append(
-            f"failsafe_minutes: must be above the interval ({interval:g} s), got {minutes:g}"
+            f"failsafe_minutes: must be at least {least:g}, to outlast a run ({RUN_SECONDS} s) "
+            f"and the interval ({interval:g} s) to the next, which moves it; got {minutes:g}"
         )
     return problems
 

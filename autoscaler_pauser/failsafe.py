@@ -5,7 +5,13 @@ as a universal target, with the role it is given, then deletes the schedule.
 
 Each schedule is recorded in the pause record before it is made (its due time, group, region and
 name), so that whatever happens to the run, a resume, a change of group or the failsafe turned
-off removes it where it was made.
+off removes it where it was made. A schedule moved to another group or region is set there first,
+and the old one, recorded beside it until then, removed after, in the same run.
+
+A schedule is due a run and the interval after the run that sets it starts (config: failsafe
+minutes at least timing.failsafe_lead), so it is never sent with a time already past; a call that
+would be sent too close to that time (a run held up far beyond its budget) is not made, and the
+next run sets the schedule later.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from .aws import aws_error, error_code
-from .model import Schedule, Setting
+from .aws import AwsError, aws_error, error_code
+from .model import Schedule, Setting, parse_iso
 from .records import schedule_name
 from .targets import region_of, restore_call
+from .timing import HUNG_CALL_SECONDS
 
 # The longest Description Scheduler takes: botocore's scheduler model, CreateSchedule and
 # UpdateSchedule, shape Description, "max": 512 (characters).
@@ -40,27 +49,42 @@ RETRY_POLICY = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttempts"
 
 class Failsafe:
     """The failsafe schedules of one pauser: named from its name and the target, in one group,
-    in each target's region. `scheduler(region)` is the Scheduler client of a region."""
+    in each target's region. `scheduler(region)` is the Scheduler client of a region; `now`, the
+    run's clock."""
 
-    def __init__(self, scheduler: Callable[[str], Any], group: str, role_arn: str, pauser: str):
+    def __init__(
+        self,
+        scheduler: Callable[[str], Any],
+        group: str,
+        role_arn: str,
+        pauser: str,
+        now: Callable[[], datetime],
+    ):
         self.scheduler, self.group, self.role_arn, self.pauser = scheduler, group, role_arn, pauser
+        self.now = now
         self.partition = role_arn.split(":")[1]
         self.lock = threading.Lock()
         self.checked: set[int] = set()  # the clients whose region has the group
 
     def schedule(self, key: str, due: str, earlier: Schedule | None) -> Schedule:
         """The schedule to record, then set, for the target of `key`: in this pauser's group and
-        the target's region; named as it was made, if it is in that group already."""
-        if earlier is not None and earlier.group == self.group and earlier.name:
-            name = earlier.name
-        else:
-            name = schedule_name(self.pauser, key)
-        return Schedule(due, self.group, region_of(key), name)
+        the target's region; named as it was made, if it is there already. One set in another
+        place replaces the earlier one, and what that one had still to replace."""
+        region, name = region_of(key), schedule_name(self.pauser, key)
+        if earlier is None:
+            return Schedule(due, self.group, region, name)
+        earlier = replace(earlier, name=earlier.name or name)
+        if (earlier.group, earlier.region) == (self.group, region):
+            return Schedule(due, self.group, region, earlier.name, replaces=earlier.replaces)
+        left = [replace(earlier, replaces=(), unset=False), *earlier.replaces]
+        here = (self.group, region, name)
+        replaces = tuple(s for s in left if (s.group, s.region, s.name) != here)
+        return Schedule(due, self.group, region, name, replaces=replaces)
 
     def arm(self, key: str, setting: Setting, schedule: Schedule, there: bool = False) -> None:
         """Set the target's schedule to restore `setting` at its due time (UTC, as iso() writes
-        it): made, or, if it is `there` (or turns out to be), moved. UpdateSchedule replaces the
-        whole schedule, so every field goes again."""
+        it): made, or, if it is `there` (or turns out to be), moved; then remove those it
+        replaces. UpdateSchedule replaces the whole schedule, so every field goes again."""
         call = restore_call(key, setting)
         scheduler = self.scheduler(schedule.region)
         self._group(scheduler)
@@ -80,26 +104,44 @@ class Failsafe:
             "ActionAfterCompletion": "DELETE",
             "State": "ENABLED",
         }
-        if there:
-            try:
-                scheduler.update_schedule(**params)
-                return
-            except Exception as e:  # it fired and went: made again
-                if error_code(e) != "ResourceNotFoundException":
-                    raise aws_error("UpdateSchedule", e) from e
+        # Each call, and the error that says the other is to be made instead: a schedule made
+        # that is there already is moved; one moved that fired and went is made again.
+        make = ("CreateSchedule", scheduler.create_schedule, "ConflictException")
+        move = ("UpdateSchedule", scheduler.update_schedule, "ResourceNotFoundException")
+        first, then = (move, make) if there else (make, move)
         try:
-            scheduler.create_schedule(**params)
-            return
+            self._send(*first[:2], params, schedule.due)
+        except AwsError as e:
+            if e.code != first[2]:
+                raise
+            self._send(*then[:2], params, schedule.due)
+        for old in schedule.replaces:  # the new one first, then the old ones go
+            self._delete(key, old)
+
+    def _send(
+        self, operation: str, call: Callable[..., Any], params: dict[str, Any], due: str
+    ) -> None:
+        """One call that sets a schedule, made only while its due time is further off than the
+        call may take (every try of it then carries a time still to come)."""
+        now = self.now()
+        ahead = ((parse_iso(due) or now) - now).total_seconds()
+        if ahead <= HUNG_CALL_SECONDS:
+            raise AwsError(
+                f"{operation} not sent: the schedule would be due at {due}, in {ahead:.0f} s, too "
+                "soon for the call to be sure to get there first; the next run sets it later"
+            )
+        try:
+            call(**params)
         except Exception as e:
-            if there or error_code(e) != "ConflictException":
-                raise aws_error("CreateSchedule", e) from e
-        try:  # it was there already: moved
-            scheduler.update_schedule(**params)
-        except Exception as e:
-            raise aws_error("UpdateSchedule", e) from e
+            raise aws_error(operation, e) from e
 
     def disarm(self, key: str, schedule: Schedule) -> None:
-        """Remove a schedule where it was made; one that is gone (it fired) is fine."""
+        """Remove a schedule where it was made, and those it replaces; one that is gone (it
+        fired) is fine."""
+        for each in (schedule, *schedule.replaces):
+            self._delete(key, each)
+
+    def _delete(self, key: str, schedule: Schedule) -> None:
         scheduler = self.scheduler(schedule.region)
         name = schedule.name or schedule_name(self.pauser, key)
         try:

@@ -230,7 +230,8 @@ KEYS: tuple[Key, ...] = (
         0,
         "while a target is paused, an EventBridge Scheduler schedule per target restores its "
         "pre-pause setting this many minutes after the last run, should no run come to move it "
-        "(the pauser is gone); above the interval; 0 turns the failsafe off",
+        f"(the pauser is gone); at least a run ({RUN_SECONDS} s) and the interval; 0 turns the "
+        "failsafe off",
         minimum=0,
         maximum=7 * 24 * 60,
     ),

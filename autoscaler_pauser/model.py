@@ -142,6 +142,9 @@ class Schedule:
     region: str
     name: str | None = None
     unset: bool = False  # recorded before it was set, and not known to be: set it again
+    # The schedules of the target elsewhere (another group or region) that this one replaces: to
+    # remove once it is set. Each is recorded until it is removed.
+    replaces: tuple[Schedule, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ but removes:
                                                      "name": "…"}}}}}}
 
 A record that names no format, or another one, is not understood: the reader raises ValueError.
+
+A schedule being moved to another group or region also holds, as "replaces", the schedules it
+replaces, until they are removed.
 """
 
 from __future__ import annotations
@@ -74,11 +77,13 @@ def _hold_to_json(hold: Hold) -> dict[str, Any]:
 
 
 def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
-    data = {"due": schedule.due, "group": schedule.group, "region": schedule.region}
+    data: dict[str, Any] = {"due": schedule.due, "group": schedule.group, "region": schedule.region}
     if schedule.name:
         data["name"] = schedule.name
     if schedule.unset:
         data["unset"] = True
+    if schedule.replaces:
+        data["replaces"] = [_schedule_to_json(s) for s in schedule.replaces]
     return data
 
 
@@ -187,7 +192,11 @@ def _schedule(key: str, data: Any) -> Schedule:
         raise ValueError(f"the schedule of {key!r} has a name no schedule can have")
     if not isinstance(data.get("unset", False), bool):
         raise ValueError(f"the schedule of {key!r} has an 'unset' that is not true or false")
-    return Schedule(data["due"], group, region, name, data.get("unset", False))
+    replaces = data.get("replaces", [])
+    if not isinstance(replaces, list) or not all(isinstance(s, dict) for s in replaces):
+        raise ValueError(f"the schedule of {key!r} replaces no list of schedules")
+    earlier = tuple(_schedule(key, {**s, "replaces": []}) for s in replaces)  # one level only
+    return Schedule(data["due"], group, region, name, data.get("unset", False), earlier)
 
 
 def _clusters(data: Mapping[str, Any]) -> dict[str, tuple[str, ...] | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -97,39 +97,54 @@ def failsafe_plan(
     group: str,
     now: datetime,
     paused: Collection[str] = (),
+    *,
+    region: Callable[[str], str],
+    lead: float,
 ) -> FailsafePlan:
     """The failsafe schedules to set, move and remove after a run that leaves `record`, having
-    paused the targets of `paused` (a schedule of theirs may have fired: set it again).
+    paused the targets of `paused` (a schedule of theirs may have fired: set it again). A
+    target's schedule belongs in `group` and in `region(key)`. `soon`: half of `minutes` on, or
+    `lead` seconds on if later (timing.failsafe_lead: a schedule due before then might fire
+    before the next run moves it).
 
     | the target in the record            | its schedule                  | step                  |
     |-------------------------------------|-------------------------------|-----------------------|
-    | paused, with a setting to restore   | none, or due within half      | set, due `minutes` on |
+    | paused, with a setting to restore   | none, or due before `soon`    | set, due `minutes` on |
     | paused by this run                  | any                           | set, due `minutes` on |
     | paused, with a setting to restore   | due later than that           | none                  |
     | paused, with a setting to restore   | recorded, not known to be set | set, due `minutes` on |
-    | paused, with a setting to restore   | in another group              | remove; set next run  |
+    | paused, with a setting to restore   | in another group or region    | set where it belongs, |
+    |                                     |                               | then the old removed  |
     | not paused, or nothing to restore   | due later than now            | remove                |
     | not paused, or nothing to restore   | due already                   | forget: it fired      |
     | any, the failsafe off (`minutes` 0) | as the two rows above         | remove or forget      |
+
+    A schedule set in another place replaces the old one (Schedule.replaces, set by the
+    failsafe), which is removed once the new one is set, in the same write.
     """
     due = iso(now + timedelta(minutes=minutes))
     wanted = {} if minutes <= 0 else _restorable(record.saved)
-    soon = now + timedelta(minutes=minutes / 2)
-    moved = {k for k, s in record.schedules.items() if k in wanted and s.group != group}
+    soon = now + timedelta(seconds=max(minutes * 30, lead))
     arm = {
         key: setting
         for key, setting in wanted.items()
-        if key not in moved and _to_set(record.schedules.get(key), key in paused, soon)
+        if key in paused
+        or _to_set(record.schedules.get(key), soon)
+        or _elsewhere(record.schedules[key], group, region(key))
     }
-    leaving = {key: s for key, s in record.schedules.items() if key not in wanted or key in moved}
+    leaving = {key: s for key, s in record.schedules.items() if key not in wanted}
     fired = tuple(key for key, s in leaving.items() if _past(s, now))
     disarm = {key: s for key, s in leaving.items() if key not in fired}
     return FailsafePlan(arm, disarm, fired, due)
 
 
 def _past(schedule: Schedule, now: datetime) -> bool:
-    due = parse_iso(schedule.due)
-    return due is None or due <= now
+    """Whether a schedule, and every one it replaces, is due already."""
+    for each in (schedule, *schedule.replaces):
+        due = parse_iso(each.due)
+        if due is not None and due > now:
+            return False
+    return True
 
 
 def _restorable(saved: Mapping[str, Setting]) -> dict[str, Setting]:
@@ -137,13 +152,17 @@ def _restorable(saved: Mapping[str, Setting]) -> dict[str, Setting]:
     return {key: setting for key, setting in saved.items() if setting not in (0, SUSPENDED)}
 
 
-def _to_set(schedule: Schedule | None, repaused: bool, soon: datetime) -> bool:
-    """Whether a wanted schedule is to be set (again): none, fired, not known to be set, or
-    due before `soon`."""
-    if schedule is None or repaused or schedule.unset:
+def _to_set(schedule: Schedule | None, soon: datetime) -> bool:
+    """Whether a wanted schedule is to be set (again): none, not known to be set (or what it
+    replaces not known to be removed), or due before `soon`."""
+    if schedule is None or schedule.unset or schedule.replaces:
         return True
     due = parse_iso(schedule.due)
     return due is None or due < soon
+
+
+def _elsewhere(schedule: Schedule, group: str, region: str) -> bool:
+    return (schedule.group, schedule.region) != (group, region)
 
 
 def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> PauseRecord:

@@ -165,14 +165,17 @@ def failsafe_lines(
     unset: Mapping[str, Failure],
     labels: Mapping[str, str],
     before: Mapping[str, Schedule],
+    armed: Mapping[str, Schedule] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """What the failsafe's writes say: an error for each schedule that could not be set, and
-    one warning for those that could not be removed (they stay recorded until their time has
-    passed). A write left for the next run says nothing here: it is pending."""
+    """What the failsafe's writes say: an error for each schedule that could not be set (or
+    moved: `armed`, the schedules set, say from where), and one warning for those that could
+    not be removed (they stay recorded until their time has passed). A write left for the next
+    run says nothing here: it is pending."""
     if plan is None:
         return [], []
+    armed = armed or {}
     errors = [
-        f"could not set the failsafe of {labels.get(key, key)}: {failure.error}"
+        _not_set(labels.get(key, key), armed.get(key), failure)
         for key, failure in unset.items()
         if key in plan.arm and not failure.left
     ]
@@ -182,7 +185,7 @@ def failsafe_lines(
     if not kept:
         return errors, []
     named = ", ".join(
-        f"{before[key].name} in {before[key].group} ({before[key].region}), due {before[key].due}"
+        f"{before[key].name} in {_place(before[key])}, due {before[key].due}"
         for key, _ in kept[:10]
     ) + (", …" if len(kept) > 10 else "")
     warning = (
@@ -190,3 +193,32 @@ def failsafe_lines(
         f"are due: {named}; {kept[0][1].error}"
     )
     return errors, [warning]
+
+
+def _not_set(label: str, schedule: Schedule | None, failure: Failure) -> str:
+    if schedule is None or not schedule.replaces:
+        return f"could not set the failsafe of {label}: {failure.error}"
+    return (
+        f"could not move the failsafe of {label} from {_places(schedule.replaces)} to "
+        f"{_place(schedule)}: {failure.error}"
+    )
+
+
+def moved_line(moved: Mapping[str, Schedule]) -> str | None:
+    """The failsafe schedules set in another place than before (each with those it replaced,
+    now removed): one line, from where to where."""
+    moved = {key: s for key, s in moved.items() if s.replaces}
+    if not moved:
+        return None
+    old = [r for s in moved.values() for r in s.replaces]
+    count = f"{len(moved):,} target" + ("s" if len(moved) != 1 else "")
+    return f"moved the failsafe of {count} from {_places(old)} to {_places(list(moved.values()))}"
+
+
+def _place(schedule: Schedule) -> str:
+    return f"{schedule.group} ({schedule.region})"
+
+
+def _places(schedules: list[Schedule] | tuple[Schedule, ...]) -> str:
+    """The groups and regions of the schedules, each once."""
+    return ", ".join(sorted({_place(s) for s in schedules}))

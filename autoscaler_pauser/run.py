@@ -37,7 +37,7 @@ from .records import (
     next_pause_record,
     next_run_record,
 )
-from .report import failsafe_lines, run_lines
+from .report import failsafe_lines, moved_line, run_lines
 from .state_file import (
     UnusableState,
     check_pauser,
@@ -47,8 +47,9 @@ from .state_file import (
     write_json_atomic,
     write_text_atomic,
 )
+from .targets import region_of
 from .targets.ecs import EcsService
-from .timing import WRITE_BUDGET_SECONDS
+from .timing import WRITE_BUDGET_SECONDS, failsafe_lead
 
 if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothing
     from .failsafe import Failsafe
@@ -234,7 +235,10 @@ class Run:
         minutes, group = self.config.failsafe_minutes, self.config.failsafe_group
         if not (minutes or intended.schedules):
             return None
-        plan = failsafe_plan(intended, minutes, group, self.started, paused)
+        lead = failsafe_lead(self.config.interval)
+        plan = failsafe_plan(
+            intended, minutes, group, self.started, paused, region=region_of, lead=lead
+        )
         return plan or None
 
     def _arm_writes(
@@ -245,11 +249,13 @@ class Run:
         if acts.schedules is None:
             return then
         for key, setting in acts.schedules.arm.items():
-            schedule = acts.armed[key]
-            earlier = pause.schedules.get(key)
-            there = (
-                earlier is not None and earlier.name == schedule.name and key not in paused
-            )  # not fired in between
+            schedule, earlier = acts.armed[key], pause.schedules.get(key)
+            there = (  # made where it is to be set, and not fired in between
+                earlier is not None
+                and (earlier.group, earlier.region, earlier.name)
+                == (schedule.group, schedule.region, schedule.name)
+                and key not in paused
+            )
             then[key] = functools.partial(failsafe.arm, key, setting, schedule, there)
         return then
 
@@ -261,6 +267,7 @@ class Run:
             self.config.failsafe_group,
             self.config.failsafe_role_arn or "arn:aws:iam::0:role/none",
             self.config.pauser_name,
+            self.clock.now,
         )
 
     # --- record ------------------------------------------------------------------------------
@@ -271,7 +278,9 @@ class Run:
         after = replace(after, schedules=self._schedules(pause, after, acts))
         run = self._run_record(reading, acts, ended)
         labels = {t.key: t.label for t in observed.targets}
-        errors, warnings = failsafe_lines(acts.schedules, acts.unset, labels, pause.schedules)
+        errors, warnings = failsafe_lines(
+            acts.schedules, acts.unset, labels, pause.schedules, acts.armed
+        )
         if errors:
             run = failsafe_errors(run, self.state.run, errors)
         if warnings:
@@ -311,6 +320,9 @@ class Run:
     ) -> None:
         for level, line in run_lines(plan, reading.observed, self.dry_run, acts.failures):
             log.log(level, "%s", line)
+        moved = moved_line({k: s for k, s in acts.armed.items() if k in acts.scheduled})
+        if moved:
+            log.info("%s", moved)
         for line in warnings:
             log.warning("%s", line)
         for error in errors:
@@ -331,8 +343,11 @@ class Run:
         plan = acts.schedules
         if plan is None or self.dry_run:
             return schedules
-        for key, schedule in acts.armed.items():
-            schedules[key] = replace(schedule, unset=key not in acts.scheduled)
+        for key, schedule in acts.armed.items():  # set, and what it replaces removed; or not
+            done = key in acts.scheduled
+            schedules[key] = replace(
+                schedule, unset=not done, replaces=() if done else schedule.replaces
+            )
         for key in plan.forget:
             schedules.pop(key, None)
         for key in plan.disarm:

@@ -8,7 +8,9 @@ enough to leave one hung call and the records their time.
 
 A transient failure that botocore does not try again (a transaction's conflict, a
 concurrent update, a batch read's unprocessed keys) is tried as botocore tries a call, TRIES in
-all, after waits that stay within a hung call's second of backoff.
+all, after waits that stay within a hung call's second of backoff. A failsafe schedule is set to
+fire no sooner than a run and the interval after the run's start, so that the next run moves it
+before it is due, and no schedule is sent whose time is less than a hung call away.
 """
 
 CONNECT_SECONDS = 3
@@ -29,3 +31,9 @@ LAMBDA_RESERVE_SECONDS = HUNG_CALL_SECONDS + 2
 
 # A host whose clock is further than this from AWS's goes by AWS's, and says so.
 CLOCK_SKEW_SECONDS = 2
+
+
+def failsafe_lead(interval: float) -> float:
+    """The least time a failsafe schedule is due after the start of the run that sets it: the
+    run, and the `interval` to the next run, which moves it before it is due."""
+    return RUN_SECONDS + interval

@@ -5,11 +5,14 @@ faults of Scheduler itself, which must never stop a pause."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
+from tests.support.contract import schedule_due
+from tests.support.proxy import FaultProxy
 from tests.support.state import read as read_state
 from tests.support.tool import base_env, run_tool
 from tests.support.world import WRITE, add_table, register, targets
@@ -176,3 +179,52 @@ def test_scheduler_failing_never_stops_the_pause_and_the_next_run_sets_it(world,
     ok(w)
     assert len(schedules(w)) == 5 and set(state(w)["failsafe"]) == set(state(w)["saved"])
     assert not any(entry.get("unset") for entry in state(w)["schedules"].values())
+
+
+# Scheduler's REST calls, as the proxy names them: CreateSchedule, UpdateSchedule.
+SCHEDULE_WRITES = ("POST /schedules/", "PUT /schedules/")
+
+
+def test_behind_a_slow_endpoint_no_schedule_is_sent_due_before_it_arrives(
+    server_world, moto_server, tmp_path
+):
+    """The shortest failsafe the config takes with runs a second apart, behind an endpoint that
+    adds a second to every call: each CreateSchedule and UpdateSchedule is due after it came."""
+    w = server_world
+    w.create_service(desired=3)
+    add_table(w, "orders", indexes=["by-date"])
+    env = base_env(
+        tmp_path,
+        DYNAMODB_TABLES="orders",
+        FAILSAFE_ROLE_ARN=ROLE,
+        INTERVAL="1",
+        FAILSAFE_MINUTES="0.1",
+    )
+    refused = run_tool(["check-config"], env)
+    assert refused.returncode == 2, refused.stderr
+    least = re.search(r"failsafe_minutes: must be at least ([0-9.]+), ", refused.stderr)
+    assert least is not None, refused.stderr
+    slow = FaultProxy(moto_server.url, delay=1.0)
+    try:
+        w.env = {**env, "AWS_ENDPOINT_URL": slow.url, "FAILSAFE_MINUTES": least.group(1)}
+        w.start_cluster("nightly-backup-users")
+        ok(w)  # the pause: each schedule made
+        ok(w)  # due within a run and the interval of this run: each moved later
+        sent = [
+            (at, json.loads(body))
+            for action, at, body in slow.arrived
+            if action.startswith(SCHEDULE_WRITES)
+        ]
+        assert slow.errors == []
+    finally:
+        slow.stop()
+    methods = [
+        action.split()[0] for action, _, _ in slow.arrived if action.startswith(SCHEDULE_WRITES)
+    ]
+    assert methods.count("POST") == 5 and methods.count("PUT") == 5, methods
+    late = [
+        (at.isoformat(), body["ScheduleExpression"])
+        for at, body in sent
+        if schedule_due(body) <= at
+    ]
+    assert late == [], "sent with a time already past"

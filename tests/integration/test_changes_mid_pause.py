@@ -191,13 +191,40 @@ def test_a_schedule_that_cannot_be_removed_is_one_warning_until_its_time_has_pas
     assert logged(capsys, "WARNING") == []
 
 
-def test_a_new_group_moves_the_schedules_there(world, guarded):
+def test_a_new_group_moves_the_schedules_there_in_one_run_and_says_so(world, guarded, capsys):
+    capsys.readouterr()
     assert guarded.run(minutes=1, FAILSAFE_GROUP="night-guard") == 0
     assert schedules(world) == set(), "removed from the group they were made in"
+    assert len(schedules(world, "night-guard")) == 3, "set in the new group by the same run"
+    entries = guarded.state["schedules"].values()
+    assert {s["group"] for s in entries} == {"night-guard"}
+    assert not any("replaces" in s or s.get("unset") for s in entries)
+    assert logged(capsys, "INFO")[-1] == (
+        "moved the failsafe of 3 targets from autoscaler-pauser (us-east-1) to night-guard "
+        "(us-east-1)"
+    )
     assert guarded.run(minutes=2, FAILSAFE_GROUP="night-guard") == 0
-    assert len(schedules(world, "night-guard")) == 3
-    groups = {s["group"] for s in guarded.state["schedules"].values()}
-    assert groups == {"night-guard"}
+    assert not [line for line in logged(capsys, "INFO") if "moved the failsafe" in line]
+
+
+def test_a_move_whose_old_schedules_cannot_be_removed_keeps_them_recorded_until_they_are(
+    world, guarded, monkeypatch, capsys
+):
+    with monkeypatch.context() as denied:
+        deny_deletes(world, denied)
+        capsys.readouterr()
+        assert guarded.run(minutes=1, FAILSAFE_GROUP="night-guard") == 1
+        errors = logged(capsys, "ERROR")
+        assert len(errors) == 3 and errors[0].startswith("could not move the failsafe of ")
+        assert " from autoscaler-pauser (us-east-1) to night-guard (us-east-1): " in errors[0]
+        assert "DeleteSchedule failed: AccessDeniedException" in errors[0]
+        assert len(schedules(world, "night-guard")) == 3, "the new ones are set all the same"
+        entries = guarded.state["schedules"].values()
+        assert all(s["replaces"][0]["group"] == "autoscaler-pauser" for s in entries)
+    assert guarded.run(minutes=2, FAILSAFE_GROUP="night-guard") == 0  # deletes allowed again
+    assert schedules(world) == set() and len(schedules(world, "night-guard")) == 3
+    assert not any("replaces" in s for s in guarded.state["schedules"].values())
+    assert "moved the failsafe of 3 targets" in logged(capsys, "INFO")[-1]
 
 
 # --- a record says whose it is ----------------------------------------------------------------

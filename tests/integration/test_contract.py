@@ -7,8 +7,8 @@ indexes, the state table (255 characters each) and the schedule group (64). The 
 also a scalable target; the tables' targets are few in a namespace of many, so steady runs ask
 for them by name; the backup cluster names its tables in two tags; the pause record is in
 state_table, and its items hold 400 bytes each, so that it goes on over several items as a
-fleet's does; the failsafe and the metrics are on. Every schedule's at() is checked against the
-request's own time, the night's clock.
+fleet's does; the failsafe and the metrics are on, and the failsafe moves to another group
+mid-pause. Every schedule's at() is checked against the request's own time, the night's clock.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def longest(start: str, length: int = 255) -> str:
 CLUSTER, SERVICE = longest("autoscaler"), longest("ddb-scaler")
 TABLE, INDEX = longest("orders"), longest("by-date")
 STATE_TABLE, GROUP = longest("autoscaler-pauser"), longest("autoscaler-pauser", 64)
+NEW_GROUP = longest("autoscaler-pauser-moved", 64)
 ROLE = "arn:aws:iam::123456789012:role/service-role/autoscaler-pauser-failsafe"
 FAILSAFE_MINUTES = 30
 OTHER_TARGETS = 60  # of tables not listed: more to scan than to ask for by name
@@ -66,21 +67,23 @@ def night(world, tmp_path, monkeypatch):
         CLUSTER_TABLES_TAG="backup-tables",
     )
 
-    def run(minutes: float, *args: str) -> int:
+    def run(minutes: float, *args: str, **changed: str) -> int:
         clock.now = T0 + timedelta(minutes=minutes)
-        return main(list(args), environ=env, aws_factory=contract.factory(world.clients), now=clock)
+        environ = {**env, **changed}
+        factory = contract.factory(world.clients)
+        return main(list(args), environ=environ, aws_factory=factory, now=clock)
 
     run.contract = contract
     return run
 
 
-def schedules(world) -> list[dict]:
+def schedules(world, group: str = GROUP) -> list[dict]:
     client = world.scheduler()
     try:
-        found = client.list_schedules(GroupName=GROUP)["Schedules"]
+        found = client.list_schedules(GroupName=group)["Schedules"]
     except client.exceptions.ResourceNotFoundException:
         return []
-    return [client.get_schedule(Name=s["Name"], GroupName=GROUP) for s in found]
+    return [client.get_schedule(Name=s["Name"], GroupName=group) for s in found]
 
 
 def tables_suspended(world) -> set[bool]:
@@ -111,11 +114,13 @@ def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, 
     assert night(half + 0.5) == 0  # less than half of the failsafe's time left: moved
     moved = schedules(world)
     assert {s["ScheduleExpression"] for s in moved} != {s["ScheduleExpression"] for s in armed}
+    assert night(half + 1, FAILSAFE_GROUP=NEW_GROUP) == 0  # the failsafe moves in one run
+    assert schedules(world) == [] and len(schedules(world, NEW_GROUP)) == 10
     world.stop_cluster(cluster)
-    assert night(half + 1) == 0  # the resume
+    assert night(half + 2, FAILSAFE_GROUP=NEW_GROUP) == 0  # the resume
     assert world.desired() == 3 and tables_suspended(world) == {False}
-    assert schedules(world) == [] and world.tags() == {}
-    assert night(half + 2) == 0  # steady, running
+    assert schedules(world, NEW_GROUP) == [] and world.tags() == {}
+    assert night(half + 3, FAILSAFE_GROUP=NEW_GROUP) == 0  # steady, running
     assert "autoscaler_pauser_paused 0" in (tmp_path / "autoscaler-pauser.prom").read_text()
     assert int(world.pause_item(STATE_TABLE)[PAUSER]["parts"]) == 1, "a resumed record is small"
 

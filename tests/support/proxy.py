@@ -12,6 +12,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -86,6 +87,7 @@ class FaultProxy:
         self.calls: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()  # fault kind -> times made
         self.requests: list[tuple[str, bytes]] = []
+        self.arrived: list[tuple[str, datetime, bytes]] = []  # each request, when it came
         self.errors: list[str] = []  # the proxy's own failures; a test expects none
         self.answered: Counter[str] = Counter()  # calls done with: answered, failed or dropped
         self._done = threading.Condition()
@@ -120,6 +122,7 @@ class FaultProxy:
             self.calls.clear()
             self.injected.clear()
             self.requests.clear()
+            self.arrived.clear()
 
     def wait_answered(self, action: str, count: int, timeout: float = 30) -> bool:
         """Wait until `count` calls to `action` have been answered (or failed)."""
@@ -142,10 +145,11 @@ class FaultProxy:
         if not isinstance(sys.exc_info()[1], ConnectionError):  # not a client gone away (killed)
             self.errors.append(traceback.format_exc())
 
-    def _pick(self, action: str, body: bytes) -> tuple[Fault | None, str | None]:
+    def _pick(self, action: str, body: bytes, arrived: datetime) -> tuple[Fault | None, str | None]:
         with self._lock:
             self.calls[action] += 1
             self.requests.append((action, body))
+            self.arrived.append((action, arrived, body))
             for fault in self.faults:
                 if not action.startswith(fault.action) or fault.times == 0:
                     continue
@@ -187,17 +191,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         action = self.headers.get("X-Amz-Target") or f"{self.command} {self.path}"
+        arrived = datetime.now(timezone.utc)
         try:
-            self._serve(proxy, action, body)
+            self._serve(proxy, action, body, arrived)
         finally:
             with proxy._done:
                 proxy.answered[action] += 1
                 proxy._done.notify_all()
 
-    def _serve(self, proxy: FaultProxy, action: str, body: bytes) -> None:
+    def _serve(self, proxy: FaultProxy, action: str, body: bytes, arrived: datetime) -> None:
         if proxy.delay:
             time.sleep(proxy.delay)
-        fault, kind = proxy._pick(action, body)
+        fault, kind = proxy._pick(action, body, arrived)
         answer = None
         if fault is None or fault.after:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}

@@ -34,6 +34,7 @@ from autoscaler_pauser.records import (
     next_pause_record,
     next_run_record,
 )
+from autoscaler_pauser.timing import failsafe_lead
 from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
 
@@ -391,16 +392,30 @@ def test_a_schedule_to_set_is_recorded_before_it_is_set_as_not_known_to_be_set()
 
 HELD = paused(EVERY_TABLE, "orders", saved={KEY: 3, AAS: PART, "kept": S})
 GROUP = "autoscaler-pauser"
+LEAD = failsafe_lead(60)  # a run and a minute's interval
+
+
+def in_region(key: str) -> str:
+    """Where the failsafe schedule of each target here belongs: its target's region."""
+    return "us-east-1"
 
 
 def at(minutes):
     return iso(NOW + timedelta(minutes=minutes))
 
 
-def schedules(group=GROUP, **due):
+def schedules(group=GROUP, region="us-east-1", **due):
     """KEY and AAS's schedules, due so many minutes on: schedules(KEY=16, AAS=14)."""
     keys = {"KEY": KEY, "AAS": AAS}
-    return {keys[k]: Schedule(at(m), group, "us-east-1", f"n-{k}") for k, m in due.items()}
+    return {keys[k]: Schedule(at(m), group, region, f"n-{k}") for k, m in due.items()}
+
+
+def moving(**due):
+    """KEY and AAS's schedules, set in GROUP, each still to remove one in "old-group"."""
+    old = schedules("old-group", **due)
+    return {
+        key: dataclasses.replace(s, replaces=(old[key],)) for key, s in schedules(**due).items()
+    }
 
 
 # record, minutes, targets paused by this run -> to set, to remove
@@ -452,12 +467,44 @@ FAILSAFE = [
         (),
     ),
     (
-        "in another group: removed, set in the new one by the next run",
+        "due within a run and the interval, though more than half of its time ahead: moved",
+        dataclasses.replace(HELD, schedules=schedules(KEY=1.7, AAS=1.8)),
+        3,
+        (),
+        {KEY: 3},
+        (),
+    ),
+    (
+        "in another group: set in this one (which removes the old one after)",
         dataclasses.replace(HELD, schedules=schedules("old-group", KEY=29, AAS=29)),
         30,
         (),
+        {KEY: 3, AAS: PART},
+        (),
+    ),
+    (
+        "in another region: set in its target's",
+        dataclasses.replace(HELD, schedules=schedules(region="eu-west-1", KEY=29)),
+        30,
+        (),
+        {KEY: 3, AAS: PART},
+        (),
+    ),
+    (
+        "what it replaces not known to be removed: set again",
+        dataclasses.replace(HELD, schedules={**schedules(AAS=29), **moving(KEY=29)}),
+        30,
+        (),
+        {KEY: 3},
+        (),
+    ),
+    (
+        "resumed while moving: removed, with what it replaces",
+        PauseRecord(fresh=False, schedules=moving(KEY=10)),
+        30,
+        (),
         {},
-        (KEY, AAS),
+        (KEY,),
     ),
     (
         "resumed: removed",
@@ -482,15 +529,24 @@ FAILSAFE = [
     "record,minutes,paused,arm,disarm", [r[1:] for r in FAILSAFE], ids=[r[0] for r in FAILSAFE]
 )
 def test_failsafe_plan(record, minutes, paused, arm, disarm):
-    plan = failsafe_plan(record, minutes, GROUP, NOW, paused)
+    plan = failsafe_plan(record, minutes, GROUP, NOW, paused, region=in_region, lead=LEAD)
     assert dict(plan.arm) == arm and tuple(plan.disarm) == disarm and plan.forget == ()
     assert plan.due == at(minutes)
 
 
 def test_a_schedule_to_remove_whose_time_has_passed_is_forgotten_not_deleted():
     record = PauseRecord(fresh=False, schedules=schedules(KEY=0, AAS=-5))
-    plan = failsafe_plan(record, 30, GROUP, NOW)
+    plan = failsafe_plan(record, 30, GROUP, NOW, region=in_region, lead=LEAD)
     assert plan.forget == (KEY, AAS) and not plan.disarm and not plan.arm
+
+
+def test_a_schedule_due_already_is_removed_while_one_it_replaces_is_not():
+    old = schedules("old-group", KEY=5)[KEY]
+    record = PauseRecord(
+        fresh=False, schedules={KEY: dataclasses.replace(schedules(KEY=0)[KEY], replaces=(old,))}
+    )
+    plan = failsafe_plan(record, 30, GROUP, NOW, region=in_region, lead=LEAD)
+    assert plan.forget == () and tuple(plan.disarm) == (KEY,)
 
 
 # --- properties: a model of the service, driven by random observations --------------------------

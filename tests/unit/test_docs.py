@@ -58,7 +58,16 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
             "orders": Hold("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", ("j-1",), ("j-0",), "!")
         },
         saved={KEY: 3},
-        schedules={KEY: Schedule("2026-01-01T00:30:00Z", "g", "us-east-1", "n", unset=True)},
+        schedules={
+            KEY: Schedule(
+                "2026-01-01T00:30:00Z",
+                "g",
+                "us-east-1",
+                "n",
+                unset=True,
+                replaces=(Schedule("2026-01-01T00:20:00Z", "old", "us-east-1", "m"),),
+            )
+        },
         clusters={"j-1": ("orders",)},
         clusters_tag="backup-tables",
     )

@@ -4,13 +4,18 @@ the target's names, the target whole in the Input, a role ARN of the form it tak
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 
+from autoscaler_pauser.aws import AwsError
 from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.failsafe import DESCRIPTION_MAX, Failsafe, fitted
-from autoscaler_pauser.model import SCALING
+from autoscaler_pauser.model import SCALING, Schedule
+from autoscaler_pauser.records import schedule_name
+from autoscaler_pauser.timing import HUNG_CALL_SECONDS, RUN_SECONDS
 from tests.support.contract import check_request, compiled
 from tests.unit import scene
 
@@ -18,11 +23,18 @@ ROLE = "arn:aws:iam::123456789012:role/failsafe"
 TABLE, INDEX = "orders-" + "x" * 248, "by-date-" + "y" * 247
 
 
+NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
+DUE = "2026-11-26T01:31:00Z"
+PAUSER = "ecs:us-east-1/autoscaler/ddb-scaler"
+
+
 class Scheduler:
-    """A Scheduler client that keeps the schedules it is asked to make."""
+    """A Scheduler client that keeps the schedules it is asked to make, and what it was asked,
+    in order."""
 
     def __init__(self):
         self.made: list[dict] = []
+        self.calls: list[tuple[str, str, str]] = []  # operation, group, name
 
     def get_schedule_group(self, Name):
         return {"Name": Name}
@@ -31,7 +43,14 @@ class Scheduler:
         raise AssertionError("a schedule that is not there is made, not moved")
 
     def create_schedule(self, **params):
+        self.calls.append(("CreateSchedule", params["GroupName"], params["Name"]))
         self.made.append(params)
+
+    def delete_schedule(self, Name, GroupName):
+        self.calls.append(("DeleteSchedule", GroupName, Name))
+        if GroupName == "gone":
+            error = {"Error": {"Code": "ResourceNotFoundException", "Message": "no schedule"}}
+            raise ClientError(error, "DeleteSchedule")
 
 
 def scheduler_model():
@@ -44,10 +63,14 @@ def test_the_description_limit_is_the_one_of_scheduler_s_model(operation):
     assert description.metadata["max"] == DESCRIPTION_MAX
 
 
-def arm(key: str, setting, pauser: str = "ecs:us-east-1/autoscaler/ddb-scaler") -> dict:
+def failsafe(scheduler: Scheduler, pauser: str = PAUSER, now: datetime = NOW) -> Failsafe:
+    return Failsafe(lambda region: scheduler, "autoscaler-pauser", ROLE, pauser, lambda: now)
+
+
+def arm(key: str, setting, pauser: str = PAUSER) -> dict:
     scheduler = Scheduler()
-    failsafe = Failsafe(lambda region: scheduler, "autoscaler-pauser", ROLE, pauser)
-    failsafe.arm(key, setting, failsafe.schedule(key, "2026-11-26T01:31:00Z", None))
+    made = failsafe(scheduler, pauser)
+    made.arm(key, setting, made.schedule(key, DUE, None))
     [params] = scheduler.made
     return params
 
@@ -105,3 +128,109 @@ def test_the_config_takes_the_role_arns_scheduler_takes_and_no_other(role):
         assert taken.fullmatch(role) is None, e.problems
     else:
         assert taken.fullmatch(role) is not None, f"the config took {role!r}"
+
+
+# --- where a schedule is set, and when --------------------------------------------------------
+
+KEY = "ecs:us-east-1/autoscaler/ddb-scaler"
+NAME = schedule_name(PAUSER, KEY)
+
+
+def test_a_schedule_in_another_group_is_set_in_this_one_first_then_the_old_one_removed():
+    scheduler = Scheduler()
+    made = failsafe(scheduler)
+    old = Schedule("2026-11-26T01:20:00Z", "old-group", "us-east-1", "old-name", unset=True)
+    schedule = made.schedule(KEY, DUE, old)
+    assert schedule == Schedule(
+        DUE,
+        "autoscaler-pauser",
+        "us-east-1",
+        NAME,
+        replaces=(Schedule(old.due, "old-group", "us-east-1", "old-name"),),
+    )
+    made.arm(KEY, 3, schedule)
+    assert scheduler.calls == [
+        ("CreateSchedule", "autoscaler-pauser", NAME),
+        ("DeleteSchedule", "old-group", "old-name"),
+    ]
+
+
+def test_a_schedule_moved_twice_replaces_both_earlier_ones_but_never_itself():
+    made = failsafe(Scheduler())
+    first = Schedule("2026-11-26T01:20:00Z", "autoscaler-pauser", "us-east-1")  # named as now
+    second = made.schedule(KEY, DUE, first)
+    assert second.replaces == ()  # the same group and region: the same schedule, moved later
+    elsewhere = Schedule(
+        DUE,
+        "other",
+        "us-east-1",
+        NAME,
+        replaces=(
+            Schedule(first.due, "autoscaler-pauser", "us-east-1", NAME),
+            Schedule(first.due, "older", "us-east-1", "x"),
+        ),
+    )
+    back = made.schedule(KEY, DUE, elsewhere)
+    assert [(s.group, s.name) for s in back.replaces] == [("other", NAME), ("older", "x")]
+
+
+def test_a_schedule_that_cannot_be_removed_where_it_was_fails_the_move_after_the_new_is_set():
+    scheduler = Scheduler()
+    made = failsafe(scheduler)
+
+    def refuse(Name, GroupName):
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}
+        raise ClientError(error, "DeleteSchedule")
+
+    scheduler.delete_schedule = refuse
+    old = Schedule("2026-11-26T01:20:00Z", "old-group", "us-east-1", "old-name")
+    with pytest.raises(AwsError, match="DeleteSchedule failed: AccessDeniedException"):
+        made.arm(KEY, 3, made.schedule(KEY, DUE, old))
+    assert scheduler.calls == [("CreateSchedule", "autoscaler-pauser", NAME)]
+
+
+def test_removing_a_schedule_removes_those_it_replaces_and_one_gone_is_fine():
+    scheduler = Scheduler()
+    old = Schedule(DUE, "gone", "us-east-1", "old-name")
+    failsafe(scheduler).disarm(
+        KEY, Schedule(DUE, "autoscaler-pauser", "us-east-1", replaces=(old,))
+    )
+    assert scheduler.calls == [
+        ("DeleteSchedule", "autoscaler-pauser", NAME),
+        ("DeleteSchedule", "gone", "old-name"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "ahead, sent", [(HUNG_CALL_SECONDS + 1, True), (HUNG_CALL_SECONDS, False), (-60, False)]
+)
+def test_a_schedule_is_sent_only_while_its_time_is_further_off_than_a_call_may_take(ahead, sent):
+    """A run held up far beyond its budget: its clock at the call, and the schedule's time."""
+    scheduler = Scheduler()
+    due = datetime(2026, 11, 26, 1, 31, tzinfo=timezone.utc)
+    made = failsafe(scheduler, now=due - timedelta(seconds=ahead))
+    schedule = made.schedule(KEY, DUE, None)
+    if sent:
+        made.arm(KEY, 3, schedule)
+    else:
+        with pytest.raises(AwsError, match="CreateSchedule not sent: the schedule would be due"):
+            made.arm(KEY, 3, schedule)
+    assert len(scheduler.made) == int(sent)
+
+
+# interval (seconds) -> the least failsafe_minutes: a run (RUN_SECONDS, 45) and the interval
+LEAST = {60: 1.75, 1: 0.77, 61: 1.77, 3600: 60.75}
+
+
+@pytest.mark.parametrize("interval", list(LEAST))
+def test_failsafe_minutes_must_outlast_a_run_and_the_interval_and_the_least_is_named(interval):
+    least = LEAST[interval]
+    assert least * 60 >= RUN_SECONDS + interval > (least - 0.01) * 60
+    env = {**ENV, "FAILSAFE_ROLE_ARN": ROLE, "INTERVAL": str(interval)}
+    assert load_config(None, {**env, "FAILSAFE_MINUTES": str(least)}).failsafe_minutes == least
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {**env, "FAILSAFE_MINUTES": f"{least - 0.01:.2f}"})
+    assert refused.value.problems == [
+        f"failsafe_minutes: must be at least {least:g}, to outlast a run ({RUN_SECONDS} s) and the "
+        f"interval ({interval} s) to the next, which moves it; got {least - 0.01:.2f}"
+    ]

@@ -16,11 +16,12 @@ from autoscaler_pauser.model import (
     Failure,
     Observed,
     PauseRecord,
+    Schedule,
     Suspension,
     TargetView,
     Why,
 )
-from autoscaler_pauser.report import format_setting, run_lines, target_line
+from autoscaler_pauser.report import format_setting, moved_line, run_lines, target_line
 from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
 REASON = "1 active cluster matches 'nightly-backup-' (j-1)"
@@ -180,3 +181,32 @@ def test_targets_that_stay_running_while_other_tables_are_backed_up_say_why():
         "no change: 2 targets stay running: no active cluster backs up their tables "
         "(1 active cluster matches 'nightly-backup-' (j-1))"
     )
+
+
+# --- the failsafe moved -----------------------------------------------------------------------
+
+
+def moved_to(group: str, region: str, *old: tuple[str, str]) -> Schedule:
+    replaced = tuple(Schedule(DUE, g, r, "old") for g, r in old)
+    return Schedule(DUE, group, region, "new", replaces=replaced)
+
+
+DUE = "2026-11-26T03:30:00Z"
+
+
+def test_a_moved_failsafe_is_one_line_from_where_to_where():
+    moved = {
+        KEY: moved_to("night-guard", "us-east-1", ("autoscaler-pauser", "us-east-1")),
+        "k2": moved_to("night-guard", "eu-west-1", ("autoscaler-pauser", "eu-west-1")),
+        "k3": moved_to("night-guard", "us-east-1", ("autoscaler-pauser", "us-east-1")),
+        "kept": Schedule(DUE, "night-guard", "us-east-1", "n"),  # not moved: not counted
+    }
+    assert moved_line(moved) == (
+        "moved the failsafe of 3 targets from autoscaler-pauser (eu-west-1), autoscaler-pauser "
+        "(us-east-1) to night-guard (eu-west-1), night-guard (us-east-1)"
+    )
+    one = {KEY: moved_to("b", "us-east-1", ("a", "us-east-1"), ("older", "us-east-1"))}
+    assert moved_line(one) == (
+        "moved the failsafe of 1 target from a (us-east-1), older (us-east-1) to b (us-east-1)"
+    )
+    assert moved_line({"kept": moved["kept"]}) is None and moved_line({}) is None

@@ -45,7 +45,14 @@ STATE = State(
         saved={KEY: 3, READ: Suspension(False, False, True)},
         schedules={
             KEY: Schedule(DUE, "autoscaler-pauser", "us-east-1"),
-            READ: Schedule(DUE, "autoscaler-pauser", "us-east-1", "old-name", unset=True),
+            READ: Schedule(
+                DUE,
+                "autoscaler-pauser",
+                "us-east-1",
+                "old-name",
+                unset=True,
+                replaces=(Schedule(TIME, "old-group", "eu-west-1", "n"),),
+            ),
         },
         clusters={"j-1": ("orders",), "j-2": None},
         clusters_tag="backup-tables",
@@ -199,6 +206,12 @@ INVALID = {
     "a schedule in no region": (_schedule(region="mars"), "has no region"),
     "a schedule name too long": (_schedule(name="n" * 65), "a name no schedule can have"),
     "unset as text": (_schedule(unset="yes"), "'unset' that is not true or false"),
+    "replaces an object": (_schedule(replaces={"due": DUE}), "replaces no list of schedules"),
+    "replaces a list of names": (_schedule(replaces=["n"]), "replaces no list of schedules"),
+    "replaces one without a group": (
+        _schedule(replaces=[{"due": DUE, "region": "us-east-1"}]),
+        "has no group",
+    ),
     "clusters a list": (_version2(clusters=["j-1"]), "'clusters' is not an object"),
     "a cluster's tables a string": (_version2(clusters={"j-1": "orders"}), "tables of cluster"),
     "clusters_tag a list": (_version2(clusters_tag=[]), "'clusters_tag' is not a text"),
