@@ -1,8 +1,18 @@
 """The tables each matching cluster backs up, from its tags (cluster_tables_tag): read once, when
-a run first sees the cluster (DescribeCluster), and kept in the pause record."""
+a run first sees the cluster (DescribeCluster), and kept in the pause record.
+
+A tag's value is words separated by white space, within EMR's alphabet: a table's name, or
+`prefix:NAME` for every table whose name starts with NAME (`orders users prefix:events-2026`).
+When one tag is not enough, `<tag>-2`, `<tag>-3`, … add to it. The earlier form, names and
+shell-style patterns separated by commas (`orders,events-*`), is still read. A cluster holds
+every table when it has none of these tags, or when they name no table (a launcher whose list
+was empty).
+"""
 
 from __future__ import annotations
 
+import glob
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
@@ -11,29 +21,59 @@ from .aws import Aws, cluster_tags
 from .config import Config
 from .model import Cluster, PauseRecord
 
+PREFIX = "prefix:"
+# Between the words of a value: white space; a comma, as the earlier form wrote it.
+SEPARATORS = re.compile(r"[\s,]+")
 
-def tables_from_tags(tags: Mapping[str, str], tag: str) -> tuple[str, ...] | None:
-    """The table names and patterns a cluster's tags name: the values of the tag `tag` and of
-    the tags whose keys start with it, comma-separated; None if it has none of them (it holds
-    every table)."""
-    keys = sorted((k for k in tags if k.startswith(tag)), key=lambda k: (k != tag, len(k), k))
+
+def tag_keys(tags: Mapping[str, str], tag: str) -> list[str]:
+    """The keys of a cluster's tags that name its tables, in order: `tag`, then `tag-2`,
+    `tag-3`, …; no other key that starts like them (`backup-tables-owner`)."""
+    more = re.compile(re.escape(tag) + r"-([2-9]|[1-9][0-9]+)")
+    numbered = sorted((int(m.group(1)), key) for key in tags if (m := more.fullmatch(key)))
+    return ([tag] if tag in tags else []) + [key for _, key in numbered]
+
+
+def tag_words(tags: Mapping[str, str], tag: str) -> tuple[str, ...] | None:
+    """The words the tag `tag` and its continuation tags name, each once, in order; None if the
+    cluster has none of those tags. A `prefix:` with no name after it names nothing."""
+    keys = tag_keys(tags, tag)
     if not keys:
         return None
-    names = (name.strip() for key in keys for name in tags[key].split(","))
-    return tuple(dict.fromkeys(name for name in names if name))
+    words = (word for key in keys for word in SEPARATORS.split(tags[key]))
+    return tuple(dict.fromkeys(word for word in words if word and word != PREFIX))
 
 
-def unmatched(tables: Sequence[str], listed: Sequence[str]) -> list[str]:
-    """The names and patterns that match no listed table."""
-    return [p for p in tables if not any(fnmatchcase(t, p) for t in listed)]
+def pattern(word: str) -> str:
+    """The tables a word names, as a shell-style pattern: `prefix:NAME`, every name that starts
+    with NAME; a table's name, itself (a name holds none of `*?[`; in the earlier form, a
+    pattern is itself)."""
+    if word.startswith(PREFIX):
+        return glob.escape(word[len(PREFIX) :]) + "*"
+    return word
+
+
+def tables_from_tags(tags: Mapping[str, str], tag: str) -> tuple[str, ...] | None:
+    """The patterns of the tables a cluster's tags name; None if they name none, or it has none
+    of those tags (it holds every table)."""
+    words = tag_words(tags, tag)
+    return tuple(dict.fromkeys(pattern(w) for w in words)) if words else None
+
+
+def unmatched(words: Sequence[str], listed: Sequence[str]) -> list[str]:
+    """The words that name no listed table."""
+    return [w for w in words if not any(fnmatchcase(t, pattern(w)) for t in listed)]
 
 
 def with_tables(
-    clusters: Sequence[Cluster], record: PauseRecord, config: Config, aws: Aws
+    clusters: Sequence[Cluster],
+    record: PauseRecord,
+    config: Config,
+    aws: Aws,
 ) -> tuple[tuple[Cluster, ...], list[str]]:
     """The clusters with the tables each backs up: from the pause record for a cluster seen
-    before, else from its tags (DescribeCluster, once); and a warning for each name or pattern
-    that matches no listed table."""
+    before, else from its tags (DescribeCluster, once); and a warning for each cluster whose
+    tags name no table, and for each word that names no listed table."""
     tag = config.cluster_tables_tag
     if not tag:
         return tuple(clusters), []
@@ -43,11 +83,15 @@ def with_tables(
         if cluster.id in known:
             found.append(replace(cluster, tables=known[cluster.id]))
             continue
-        tables = tables_from_tags(cluster_tags(aws.emr, cluster.id), tag)
-        for name in unmatched(tables or (), config.dynamodb_tables):
+        which = f"cluster {cluster.id} ({cluster.name})"
+        tags = cluster_tags(aws.emr, cluster.id)
+        words = tag_words(tags, tag)
+        if words == ():
+            warnings.append(f"{which} has the tag {tag}, naming no table: it holds every table")
+        for word in unmatched(words or (), config.dynamodb_tables):
             warnings.append(
-                f"cluster {cluster.id} ({cluster.name}) names {name!r} in its tag {tag}, which "
-                "matches no table of dynamodb_tables"
+                f"{which} names {word!r} in its tag {tag}, which matches no table of "
+                "dynamodb_tables"
             )
-        found.append(replace(cluster, tables=tables))
+        found.append(replace(cluster, tables=tables_from_tags(tags, tag)))
     return tuple(found), warnings

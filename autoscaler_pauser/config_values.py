@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,11 @@ def _strings(value: Any, from_env: bool, what: str) -> list[str]:
     return items
 
 
+# EMR takes a cluster's name of at most 256 characters (RunJobFlow's Name): a longer prefix
+# matches no cluster.
+CLUSTER_NAME_CHARACTERS = 256
+
+
 def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     one = isinstance(value, str) and not from_env
     items = _strings([value] if one else value, from_env, "a string or a list")
@@ -55,6 +61,11 @@ def _prefixes(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
         raise ValueError("must not be blank")
     for item in items:
         _check_literal(item, from_env and len(items) > 1)
+        if len(item) > CLUSTER_NAME_CHARACTERS:
+            raise ValueError(
+                f"{item[:20]!r}… is {len(item)} characters, and an EMR cluster's name is at most "
+                f"{CLUSTER_NAME_CHARACTERS}: it would match no cluster"
+            )
     return tuple(dict.fromkeys(items))
 
 
@@ -87,6 +98,45 @@ def _check_literal(prefix: str, env_list: bool) -> None:
             f"{prefix!r} holds {wild[0]!r}, but a prefix is matched literally against the "
             f"start of a cluster's name, not as a pattern: {write}"
         )
+
+
+# EMR's tag keys and values hold letters, numbers, white space and these symbols, and no other
+# character (EMR Management Guide, "Restrictions that apply to tagging resources"); a key is at
+# most 128 characters, and one that starts with aws: is AWS's own.
+TAG_SYMBOLS = "_.:/=+-@"
+TAG_KEY_CHARACTERS = 128
+
+
+def outside_tag_alphabet(text: str) -> str | None:
+    """The first character of `text` that EMR does not allow in a tag's key or value."""
+    for c in text:
+        if c not in TAG_SYMBOLS and unicodedata.category(c)[0] not in "LNZ":
+            return c
+    return None
+
+
+def _tag_key(key: Key, value: Any, from_env: bool) -> str:
+    """An EMR tag's key, read by its exact name, never as a pattern."""
+    value = _text(key, value, from_env)
+    if len(value) > TAG_KEY_CHARACTERS:
+        raise ValueError(
+            f"{value[:20]!r}… is {len(value)} characters, and an EMR tag key is at most "
+            f"{TAG_KEY_CHARACTERS}"
+        )
+    wrong = outside_tag_alphabet(value)
+    if wrong is not None:
+        pattern = (
+            ": the tag is read by its exact key (and <key>-2, <key>-3, …), not as a pattern"
+            if wrong in PATTERN_CHARS + "["
+            else ""
+        )
+        raise ValueError(
+            f"{value!r} holds {wrong!r}, which EMR does not allow in a tag key (letters, "
+            f"numbers, white space and {' '.join(TAG_SYMBOLS)}){pattern}"
+        )
+    if value.lower().startswith("aws:"):
+        raise ValueError(f"{value!r} starts with aws:, which only AWS's own tags may")
+    return value
 
 
 def _table(key: Key, value: Any, from_env: bool) -> str:
@@ -248,6 +298,7 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.INT: _int,
     Kind.NUMBER: _number,
     Kind.STR: _text,
+    Kind.TAG_KEY: _tag_key,
     Kind.ECS_CLUSTER: _ecs_cluster,
     Kind.ECS_SERVICE: _ecs_service,
     Kind.PAUSER_NAME: _pauser_name,

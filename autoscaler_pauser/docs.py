@@ -102,6 +102,7 @@ ROLE_TYPES = {
     Kind.TABLE: TEXT,
     Kind.REGION: TEXT,
     Kind.STR: TEXT,
+    Kind.TAG_KEY: TEXT,
     Kind.ECS_CLUSTER: TEXT,
     Kind.ECS_SERVICE: TEXT,
     Kind.PAUSER_NAME: TEXT,

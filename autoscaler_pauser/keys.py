@@ -29,6 +29,7 @@ class Kind(enum.Enum):
     TABLE = "table"  # one DynamoDB table name
     REGION = "region"
     STR = "str"
+    TAG_KEY = "tag_key"  # an EMR tag's key
     ECS_CLUSTER = "ecs_cluster"  # an ECS cluster's name
     ECS_SERVICE = "ecs_service"  # an ECS service's name, or its ARN
     PAUSER_NAME = "pauser_name"  # a key of state_table's items: NAME_BYTES at most
@@ -51,6 +52,7 @@ TYPE_NAMES = {
     Kind.TABLE: "DynamoDB table name",
     Kind.REGION: "AWS region",
     Kind.STR: "string",
+    Kind.TAG_KEY: "EMR tag key",
     Kind.ECS_CLUSTER: "ECS cluster name",
     Kind.ECS_SERVICE: "ECS service name or ARN",
     Kind.PAUSER_NAME: "string",
@@ -161,11 +163,12 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "cluster_tables_tag",
-        Kind.STR,
+        Kind.TAG_KEY,
         None,
-        "the key of an EMR cluster tag naming the tables the cluster backs up (comma-separated "
-        "names or shell-style patterns; more tags whose keys start with this key add to it): "
-        "such a cluster holds only those tables paused; one without the tag, every table; "
+        "the key of an EMR cluster tag naming the tables the cluster backs up (table names "
+        "separated by white space; prefix:NAME, every table whose name starts with NAME; tags "
+        "whose keys are this key followed by -2, -3, … add to it): such a cluster holds only "
+        "those tables paused; one without the tag, or whose tag names no table, every table; "
         "default: none, every matching cluster holds every table",
     ),
     Key(

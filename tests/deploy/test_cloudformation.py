@@ -30,7 +30,7 @@ from moto.events.models import EventPattern, Rule
 from moto.scheduler.models import scheduler_backends
 
 from autoscaler_pauser import keys
-from autoscaler_pauser.config import load_config
+from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.timing import LEASE_SECONDS, RUN_SECONDS
 from tests.deploy.test_iam import UNSCOPED, iam_variants, statements
 from tests.support.docs import quoted, table
@@ -1245,3 +1245,37 @@ def test_zip_imports_the_lambda_handler(unzipped):
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "backup-tables",
+        "team/backup tables",
+        "sauvegarde:tables_été",
+        "t" * 128,
+        "backup-tables*",
+        "backup,tables",
+        " backup-tables",
+        "backup-tables ",
+        "aws:backup-tables",
+        "AWS:backup-tables",
+    ],
+)
+def test_cluster_tables_tag_takes_the_tag_keys_the_tool_takes(key):
+    """The parameter's pattern (Java's, as CloudFormation reads it) and the tool's own check of
+    the key agree: a stack never deploys a key every run would refuse."""
+    from tests.support.contract import compiled
+
+    parameter = TEMPLATE["Parameters"]["ClusterTablesTag"]
+    taken = bool(compiled(parameter["AllowedPattern"]).fullmatch(key))
+    assert len(key) <= parameter["MaxLength"]
+    try:
+        load_config(None, {"EMR_PREFIX": "b-", "EMR_REGION": REGION, "CLUSTER_TABLES_TAG": key})
+    except ConfigError as e:
+        tool = not [p for p in e.problems if p.startswith("cluster_tables_tag:")]
+    else:
+        tool = True
+    # The tool drops whitespace around a key; the stack refuses it.
+    assert taken == (tool and key == key.strip()), (taken, tool)
+    assert compiled(parameter["AllowedPattern"]).fullmatch(""), "empty: no key"

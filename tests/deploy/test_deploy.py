@@ -177,6 +177,7 @@ SPEC_TYPE = {
     Kind.PREFIXES: "raw",
     Kind.REGION: "str",
     Kind.STR: "str",
+    Kind.TAG_KEY: "str",
     Kind.ECS_CLUSTER: "str",
     Kind.ECS_SERVICE: "str",
     Kind.PAUSER_NAME: "str",

@@ -71,7 +71,9 @@ def test_each_table_pauses_for_the_clusters_that_back_it_up(night, fault_proxy, 
     ok(env)
     assert paused(w) == {"orders": True, "users": False, "events-2026": False, "archive": False}
     assert w.desired() == 0, "any matching cluster holds the ECS service"
-    second = w.start_cluster("nightly-backup-users", tags={TAG: "users", f"{TAG}-2": "events-*"})
+    second = w.start_cluster(
+        "nightly-backup-users", tags={TAG: "users", f"{TAG}-2": "prefix:events-"}
+    )
     ok(env)
     assert paused(w) == {"orders": True, "users": True, "events-2026": True, "archive": False}
     proxy.forget()
@@ -101,11 +103,11 @@ def test_an_untagged_cluster_holds_every_table_and_a_name_that_matches_none_is_a
     w = night
     env = env_for(fault_proxy, tmp_path)
     w.start_cluster("nightly-backup-all")
-    w.start_cluster("nightly-backup-odd", tags={TAG: "orders,no-such-*"})
+    w.start_cluster("nightly-backup-odd", tags={TAG: "orders prefix:no-such-"})
     log = ok(env)
     assert set(paused(w).values()) == {True}
     warnings = [line for line in log.splitlines() if " WARNING " in line]
-    assert len(warnings) == 1 and "names 'no-such-*' in its tag backup-tables" in warnings[0]
+    assert len(warnings) == 1 and "names 'prefix:no-such-' in its tag backup-tables" in warnings[0]
     assert "matches no table of dynamodb_tables" in warnings[0]
     assert " WARNING " not in ok(env), "said once, when the cluster is first seen"
 

@@ -5,10 +5,11 @@ here or nowhere before production.
 Every name is as long as AWS lets it be: the ECS cluster and service, the tables and their
 indexes, the state table (255 characters each) and the schedule group (64). The ECS service is
 also a scalable target; the tables' targets are few in a namespace of many, so steady runs ask
-for them by name; the backup cluster names its tables in two tags; the pause record is in
-state_table, and its items hold 400 bytes each, so that it goes on over several items as a
-fleet's does; the failsafe and the metrics are on, and the failsafe moves to another group
-mid-pause. Every schedule's at() is checked against the request's own time, the night's clock.
+for them by name; the backup cluster names its tables in two tags, which the launcher's request
+keeps within EMR's tag alphabet and lengths (checked too); the pause record is in state_table,
+and its items hold 400 bytes each, so that it goes on over several items as a fleet's does; the
+failsafe and the metrics are on, and the failsafe moves to another group mid-pause. Every
+schedule's at() is checked against the request's own time, the night's clock.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def night(world, tmp_path, monkeypatch):
     world.create_state_table(STATE_TABLE)
     clock = Clock()
     contract = Contract(now=clock)
+    launcher = Contract()  # the backup launcher's requests: the tags it starts a cluster with
+    launcher.attach(world.emr)
     env = base_env(
         tmp_path,
         AUTOSCALER_CLUSTER=CLUSTER,
@@ -73,7 +76,7 @@ def night(world, tmp_path, monkeypatch):
         factory = contract.factory(world.clients)
         return main(list(args), environ=environ, aws_factory=factory, now=clock)
 
-    run.contract = contract
+    run.contract, run.launcher = contract, launcher
     return run
 
 
@@ -99,7 +102,7 @@ def tables_suspended(world) -> set[bool]:
 
 def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, tmp_path):
     assert night(0) == 0  # steady, running: the namespace scanned
-    tags = {"backup-tables": TABLE, "backup-tables-2": "users"}
+    tags = {"backup-tables": TABLE, "backup-tables-2": "prefix:users"}
     cluster = world.start_cluster("nightly-backup-orders", tags=tags)
     assert night(1, "--dry-run") == 0 and world.desired() == 3 and schedules(world) == []
     assert night(1) == 0  # the pause
@@ -126,6 +129,8 @@ def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, 
 
     contract = night.contract
     assert contract.violations == [], "requests AWS would refuse:\n" + contract.report()
+    assert night.launcher.calls["emr", "RunJobFlow"] == 1
+    assert night.launcher.violations == [], "a launch EMR would refuse:\n" + night.launcher.report()
     made, source = set(contract.calls), called_in_source()
     assert made == source, (
         f"the source calls, the night does not make: {sorted(source - made)}; "

@@ -23,6 +23,9 @@ The rules, by the type of the shape:
     boolean          a bool
     blob             bytes, bytearray, str or a file; min/max: its length
     timestamp        a datetime, or a number or string botocore reads as one
+
+Where AWS's docs state a limit that the model does not (`DOCUMENTED`), it is checked the same
+way: EMR's tags.
 """
 
 from __future__ import annotations
@@ -107,7 +110,43 @@ def check_request(model: OperationModel, params: dict[str, Any]) -> list[Violati
         found = [("", "unknown", f"{name!r}: the operation takes no input") for name in params]
     else:
         found = list(check_value(model.input_shape, params, ""))
+        found += documented(model.service_model.service_name, params)
     return [Violation(operation, path, rule, detail) for path, rule, detail in found]
+
+
+# --- what AWS's docs say and the models do not ---------------------------------------------------
+#
+# EMR's tags (EMR Management Guide, "Restrictions that apply to tagging resources"): a key or a
+# value holds letters, numbers, white space and _ . : / = + - @, nothing else; a key is 1 to 128
+# characters, a value at most 256 (EC2's limits, which EMR's are). EMR's model gives a Tag's Key
+# and Value as plain strings; every EMR operation that tags takes them as `Tags`, a list of Tag.
+EMR_TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+EMR_TAG = {
+    "Key": Shape("EmrTagKey", {"type": "string", "min": 1, "max": 128, "pattern": EMR_TAG_PATTERN}),
+    "Value": Shape("EmrTagValue", {"type": "string", "max": 256, "pattern": EMR_TAG_PATTERN}),
+}
+
+
+def emr_tags(params: dict[str, Any]) -> Found:
+    tags = params.get("Tags")
+    for i, tag in enumerate(tags if isinstance(tags, list) else []):
+        for name, shape in EMR_TAG.items():
+            if isinstance(tag, dict) and name in tag:
+                yield from check_value(shape, tag[name], f"Tags[{i}].{name}")
+
+
+DOCUMENTED: dict[str, Callable[[dict[str, Any]], Found]] = {"emr": emr_tags}
+
+
+def documented(service: str, params: dict[str, Any]) -> Found:
+    """The violations of the limits AWS's docs state for the service, beyond its model's."""
+    return DOCUMENTED.get(service, lambda _: iter(()))(params)
+
+
+def emr_tag_violations(key: str, value: str) -> list[str]:
+    """Why EMR would refuse a tag, if it would."""
+    found = emr_tags({"Tags": [{"Key": key, "Value": value}]})
+    return [f"{path}: {rule}: {detail}" for path, rule, detail in found]
 
 
 Found = Iterator[tuple[str, str, str]]  # path, rule, detail

@@ -70,7 +70,11 @@ class World:
         return svc["service"]["serviceArn"]
 
     def start_cluster(self, name: str, tags: dict[str, str] | None = None) -> str:
-        """A cluster, tagged as a backup launcher would (`tags`)."""
+        """A cluster, tagged as a backup launcher would (`tags`): only with tags EMR takes."""
+        from .contract import emr_tag_violations  # which uses this module's attaching
+
+        refused = [why for k, v in (tags or {}).items() for why in emr_tag_violations(k, v)]
+        assert not refused, f"EMR refuses these tags: {refused}"
         more = {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
         return self.emr.run_job_flow(
             Name=name,

@@ -1,6 +1,7 @@
 """The inputs a user gets wrong, refused by the config with one line naming the key: a blank key,
-a pauser's name too long for DynamoDB's key, a prefix in quotes or written as a pattern, ECS names
-out of ECS's limits, and the service given by its ARN."""
+a pauser's name too long for DynamoDB's key, a prefix in quotes, written as a pattern or longer
+than a cluster's name, a cluster tag's key EMR would not take, ECS names out of ECS's limits, and
+the service given by its ARN."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 
 from autoscaler_pauser import lease
 from autoscaler_pauser.config import ConfigError, load_config
+from autoscaler_pauser.config_values import outside_tag_alphabet
 from autoscaler_pauser.keys import KEYS, NAME_BYTES, PART_MARK
+from tests.support.contract import EMR_TAG_PATTERN, category_runs, compiled
 from tests.unit.scene import ENV
 
 FILE = "".join(f"{name.lower()}: {value}\n" for name, value in ENV.items())
@@ -115,6 +118,71 @@ def test_a_prefix_written_as_a_pattern_is_refused(prefix, hint):
         f"emr_prefix: {prefix!r} holds {char!r}, but a prefix is matched literally against the "
         f"start of a cluster's name, not as a pattern: {write} (from EMR_PREFIX)"
     )
+
+
+def test_a_prefix_longer_than_an_emr_cluster_s_name_is_refused():
+    prefix = "nightly-backup-" + "x" * 285
+    assert problems({"EMR_PREFIX": prefix}) == [
+        "emr_prefix: 'nightly-backup-xxxxx'… is 300 characters, and an EMR cluster's name is at "
+        "most 256: it would match no cluster (from EMR_PREFIX)"
+    ]
+
+
+def test_a_prefix_as_long_as_an_emr_cluster_s_name_is_taken():
+    prefix = "n" * 256
+    assert load_config(None, {**ENV, "EMR_PREFIX": prefix}).emr_prefix == (prefix,)
+
+
+# --- the clusters' tag, an EMR tag key -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        (
+            "backup-tables*",
+            "'backup-tables*' holds '*', which EMR does not allow in a tag key (letters, numbers, "
+            "white space and _ . : / = + - @): the tag is read by its exact key (and <key>-2, "
+            "<key>-3, …), not as a pattern",
+        ),
+        ("backup-tables?", "'backup-tables?' holds '?', which EMR does not allow"),
+        ("backup-[tables]", "'backup-[tables]' holds '[', which EMR does not allow"),
+        ("backup,tables", "'backup,tables' holds ',', which EMR does not allow"),
+        ("backup-tables#1", "'backup-tables#1' holds '#', which EMR does not allow"),
+        (
+            "t" * 200,
+            "'tttttttttttttttttttt'… is 200 characters, and an EMR tag key is at most 128",
+        ),
+        (
+            "aws:backup-tables",
+            "'aws:backup-tables' starts with aws:, which only AWS's own tags may",
+        ),
+        ("AWS:backup-tables", "'AWS:backup-tables' starts with aws:"),
+    ],
+)
+def test_a_cluster_tables_tag_emr_would_not_take_is_refused(key, problem):
+    [found] = problems({"CLUSTER_TABLES_TAG": key})
+    assert found.startswith(f"cluster_tables_tag: {problem}"), found
+    assert found.endswith("(from CLUSTER_TABLES_TAG)")
+
+
+@pytest.mark.parametrize(
+    "key", ["backup-tables", "t" * 128, "team/backup tables", "sauvegarde:tables_été", "a.b=c+d@e"]
+)
+def test_a_cluster_tables_tag_within_emr_s_limits_is_taken(key):
+    assert load_config(None, {**ENV, "CLUSTER_TABLES_TAG": key}).cluster_tables_tag == key
+
+
+def test_the_tag_alphabet_is_emr_s_pattern_as_the_contract_test_reads_it():
+    """Every character of ASCII, and the first and last of each run of one Unicode category."""
+    emr = compiled(EMR_TAG_PATTERN)
+    points = set(range(128)) | {p for start, end, _ in category_runs() for p in (start, end)}
+    differ = [
+        hex(p)
+        for p in sorted(points)
+        if (outside_tag_alphabet(chr(p)) is None) != bool(emr.fullmatch(chr(p)))
+    ]
+    assert differ == []
 
 
 # --- ECS's names ----------------------------------------------------------------------------------

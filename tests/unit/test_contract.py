@@ -121,6 +121,15 @@ REQUESTS = {
     ("dynamodb", "BatchGetItem"): {
         "RequestItems": {f"t{i}": {"Keys": [{"k": {"S": "v"}}]} for i in range(100)}
     },
+    ("emr", "AddTags"): {
+        "ResourceId": "j-1ABCDEFGHIJKL",
+        "Tags": [
+            {"Key": "backup-tables", "Value": "orders users prefix:events-2026"},
+            {"Key": "backup-tables-2", "Value": "café\u00a0½ team@example.com a/b=c+d_e.f"},
+            {"Key": "k" * 128, "Value": "v" * 256},
+            {"Key": "owner", "Value": ""},
+        ],
+    },
     ("ecs", "UpdateService", "union"): {
         "service": "s",
         "serviceConnectConfiguration": {
@@ -251,6 +260,14 @@ BROKEN = [
         "ResourceId",
         "pattern",
     ),
+    # EMR's tags, as EMR's docs state them (the model does not): its alphabet, their lengths
+    ("emr.AddTags", "Tags.0.Value", "orders,orders-archive", "Tags[0].Value", "pattern"),
+    ("emr.AddTags", "Tags.0.Value", "events-*", "Tags[0].Value", "pattern"),
+    ("emr.AddTags", "Tags.0.Value", "orders\tusers", "Tags[0].Value", "pattern"),
+    ("emr.AddTags", "Tags.0.Key", "backup-tables*", "Tags[0].Key", "pattern"),
+    ("emr.AddTags", "Tags.0.Key", "k" * 129, "Tags[0].Key", "max"),
+    ("emr.AddTags", "Tags.0.Key", "", "Tags[0].Key", "min"),
+    ("emr.AddTags", "Tags.0.Value", "v" * 257, "Tags[0].Value", "max"),
     # enums
     (
         "application-autoscaling.RegisterScalableTarget",
@@ -294,6 +311,15 @@ def test_the_limits_are_kept_to_the_last_one():
     service, operation, params = request("application-autoscaling.RegisterScalableTarget")
     long_id = "table/" + "t" * 1594
     assert violations(service, operation, changed(params, "ResourceId", long_id)) == []
+
+
+def test_emr_s_tags_are_checked_in_the_request_that_starts_a_cluster_too():
+    params = {
+        "Name": "nightly-backup-orders",
+        "Instances": {},
+        "Tags": [{"Key": "backup-tables", "Value": "orders,users"}],
+    }
+    assert violations("emr", "RunJobFlow", params) == [("Tags[0].Value", "pattern")]
 
 
 def test_a_violation_says_the_operation_the_rule_and_the_value_s_length():

@@ -5,7 +5,9 @@ tests/integration/test_steady_run.py; the IAM table in tests/deploy/test_iam.py.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+import shlex
 
 import pytest
 
@@ -15,6 +17,7 @@ from autoscaler_pauser.metrics import METRICS
 from autoscaler_pauser.model import Hold, PauseRecord, RunRecord, Schedule, State
 from autoscaler_pauser.record_format import pause_to_json
 from autoscaler_pauser.state_file import state_to_json
+from tests.support.contract import emr_tag_violations
 from tests.support.docs import DOCS, pages, quoted, steady_calls, table
 from tests.support.tool import ROOT
 from tests.unit.scene import KEY
@@ -154,3 +157,29 @@ def test_the_development_page_names_every_module_and_each_layer_of_the_contract(
         if layer != "autoscaler_pauser.__main__"
     ]
     assert [d.split(" (")[0] for d in drawn] == written, "the layers as pyproject.toml has them"
+
+
+def tag_examples() -> list[tuple[str, str, str]]:
+    """Every cluster tag the pages show, as (page, key, value): the `--tags` arguments of their
+    `aws emr` commands, and a tag written `backup-tables=…` in backticks."""
+    found = []
+    for page in pages():
+        text, name = page.read_text(), str(page.relative_to(ROOT))
+        blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+        for line in "\n".join(blocks).replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:2] == ["aws", "emr"] and "--tags" in words:
+                words = words[words.index("--tags") + 1 :]
+                for word in itertools.takewhile(lambda w: not w.startswith("--"), words):
+                    key, _, value = word.partition("=")
+                    found.append((name, key, value))
+        for key, value in re.findall(r"`(backup-tables[^`=\s]*)=([^`]*)`", text):
+            found.append((name, key, value))
+    return found
+
+
+def test_every_cluster_tag_the_docs_show_is_one_emr_takes():
+    examples = tag_examples()
+    assert len(examples) >= 3 and {key for _, key, _ in examples} >= {"backup-tables"}
+    refused = [(e, why) for e in examples for why in emr_tag_violations(*e[1:])]
+    assert refused == []
