@@ -1,25 +1,33 @@
 """The tables each matching cluster backs up, from its tags (cluster_tables_tag): read once, when
-a run first sees the cluster (DescribeCluster), and kept in the pause record.
+a run first sees the cluster (DescribeCluster, asked again with backoff while it fails in a way
+that passes), and kept in the pause record.
 
 A tag's value is words separated by white space, within EMR's alphabet: a table's name, or
 `prefix:NAME` for every table whose name starts with NAME (`orders users prefix:events-2026`).
 When one tag is not enough, `<tag>-2`, `<tag>-3`, … add to it. The earlier form, names and
 shell-style patterns separated by commas (`orders,events-*`), is still read. A cluster holds
-every table when it has none of these tags, or when they name no table (a launcher whose list
-was empty).
+every table when it has none of these tags, when they name no table (a launcher whose list was
+empty), or when its tags cannot be read (for that run only: the next run reads them again).
 """
 
 from __future__ import annotations
 
 import glob
+import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
+from time import monotonic, sleep
+from typing import Any
 
-from .aws import Aws, cluster_tags
+from .aws import Aws, AwsError, cluster_tags
 from .config import Config
 from .model import Cluster, PauseRecord
+from .timing import BACKOFF_FIRST, BACKOFF_MOST
+
+log = logging.getLogger("autoscaler-pauser")
 
 PREFIX = "prefix:"
 # Between the words of a value: white space; a comma, as the earlier form wrote it.
@@ -65,15 +73,49 @@ def unmatched(words: Sequence[str], listed: Sequence[str]) -> list[str]:
     return [w for w in words if not any(fnmatchcase(t, pattern(w)) for t in listed)]
 
 
+class Unread(Exception):
+    """A cluster's tags could not be read: why, in one line."""
+
+
+def passes(error: AwsError) -> bool:
+    """A failure that asking again may get past: throttled, an error of AWS's side (5xx), or no
+    answer at all."""
+    return error.throttled or error.code is None or (error.status or 0) >= 500
+
+
+def read_tags(emr: Any, cluster_id: str, until: float) -> dict[str, str]:
+    """A cluster's tags (DescribeCluster). A failure that passes is asked again after a wait
+    that doubles each time, while the wait ends before `until` (monotonic); no call starts
+    after it. Unread: the tags were not read, and why."""
+    wait, calls = BACKOFF_FIRST, 0
+    while True:
+        if monotonic() >= until:
+            raise Unread("not asked: the run's time for the clusters' tags was spent")
+        calls += 1
+        try:
+            return cluster_tags(emr, cluster_id)
+        except AwsError as e:
+            if e.denied:
+                raise Unread(f"{e}: allow elasticmapreduce:DescribeCluster (docs/iam.md)") from e
+            if not passes(e) or monotonic() + wait >= until:
+                asked = f" (asked {calls} times)" if calls > 1 else ""
+                raise Unread(f"{e}{asked}") from e
+            log.debug("cluster %s: %s; asked again in %.1fs", cluster_id, e, wait)
+        sleep(wait)
+        wait = min(wait * 2, BACKOFF_MOST)
+
+
 def with_tables(
     clusters: Sequence[Cluster],
     record: PauseRecord,
     config: Config,
     aws: Aws,
+    until: float = math.inf,
 ) -> tuple[tuple[Cluster, ...], list[str]]:
     """The clusters with the tables each backs up: from the pause record for a cluster seen
-    before, else from its tags (DescribeCluster, once); and a warning for each cluster whose
-    tags name no table, and for each word that names no listed table."""
+    before, else from its tags (DescribeCluster, asked again with backoff until `until`); and a
+    warning for each cluster whose tags name no table or could not be read, and for each word
+    that names no listed table."""
     tag = config.cluster_tables_tag
     if not tag:
         return tuple(clusters), []
@@ -84,7 +126,15 @@ def with_tables(
             found.append(replace(cluster, tables=known[cluster.id]))
             continue
         which = f"cluster {cluster.id} ({cluster.name})"
-        tags = cluster_tags(aws.emr, cluster.id)
+        try:
+            tags = read_tags(aws.emr, cluster.id, until)
+        except Unread as e:
+            warnings.append(
+                f"{which}: its tags were not read: {e}; it holds every table for this run, and "
+                "the next run reads them again"
+            )
+            found.append(replace(cluster, tables=None, unread=True))
+            continue
         words = tag_words(tags, tag)
         if words == ():
             warnings.append(f"{which} has the tag {tag}, naming no table: it holds every table")

@@ -46,7 +46,8 @@ class Plan:
     changes: tuple[Change, ...]
     saved: Mapping[str, Setting]  # pre-pause settings to record once the changes are made
     reason: str = ""  # the run's clusters, in a word: the reason of what stays as it is
-    # The tables each active cluster backs up, from its tag `clusters_tag`, to keep.
+    # The tables each active cluster backs up, from its tag `clusters_tag`, to keep: those whose
+    # tags were read.
     clusters: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     clusters_tag: str | None = None
     forgotten: tuple[str, ...] = ()  # no longer named by the config, and gone from AWS
@@ -103,9 +104,9 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
     for key, scope in unseen(observed, record).items():
         if verdicts.get(scope, Verdict(False, "")).pause:
             saved[key] = record.saved[key]
-    cached = {c.id: c.tables for c in clusters} if config.cluster_tables_tag else {}
-    reason = describe_clusters(clusters, config.emr_prefix)
     tag = config.cluster_tables_tag
+    cached = {c.id: c.tables for c in clusters if not c.unread} if tag else {}
+    reason = describe_clusters(clusters, config.emr_prefix)
     return Plan(verdicts, tuple(changes), saved, reason, cached, tag, observed.gone)
 
 

@@ -41,13 +41,15 @@ EVERY_TABLE: Scope = "*"
 @dataclass(frozen=True)
 class Cluster:
     """An active EMR cluster whose name matches a prefix. `tables`: the names and patterns of
-    the tables it backs up, from its tags; None: it holds every table."""
+    the tables it backs up, from its tags; None: it holds every table. `unread`: its tags could
+    not be read, so it holds every table for this run, and the next run reads them again."""
 
     id: str
     name: str
     state: str
     prefix: str
     tables: tuple[str, ...] | None = None
+    unread: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,12 +118,14 @@ def observe_and_decide(
     now: datetime,
     clusters: Sequence[Cluster],
     run: RunRecord | None = None,
+    until: float = math.inf,
 ) -> Reading:
     """Read, decide, and if the plan touches the ECS service, read its scaling target too and
     decide again, so that a steady run stays at one read per kind. The tables' targets are
     asked for by name when that is cheaper, from `run`'s last scan, unless a pause of a table
-    may begin (a new index must not be missed)."""
-    clusters, warnings = with_tables(clusters, record, config, aws)
+    may begin (a new index must not be missed). The clusters' tags are asked for until `until`
+    (monotonic)."""
+    clusters, warnings = with_tables(clusters, record, config, aws, until)
     kinds, scaling = target_kinds(config, aws, _known(config, record, now, clusters, run))
     targets, owners = observe_targets(kinds)
     unseen, leftovers = record_targets(record, config, {t.key for t in targets})

@@ -49,7 +49,7 @@ from .state_file import (
 )
 from .targets import region_of
 from .targets.ecs import EcsService
-from .timing import WRITE_BUDGET_SECONDS, failsafe_lead
+from .timing import TAGS_SHARE, WRITE_BUDGET_SECONDS, failsafe_lead
 
 if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothing
     from .failsafe import Failsafe
@@ -132,6 +132,7 @@ class Run:
         self.clock = AwsClock(now, aws)
         self.calls, self.began = aws.calls, time.monotonic()
         self.deadline = self.began + budget
+        self.tags_until = self.began + budget * TAGS_SHARE  # the clusters' tags: asked till then
         self.started = now()
         self.state, self.read_warnings = _state(config, self.started, dry_run)  # no AWS call yet
         self.warnings: list[str] = []  # what the run logged as warnings, for its record
@@ -149,7 +150,13 @@ class Run:
                 return Exit.OK
             self._warn(self.store.warnings)
             reading = observe_and_decide(
-                self.config, self.aws, pause, self.started, clusters, self.state.run
+                self.config,
+                self.aws,
+                pause,
+                self.started,
+                clusters,
+                self.state.run,
+                self.tags_until,
             )
             self._warn(reading.warnings)
             reading.warnings = self.warnings

@@ -96,7 +96,8 @@ def _cluster(data: Mapping[str, Any]) -> Cluster:
     ):
         raise ValueError("a cluster's 'tables' is not a list of names")
     fields = (str(data.get(f, "")) for f in ("id", "name", "state", "prefix"))
-    return Cluster(*fields, tables=None if tables is None else tuple(tables))
+    tables = None if tables is None else tuple(tables)
+    return Cluster(*fields, tables=tables, unread=data.get("unread") is True)
 
 
 def _scan(data: Any) -> Scan | None:

@@ -121,6 +121,7 @@ def cluster_lines(state: State) -> list[str]:
         ignored = any(c.id in hold.ignored for hold in pause.holds.values())
         held = "ignored" if ignored else "active"
         tables = "every table" if c.tables is None else ", ".join(c.tables) or "no table"
+        tables += " (its tags were not read)" if c.unread else ""
         lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r}): {tables}")
     for scope, hold in sorted(pause.holds.items()):
         if hold.paused_at:

@@ -4,7 +4,9 @@ A call tries three times, each with 3 s to connect and 5 s to read, so one call 
 endpoint gives up after about 16 s. No write starts later than 28 s into a run, so a run ends
 within 45 s however many targets it changes. A run's lease on the shared pause record lasts
 longer than that, and less than the minute between runs. In Lambda, the writes stop early
-enough to leave one hung call and the records their time.
+enough to leave one hung call and the records their time. A call that a run asks again itself,
+after botocore's tries (a throttled write, a cluster's tags), waits longer each time, within the
+run's time for writes.
 
 A transient failure that botocore does not try again (a transaction's conflict, a
 concurrent update, a batch read's unprocessed keys) is tried as botocore tries a call, TRIES in
@@ -24,6 +26,13 @@ TRANSIENT_WAIT_SECONDS = 0.25
 WRITE_BUDGET_SECONDS = 28  # no write starts later than this into a run
 RUN_SECONDS = WRITE_BUDGET_SECONDS + HUNG_CALL_SECONDS + 1  # the longest a run lasts: 45
 LEASE_SECONDS = RUN_SECONDS + 5  # the default lease: longer than a run, under a minute
+
+# A call a run asks again itself waits this long first, then twice as long each time, up to the
+# most.
+BACKOFF_FIRST, BACKOFF_MOST = 0.5, 8.0
+# The clusters' tags (DescribeCluster) are asked again for at most this share of a run's time
+# for writes: the writes keep the rest.
+TAGS_SHARE = 0.5
 
 # Lambda: the time an invocation keeps after its last write may start: one hung call and the
 # records.

@@ -20,12 +20,11 @@ from .aws import AwsError
 from .decide import Plan
 from .model import Change, Failure
 from .targets import TargetKind
+from .timing import BACKOFF_FIRST, BACKOFF_MOST
 
 log = logging.getLogger("autoscaler-pauser")
 
 NOT_TRIED = "not tried: the run's time for writes was spent; next run"
-# The pool's pause after a throttle: doubled at each throttle in a row, up to the most.
-BACKOFF_FIRST, BACKOFF_MOST = 0.5, 8.0
 
 
 def make_changes(

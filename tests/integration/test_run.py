@@ -58,6 +58,7 @@ def test_matching_cluster_pauses_and_saves_count_on_service_and_state(world, tmp
             "state": "WAITING",
             "prefix": "nightly-backup-",
             "tables": None,
+            "unread": False,
         }
     ]
     err = capsys.readouterr().err

@@ -86,6 +86,18 @@ def test_each_table_pauses_for_the_clusters_that_back_it_up_and_the_service_for_
     assert dict(plan.clusters) == {"j-1": ("orders",)} and plan.clusters_tag == "backup-tables"
 
 
+def test_a_cluster_whose_tags_were_not_read_holds_every_table_and_is_not_kept():
+    """Its tags are read again next run; the tags read of another cluster are kept."""
+    unread = dataclasses.replace(cluster("j-2"), unread=True)
+    targets = tuple(table_target(t, SCALING) for t in TABLES)
+    plan = decide(
+        Observed((cluster("j-1", ("orders",)), unread), targets), PauseRecord(), CONFIG3, NOW
+    )
+    assert all(plan.verdict(t).pause for t in TABLES)
+    assert plan.verdict("users").holding == ("j-2",)
+    assert dict(plan.clusters) == {"j-1": ("orders",)}
+
+
 def test_a_table_resumes_when_its_last_cluster_ends_while_the_others_stay_paused():
     before = PauseRecord(
         holds={s: Hold(paused_at="2026-11-26T01:00:00Z") for s in (EVERY_TABLE, *TABLES)},

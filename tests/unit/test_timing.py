@@ -59,3 +59,19 @@ def test_the_regions_a_key_is_checked_against_are_botocore_s():
             for region in session.get_available_regions(service, partition)
         }
         assert regions(service) == expected and "us-east-1" in expected, service
+
+
+def test_the_clusters_tags_take_the_share_of_the_time_for_writes_the_docs_say():
+    """Half of it (14 s), asked again after 0.5 s, then twice as long each time up to 8 s."""
+    from tests.support.docs import DOCS
+
+    assert timing.TAGS_SHARE == 0.5, "the docs say half"
+    seconds = timing.WRITE_BUDGET_SECONDS * timing.TAGS_SHARE
+    [row] = [
+        line
+        for line in (DOCS / "failure-modes.md").read_text().splitlines()
+        if line.startswith("| DescribeCluster fails")
+    ]
+    assert f"half of the run's time for writes ({seconds:g} s;" in row
+    assert f"after {timing.BACKOFF_FIRST:g} s" in row and f"up to {timing.BACKOFF_MOST:g} s" in row
+    assert "half of the run's time for writes" in (DOCS / "configuration.md").read_text()
