@@ -10,9 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import Config
 from .model import Cluster
 from .timing import (
     CLOCK_SKEW_SECONDS,
@@ -21,6 +20,9 @@ from .timing import (
     TRANSIENT_WAIT_SECONDS,
     TRIES,
 )
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("autoscaler-pauser")
 

@@ -17,8 +17,7 @@ from typing import Any
 from . import Exit, __version__
 from .aws import Aws, make_clients, new_session, regions_of
 from .commands import cmd_loop, cmd_run
-from .config import CONFIG_ENV, Config, ConfigError, load_config
-from .keys import KEYS
+from .config import CONFIG_ENV, KEYS, Config, ConfigError, load_config
 from .logs import setup_logging, text_lines
 from .state_file import StateFileError, check_files, check_state
 from .status import cmd_status

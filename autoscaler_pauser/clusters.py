@@ -20,12 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
 from time import monotonic, sleep
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .aws import Aws, AwsError, cluster_tags
-from .config import Config
-from .model import Cluster, PauseRecord
+from .model import EVERY_TABLE, Cluster, PauseRecord
 from .timing import BACKOFF_FIRST, BACKOFF_MOST
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -138,10 +140,10 @@ def with_tables(
         words = tag_words(tags, tag)
         if words == ():
             warnings.append(f"{which} has the tag {tag}, naming no table: it holds every table")
-        for word in unmatched(words or (), config.dynamodb_tables):
+        listed = [scope for scope in config.scopes if scope != EVERY_TABLE]
+        for word in unmatched(words or (), listed):
             warnings.append(
-                f"{which} names {word!r} in its tag {tag}, which matches no table of "
-                "dynamodb_tables"
+                f"{which} names {word!r} in its tag {tag}, which matches no listed table"
             )
         found.append(replace(cluster, tables=tables_from_tags(tags, tag)))
     return tuple(found), warnings

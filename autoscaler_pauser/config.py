@@ -3,19 +3,22 @@ wins), each converted by its kind, every problem reported at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from .config_values import CONVERTERS, ServiceArn, yaml_type
-from .keys import DEFAULT_STATE_FILE, KEYS, KEYS_BY_NAME, Kind, Required
-from .timing import LEASE_SECONDS, RUN_SECONDS, failsafe_lead
+from .config_values import CONVERTERS, yaml_type
+from .keys import Key, Kind, Required, keyed
+from .targets import KEYS, KINDS, configured_kinds
+from .timing import RUN_SECONDS, failsafe_lead
 
 CONFIG_ENV = "AUTOSCALER_PAUSER_CONFIG"
 DEFAULT_PAUSER_NAME = "autoscaler-pauser"
-ECS_KEYS = ("autoscaler_cluster", "autoscaler_region", "autoscaler_service")
+KEYS_BY_NAME = keyed(KEYS)
+# The kinds of value that are lists: a key of them left out is the empty list.
+LISTS = (Kind.PREFIXES, Kind.TABLES, Kind.DIMENSIONS, Kind.NAMES)
 
 
 class ConfigError(Exception):
@@ -26,65 +29,60 @@ class ConfigError(Exception):
         self.problems = list(problems)
 
 
-@dataclass(frozen=True)
-class Config:
-    emr_prefix: tuple[str, ...] = ()  # required, except by `status`: load_config checks
-    emr_region: str = ""
-    autoscaler_cluster: str | None = None
-    autoscaler_region: str | None = None
-    autoscaler_service: str | None = None
-    dynamodb_tables: tuple[str, ...] = ()
-    dynamodb_dimensions: tuple[str, ...] = ("read", "write")
-    cluster_tables_tag: str | None = None
-    dynamodb_region: str | None = None
-    debug_output: bool = False
-    resume_count: int = 1
-    max_pause_minutes: float = 360
-    force_resume_after_max_pause: bool = False
-    resume_grace_seconds: float = 0
-    write_workers: int = 10
-    failsafe_minutes: float = 0
-    failsafe_role_arn: str | None = None
-    failsafe_group: str = "autoscaler-pauser"
-    state_table: str | None = None
-    state_table_region: str | None = None
-    lease_seconds: float = LEASE_SECONDS
-    name: str | None = None
-    metrics_file: str | None = None
-    interval: float = 60
-    state_file: str = DEFAULT_STATE_FILE
-    lock_file: str | None = None
-    lock_timeout: float = 10
+def _default(key: Key) -> Any:
+    """A key's value when it is not set: its default as its converter makes it (a list is a
+    tuple), or for a list without one, the empty list."""
+    if key.default is None:
+        return () if key.kind in LISTS else None
+    convert = key.convert or CONVERTERS[key.kind]
+    return convert(key, key.default, False)
+
+
+class _Derived:
+    """What the config's values say together, whatever the kinds of target."""
+
+    state_file: str
+    lock_file: str | None
+    name: str | None
+    state_table_region: str | None
 
     @property
     def lock_path(self) -> str:
         return self.lock_file or self.state_file + ".lock"
 
     @property
-    def has_ecs(self) -> bool:
-        return self.autoscaler_service is not None
-
-    @property
-    def tables_region(self) -> str | None:
-        return self.dynamodb_region or self.autoscaler_region
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes of every target the config names, the kinds' in the registry's order."""
+        kinds = configured_kinds(self)  # type: ignore[arg-type]
+        return tuple(dict.fromkeys(s for kind in kinds for s in kind.scopes(self)))  # type: ignore[arg-type]
 
     @property
     def record_region(self) -> str | None:
-        return self.state_table_region or self.autoscaler_region or self.dynamodb_region
+        """state_table's region: its own key's, else the first kind of target's."""
+        if self.state_table_region:
+            return self.state_table_region
+        regions = (kind.home_region(self) for kind in configured_kinds(self))  # type: ignore[arg-type]
+        return next((r for r in regions if r), None)
 
     @property
     def pauser_name(self) -> str:
-        """Whose pause record it is, and its item's key in state_table: `name`, else the ECS
-        service's, else a fixed name (a pauser of tables only: give two such a `name` each)."""
+        """Whose pause record it is, and its item's key in state_table: `name`, else the one the
+        first kind of target makes of its targets, else a fixed name."""
         if self.name:
             return self.name
-        if self.has_ecs:
-            return self._ecs_name
-        return DEFAULT_PAUSER_NAME
+        names = (kind.default_name(self) for kind in configured_kinds(self))  # type: ignore[arg-type]
+        return next((n for n in names if n), DEFAULT_PAUSER_NAME)
 
-    @property
-    def _ecs_name(self) -> str:
-        return f"ecs:{self.autoscaler_region}/{self.autoscaler_cluster}/{self.autoscaler_service}"
+
+# The config: one field per key of the table, named as the key, holding its converted value.
+Config = dataclasses.make_dataclass(
+    "Config",
+    [(k.name, Any, dataclasses.field(default=_default(k))) for k in KEYS],
+    bases=(_Derived,),
+    frozen=True,
+)
+Config.__module__ = __name__
+Config.__doc__ = "The config's values, one field per key of the table (targets.KEYS)."
 
 
 # A source of a value besides the file: (text, where it came from), e.g. ("90", "--interval").
@@ -107,11 +105,10 @@ def load_config(
     raw.update(overrides or {})
     values, wrong = _converted(raw, complete)
     given = {k for k, (v, _) in raw.items() if v is not None}
-    problems += wrong + _service_from_arn(values, given, complete)
+    problems += wrong + _target_problems(values, given, complete)
     if regions is not None:
         problems += _region_problems(values, regions)
     if complete:
-        problems += _target_problems(values, given)
         problems += _failsafe_problems(values)
     if problems:
         raise ConfigError(problems)
@@ -135,7 +132,8 @@ def _converted(
                 problems.append(f"{key.name}: required (set it in the config file or {key.env})")
             continue
         try:
-            values[key.name] = CONVERTERS[key.kind](key, value, source is not None)
+            convert = key.convert or CONVERTERS[key.kind]
+            values[key.name] = convert(key, value, source is not None)
         except ValueError as e:
             problems.append(f"{key.name}: {e}" + (f" (from {source})" if source else ""))
     return values, problems
@@ -262,61 +260,17 @@ def _failsafe_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _service_from_arn(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
-    """autoscaler_service given as its ARN: the service's name, and the cluster and the region
-    the ARN names, which a cluster or a region given too must agree with."""
-    arn = values.get("autoscaler_service")
-    if not isinstance(arn, ServiceArn):
-        return []
-    values["autoscaler_service"] = arn.service
-    problems = []
-    parts = (
-        ("autoscaler_cluster", "cluster", arn.cluster),
-        ("autoscaler_region", "region", arn.region),
-    )
-    for key, what, part in parts:
-        if part is None:
-            continue
-        if key in given and values.get(key, part) != part:
-            problems.append(
-                f"{key}: {values[key]!r}, but autoscaler_service's ARN names the {what} "
-                f"{part!r}: leave {key} out, or make the two agree"
-            )
-        values[key] = part
-        given.add(key)
-    if complete and "autoscaler_cluster" not in given:
-        problems.append(
-            "autoscaler_cluster: required with autoscaler_service (set it in the config file or "
-            "AUTOSCALER_CLUSTER): a service's short ARN does not name its cluster"
-        )
-        given.add("autoscaler_cluster")  # reported here, not again with the other ECS keys
-    return problems
-
-
-def _target_problems(values: Mapping[str, Any], given: set[str]) -> list[str]:
-    """At least one target; the ECS keys come as a group."""
-    # autoscaler_region alone is no ECS target: it may only give the tables their region.
-    ecs_given = [k for k in ("autoscaler_cluster", "autoscaler_service") if k in given]
-    tables_given = bool(values.get("dynamodb_tables")) or (
-        "dynamodb_tables" in given and "dynamodb_tables" not in values  # already reported
-    )
-    problems = []
-    if not ecs_given and not tables_given:
-        problems += [
-            f"{k}: required (set it in the config file or {k.upper()}), unless "
-            "dynamodb_tables is set"
-            for k in ECS_KEYS
-            if k not in given  # autoscaler_region alone: the other two
-        ]
-    elif ecs_given:
-        problems += [
-            f"{k}: required with {ecs_given[0]} (set it in the config file or {k.upper()})"
-            for k in ECS_KEYS
-            if k not in given
-        ]
-    if values.get("dynamodb_tables") and not given & {"dynamodb_region", "autoscaler_region"}:
-        problems.append(
-            "dynamodb_region: required with dynamodb_tables when autoscaler_region is not set "
-            "(set it in the config file or DYNAMODB_REGION)"
-        )
-    return problems
+def _target_problems(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
+    """Each kind's keys checked together; and at least one target, of any kind."""
+    problems = [p for kind in KINDS for p in kind.check(values, given, complete)]
+    if not complete or any(kind.given(values, given) for kind in KINDS):
+        return problems
+    leads = [kind.KEYS[0].name for kind in KINDS if kind.KEYS]
+    first = next(kind for kind in KINDS if kind.KEYS)
+    others = leads[1:]
+    unless = ", ".join(others[:-1]) + (" or " if len(others) > 1 else "") + others[-1]
+    return problems + [
+        f"{name}: required (set it in the config file or {name.upper()}), unless {unless} is set"
+        for name in first.NEEDS
+        if name not in given
+    ]

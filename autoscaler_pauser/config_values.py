@@ -8,7 +8,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .keys import NAME_BYTES, PART_MARK, Key, Kind, plain
@@ -117,7 +116,7 @@ def outside_tag_alphabet(text: str) -> str | None:
 
 def _tag_key(key: Key, value: Any, from_env: bool) -> str:
     """An EMR tag's key, read by its exact name, never as a pattern."""
-    value = _text(key, value, from_env)
+    value = text(key, value, from_env)
     if len(value) > TAG_KEY_CHARACTERS:
         raise ValueError(
             f"{value[:20]!r}… is {len(value)} characters, and an EMR tag key is at most "
@@ -140,7 +139,7 @@ def _tag_key(key: Key, value: Any, from_env: bool) -> str:
 
 
 def _table(key: Key, value: Any, from_env: bool) -> str:
-    return _table_name(_text(key, value, from_env))
+    return _table_name(text(key, value, from_env))
 
 
 def _table_name(value: str) -> str:
@@ -161,6 +160,14 @@ def _tables(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
     items = [i.strip() for i in _strings(value, from_env, "a list")]
     items = [i for i in items if i] if from_env else items
     return tuple(dict.fromkeys(_table_name(i) for i in items))
+
+
+def names(key: Key, value: Any, from_env: bool) -> tuple[str, ...]:
+    """Resource names: none blank, each once, in the order given."""
+    items = [i.strip() for i in _strings(value, from_env, "a list")]
+    if any(not i for i in items):
+        raise ValueError(f"must not hold a blank name, got {value!r}")
+    return tuple(dict.fromkeys(items))
 
 
 def _int(key: Key, value: Any, from_env: bool) -> int:
@@ -193,7 +200,7 @@ def _bounded(key: Key, value: Any) -> Any:
     return value
 
 
-def _text(key: Key, value: Any, from_env: bool) -> str:
+def text(key: Key, value: Any, from_env: bool) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {yaml_type(value)}")
     value = value.strip()
@@ -202,71 +209,9 @@ def _text(key: Key, value: Any, from_env: bool) -> str:
     return value
 
 
-# ECS takes a cluster's or a service's name of 1 to 255 letters, digits, hyphens and underscores.
-ECS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$", re.ASCII)
-ECS_NAME_RULE = "1 to 255 letters, digits, hyphens and underscores"
-# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE, or (before 2021) …:service/SERVICE
-SERVICE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:ecs:(?P<region>[^:]+):\d{12}:service/(?P<names>[^:]+)$", re.ASCII
-)
-SERVICE_ARN_EXAMPLE = "arn:aws:ecs:us-east-1:123456789012:service/CLUSTER/SERVICE"
-CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[^:]*:\d{12}:cluster/(?P<name>.+)$", re.ASCII)
-
-
-@dataclass(frozen=True)
-class ServiceArn:
-    """The ECS service given by its ARN: its long form names the cluster, its short form (from
-    before 2021) does not. The config takes it apart into its keys."""
-
-    region: str
-    cluster: str | None
-    service: str
-
-
-def _ecs_cluster(key: Key, value: Any, from_env: bool) -> str:
-    value = _text(key, value, from_env)
-    arn = CLUSTER_ARN_RE.match(value)
-    if arn:
-        raise ValueError(f"{value!r} is a cluster's ARN: write its name, {arn['name']!r}")
-    if not ECS_NAME_RE.match(value):
-        raise ValueError(f"not an ECS cluster name ({ECS_NAME_RULE}), got {value!r}")
-    return value
-
-
-def _ecs_service(key: Key, value: Any, from_env: bool) -> str | ServiceArn:
-    """A service's name, or its ARN, which gives its region and (the long form) its cluster."""
-    value = _text(key, value, from_env)
-    if value.startswith("arn:"):
-        return _service_arn(value)
-    if value.count("/") == 1:
-        cluster, service = value.split("/")
-        raise ValueError(
-            f"{value!r} names a cluster and a service: set autoscaler_cluster: {cluster} and "
-            f"autoscaler_service: {service} apart, or give the service's ARN "
-            f"(arn:aws:ecs:REGION:ACCOUNT:service/{cluster}/{service})"
-        )
-    if not ECS_NAME_RE.match(value):
-        raise ValueError(f"not an ECS service name ({ECS_NAME_RULE}) or ARN, got {value!r}")
-    return value
-
-
-def _service_arn(value: str) -> ServiceArn:
-    arn = SERVICE_ARN_RE.match(value)
-    names = arn["names"].split("/") if arn else []
-    if (
-        not arn
-        or not REGION_RE.match(arn["region"])
-        or len(names) > 2
-        or not all(ECS_NAME_RE.match(n) for n in names)
-    ):
-        raise ValueError(f"not an ECS service ARN like {SERVICE_ARN_EXAMPLE}, got {value!r}")
-    cluster = names[0] if len(names) == 2 else None
-    return ServiceArn(arn["region"], cluster, names[-1])
-
-
 def _pauser_name(key: Key, value: Any, from_env: bool) -> str:
     """The key of the pauser's items in state_table (see NAME_BYTES)."""
-    value = _text(key, value, from_env)
+    value = text(key, value, from_env)
     size = len(value.encode())
     if size > NAME_BYTES:
         raise ValueError(
@@ -282,7 +227,7 @@ def _pauser_name(key: Key, value: Any, from_env: bool) -> str:
 
 
 def _region(key: Key, value: Any, from_env: bool) -> str:
-    value = _text(key, value, from_env)
+    value = text(key, value, from_env)
     if not REGION_RE.match(value):
         raise ValueError(f"is not a region name like us-east-1, got {value!r}")
     return value
@@ -297,11 +242,10 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.TABLE: _table,
     Kind.INT: _int,
     Kind.NUMBER: _number,
-    Kind.STR: _text,
+    Kind.STR: text,
+    Kind.NAMES: names,
     Kind.TAG_KEY: _tag_key,
-    Kind.ECS_CLUSTER: _ecs_cluster,
-    Kind.ECS_SERVICE: _ecs_service,
     Kind.PAUSER_NAME: _pauser_name,
-    Kind.PATH: _text,
+    Kind.PATH: text,
     Kind.REGION: _region,
 }

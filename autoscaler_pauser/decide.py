@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .config import Config
 from .model import (
     EVERY_TABLE,
     Change,
@@ -29,6 +28,9 @@ from .model import (
     Why,
     parse_iso,
 )
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
     clusters = observed.clusters
     verdicts = {
         scope: judge(scope, clusters, record.holds.get(scope, NO_HOLD), config, now)
-        for scope in configured_scopes(config)
+        for scope in config.scopes
     }
     changes, saved = [], {}
     for target in observed.targets:
@@ -108,10 +110,6 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
     cached = {c.id: c.tables for c in clusters if not c.unread} if tag else {}
     reason = describe_clusters(clusters, config.emr_prefix)
     return Plan(verdicts, tuple(changes), saved, reason, cached, tag, observed.gone)
-
-
-def configured_scopes(config: Config) -> tuple[Scope, ...]:
-    return ((EVERY_TABLE,) if config.has_ecs else ()) + config.dynamodb_tables
 
 
 def unseen(observed: Observed, record: PauseRecord) -> dict[str, Scope]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .keys import KEYS, Key, Kind, Required
+from .config import KEYS
+from .keys import Key, Kind, Required
 
 MADE = "made by `make docs` from the key table"
 ROLE = "ansible/roles/autoscaler_pauser"
@@ -27,7 +28,7 @@ def _required(key: Key) -> str | None:
     """Whether a key must be given: "required", "required unless …", or None."""
     if key.required is Required.NO:
         return None
-    return "required" if key.required is Required.YES else f"required {key.required.value}"
+    return "required" if key.required is Required.YES else f"required for {key.target}"
 
 
 def _requirement(key: Key) -> str:
@@ -102,9 +103,8 @@ ROLE_TYPES = {
     Kind.TABLE: TEXT,
     Kind.REGION: TEXT,
     Kind.STR: TEXT,
+    Kind.NAMES: RoleType({"type": "list", "elements": "str"}, "list"),
     Kind.TAG_KEY: TEXT,
-    Kind.ECS_CLUSTER: TEXT,
-    Kind.ECS_SERVICE: TEXT,
     Kind.PAUSER_NAME: TEXT,
     Kind.PATH: TEXT,
     Kind.INT: RoleType({"type": "int"}, "int"),

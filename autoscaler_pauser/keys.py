@@ -1,14 +1,15 @@
-"""The table of config keys: the single source for parsing, validation, environment names,
-config.example.yaml, the README's table and the Ansible role's variables (the tests check that
-they all agree with it)."""
+"""The config keys every pauser has, and what a key is. Each kind of target brings its own keys
+(targets/); the registry joins them to these into the one table (targets.KEYS), the single
+source for parsing, validation, environment names, config.example.yaml, the docs' table and the
+Ansible role's variables (`make docs` writes them; the tests check that they agree with it)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .model import MAX_DESIRED_COUNT
 from .timing import LEASE_SECONDS, RUN_SECONDS
 
 DEFAULT_STATE_FILE = "/var/lib/autoscaler-pauser/state.json"
@@ -29,9 +30,8 @@ class Kind(enum.Enum):
     TABLE = "table"  # one DynamoDB table name
     REGION = "region"
     STR = "str"
+    NAMES = "names"  # a list of resource names; env: comma-separated
     TAG_KEY = "tag_key"  # an EMR tag's key
-    ECS_CLUSTER = "ecs_cluster"  # an ECS cluster's name
-    ECS_SERVICE = "ecs_service"  # an ECS service's name, or its ARN
     PAUSER_NAME = "pauser_name"  # a key of state_table's items: NAME_BYTES at most
     PATH = "path"
     INT = "int"
@@ -52,9 +52,8 @@ TYPE_NAMES = {
     Kind.TABLE: "DynamoDB table name",
     Kind.REGION: "AWS region",
     Kind.STR: "string",
+    Kind.NAMES: "list of strings",
     Kind.TAG_KEY: "EMR tag key",
-    Kind.ECS_CLUSTER: "ECS cluster name",
-    Kind.ECS_SERVICE: "ECS service name or ARN",
     Kind.PAUSER_NAME: "string",
     Kind.PATH: "path",
     Kind.INT: "integer",
@@ -67,7 +66,7 @@ TYPE_NAMES = {
 class Required(enum.Enum):
     NO = "no"
     YES = "yes"
-    UNLESS_TABLES = "unless dynamodb_tables is set"  # the ECS autoscaler service's keys
+    WITH_TARGET = "with its target"  # required when any key of its kind of target is given
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,11 @@ class Key:
     example: Any = None  # the value config.example.yaml shows for a required key
     service: str | None = None  # a region key: the service whose regions it must be one of
     env_name: str | None = None  # the environment variable, when not the key upper-cased
+    target: str | None = None  # the kind of target whose key it is, as the docs name it
+    # A converter of its own, for a value only its kind of target knows (key, value, from_env);
+    # `type_label` names that value's type in the docs.
+    convert: Callable[[Key, Any, bool], Any] | None = None
+    type_label: str | None = None
 
     @property
     def env(self) -> str:
@@ -90,9 +94,10 @@ class Key:
     @property
     def type_name(self) -> str:
         """The type's name in the docs, with the range of a number."""
+        name = self.type_label or self.kind.type_name
         if self.minimum is None or self.maximum is None:
-            return self.kind.type_name
-        return f"{self.kind.type_name}, {plain(self.minimum)} to {plain(self.maximum)}"
+            return name
+        return f"{name}, {plain(self.minimum)} to {plain(self.maximum)}"
 
 
 def plain(number: float) -> str:
@@ -100,7 +105,8 @@ def plain(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
-KEYS: tuple[Key, ...] = (
+# The keys before the kinds' own in the table, and those after.
+LEADING: tuple[Key, ...] = (
     Key(
         "emr_prefix",
         Kind.PREFIXES,
@@ -120,47 +126,15 @@ KEYS: tuple[Key, ...] = (
         service="emr",
     ),
     Key(
-        "autoscaler_cluster",
-        Kind.ECS_CLUSTER,
-        None,
-        "ECS cluster of the autoscaler service",
-        required=Required.UNLESS_TABLES,
-        example="autoscaler",
-    ),
-    Key(
         "autoscaler_region",
         Kind.REGION,
         None,
-        "region of that ECS cluster",
-        required=Required.UNLESS_TABLES,
+        "region of the autoscaler: each kind of target's region, unless its own key says another",
         example="us-east-1",
         service="ecs",
     ),
-    Key(
-        "autoscaler_service",
-        Kind.ECS_SERVICE,
-        None,
-        "ECS service name of the autoscaler, or its ARN (which gives the cluster and the region "
-        "too); if it is itself an Application Auto Scaling target, that target is suspended too "
-        "while paused",
-        required=Required.UNLESS_TABLES,
-        example="ddb-scaler",
-    ),
-    Key(
-        "dynamodb_tables",
-        Kind.TABLES,
-        [],
-        "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
-        "global secondary indexes) is suspended while paused; env: comma-separated",
-    ),
-    Key(
-        "dynamodb_dimensions",
-        Kind.DIMENSIONS,
-        ["read", "write"],
-        "which scalable dimensions of those tables and their indexes are suspended while "
-        "paused: read, write or both; a dimension left out keeps scaling through the backup; "
-        "env: comma-separated",
-    ),
+)
+TRAILING: tuple[Key, ...] = (
     Key(
         "cluster_tables_tag",
         Kind.TAG_KEY,
@@ -172,26 +146,11 @@ KEYS: tuple[Key, ...] = (
         "default: none, every matching cluster holds every table",
     ),
     Key(
-        "dynamodb_region",
-        Kind.REGION,
-        None,
-        "region of those tables; default: autoscaler_region",
-        service="application-autoscaling",
-    ),
-    Key(
         "debug_output",
         Kind.FLAG,
         False,
         "debug logging; in the environment, the variable being "
         "present turns it on, whatever its value",
-    ),
-    Key(
-        "resume_count",
-        Kind.INT,
-        1,
-        "desired count on resume when no earlier count is known",
-        minimum=1,
-        maximum=MAX_DESIRED_COUNT,
     ),
     Key(
         "max_pause_minutes",
@@ -264,7 +223,7 @@ KEYS: tuple[Key, ...] = (
         "state_table_region",
         Kind.REGION,
         None,
-        "region of state_table; default: autoscaler_region, else dynamodb_region",
+        "region of state_table; default: the region of the config's first kind of target",
         service="dynamodb",
     ),
     Key(
@@ -282,9 +241,9 @@ KEYS: tuple[Key, ...] = (
         Kind.PAUSER_NAME,
         None,
         "whose pause record it is, and its item's key in state_table, so that several pausers "
-        "can share it; default: the ECS service's (ecs:REGION/CLUSTER/SERVICE), else "
-        "autoscaler-pauser: two pausers of tables only that share a state file or state_table "
-        "need a name each",
+        "can share it; default: the ECS service's key, when an ECS service is paused, else "
+        "autoscaler-pauser: two pausers without a service that share a state file or "
+        "state_table need a name each",
         env_name="PAUSER_NAME",
     ),
     Key(
@@ -318,4 +277,7 @@ KEYS: tuple[Key, ...] = (
         maximum=60 * 60,
     ),
 )
-KEYS_BY_NAME = {k.name: k for k in KEYS}
+
+
+def keyed(keys: tuple[Key, ...]) -> dict[str, Key]:
+    return {k.name: k for k in keys}

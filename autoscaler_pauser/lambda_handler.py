@@ -19,8 +19,7 @@ from typing import Any
 
 from . import Exit
 from .aws import Aws, make_clients, new_session, regions_of
-from .config import CONFIG_ENV, Config, ConfigError, load_config
-from .keys import KEYS
+from .config import CONFIG_ENV, KEYS, Config, ConfigError, load_config
 from .logs import JsonLines, setup_logging
 from .run import run_once
 from .state_file import check_files

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -29,8 +29,10 @@ SCALING = Suspension(False, False, False)
 # The largest desired count ECS takes: the API's desiredCount is a 32-bit integer.
 MAX_DESIRED_COUNT = 2**31 - 1
 
-# What a target is set to: an ECS service's desired count, or a scalable target's suspension.
-Setting = int | Suspension
+# What a target is set to, a value of its kind's own (targets/): an ECS service's desired count,
+# a scalable target's Suspension, a rule's state, a group's sizes. A tuple is written to a record
+# as a list; str() is how a log line shows it.
+Setting = Hashable
 
 # What a pause holds: a table's targets (the scope is the table's name), or the ECS autoscaler
 # service and its own scalable target, which every matching cluster holds (EVERY_TABLE).

@@ -8,7 +8,7 @@ but removes:
 
     {"format": 2, "pauser": "…", "clusters": {"j-1": ["orders"]}, "clusters_tag": "…",
      "scopes": {"orders": {"paused_at": "…", "last_seen": "…", "holding": ["j-1"],
-                           "targets": {"dynamodb:us-east-1/table/orders:read":
+                           "targets": {"<a target's key, its kind's>":
                                        {"saved": [false, false, false],
                                         "schedule": {"due": "…", "group": "…", "region": "…",
                                                      "name": "…"}}}}}}
@@ -26,7 +26,7 @@ from typing import Any
 
 from .config import SCHEDULER_NAME
 from .config_values import REGION_RE
-from .model import Hold, PauseRecord, Schedule, Scope, Setting, Suspension, parse_iso
+from .model import Hold, PauseRecord, Schedule, Scope, Setting, parse_iso
 from .targets import kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
 
@@ -63,7 +63,7 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
 
 
 def setting_to_json(setting: Setting) -> Any:
-    return list(setting) if isinstance(setting, Suspension) else setting
+    return list(setting) if isinstance(setting, tuple) else setting
 
 
 def _hold_to_json(hold: Hold) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from .decide import NO_HOLD, Plan
 from .model import (
-    SUSPENDED,
     Failure,
     Hold,
     Observed,
@@ -100,12 +99,14 @@ def failsafe_plan(
     *,
     region: Callable[[str], str],
     lead: float,
+    pausing: Callable[[str], Setting],
 ) -> FailsafePlan:
     """The failsafe schedules to set, move and remove after a run that leaves `record`, having
     paused the targets of `paused` (a schedule of theirs may have fired: set it again). A
     target's schedule belongs in `group` and in `region(key)`. `soon`: half of `minutes` on, or
     `lead` seconds on if later (timing.failsafe_lead: a schedule due before then might fire
-    before the next run moves it).
+    before the next run moves it). `pausing(key)`: the setting that pauses the
+    target of a key (its kind's).
 
     | the target in the record            | its schedule                  | step                  |
     |-------------------------------------|-------------------------------|-----------------------|
@@ -123,7 +124,7 @@ def failsafe_plan(
     failsafe), which is removed once the new one is set, in the same write.
     """
     due = iso(now + timedelta(minutes=minutes))
-    wanted = {} if minutes <= 0 else _restorable(record.saved)
+    wanted = {} if minutes <= 0 else _restorable(record.saved, pausing)
     soon = now + timedelta(seconds=max(minutes * 30, lead))
     arm = {
         key: setting
@@ -147,9 +148,11 @@ def _past(schedule: Schedule, now: datetime) -> bool:
     return True
 
 
-def _restorable(saved: Mapping[str, Setting]) -> dict[str, Setting]:
+def _restorable(
+    saved: Mapping[str, Setting], pausing: Callable[[str], Setting]
+) -> dict[str, Setting]:
     """The saved settings a schedule would restore: not those of a target paused before ours."""
-    return {key: setting for key, setting in saved.items() if setting not in (0, SUSPENDED)}
+    return {key: setting for key, setting in saved.items() if setting != pausing(key)}
 
 
 def _to_set(schedule: Schedule | None, soon: datetime) -> bool:

@@ -47,8 +47,7 @@ from .state_file import (
     write_json_atomic,
     write_text_atomic,
 )
-from .targets import region_of
-from .targets.ecs import EcsService
+from .targets import paused_setting, region_of
 from .timing import TAGS_SHARE, WRITE_BUDGET_SECONDS, failsafe_lead
 
 if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothing
@@ -85,7 +84,7 @@ def record(
 
 def write_state(config: Config, state: State, durable: bool = True) -> None:
     """The state file, with the saved count of the config's ECS service for a person to read."""
-    data = state_to_json(state, EcsService.configured_key(config))
+    data = state_to_json(state)
     write_json_atomic(config.state_file, data, durable)
 
 
@@ -244,7 +243,14 @@ class Run:
             return None
         lead = failsafe_lead(self.config.interval)
         plan = failsafe_plan(
-            intended, minutes, group, self.started, paused, region=region_of, lead=lead
+            intended,
+            minutes,
+            group,
+            self.started,
+            paused,
+            region=region_of,
+            lead=lead,
+            pausing=paused_setting,
         )
         return plan or None
 

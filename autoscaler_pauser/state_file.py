@@ -2,8 +2,7 @@
 cannot be understood is moved aside) and written whole or not at all.
 
 Its content: {"version": 2, "pause": <the pause record, as state_table holds it>, "run": <this
-host's last run>, "saved_desired_count": <the ECS service's, for a person reading it>}. A file
-of another version, or of none, cannot be understood.
+host's last run>}. A file of another version, or of none, cannot be understood.
 """
 
 from __future__ import annotations
@@ -36,13 +35,12 @@ class UnusableState(ValueError):
     """The state file is there, but its content cannot be understood."""
 
 
-def state_to_json(state: State, service_key: str | None = None) -> dict[str, Any]:
-    """The state file's content, with the saved count of the ECS service of `service_key`."""
+def state_to_json(state: State) -> dict[str, Any]:
+    """The state file's content."""
     return {
         "version": STATE_VERSION,
         "pause": pause_to_json(state.pause),
         "run": dataclasses.asdict(state.run),
-        "saved_desired_count": state.pause.saved.get(service_key) if service_key else None,
     }
 
 

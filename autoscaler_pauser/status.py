@@ -12,7 +12,7 @@ from .config import Config
 from .model import EVERY_TABLE, State, parse_iso, paused_seconds
 from .report import format_setting
 from .state_file import UnusableState, load_state, state_to_json
-from .targets.ecs import EcsService
+from .targets import label_of, scope_of
 
 SHOWN = 20  # saved settings listed by name; status --json has them all
 
@@ -31,7 +31,7 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     least three minutes), and healthy means recent and successful."""
     if state.pause.fresh:
         return {"never_ran": True, "state_file": config.state_file, "healthy": False}
-    data = state_to_json(state, EcsService.configured_key(config))
+    data = state_to_json(state)
     last = parse_iso(state.run.last_run_at)
     age = (now - last).total_seconds() if last else None
     data["never_ran"] = False
@@ -42,8 +42,9 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     data["paused_seconds"] = paused_seconds(state.pause, now)
     data["pauses"] = [
         {
-            "what": "ecs-service" if scope == EVERY_TABLE else "table",
+            "what": "autoscaler" if scope == EVERY_TABLE else "table",
             "table": None if scope == EVERY_TABLE else scope,
+            "kinds": scope_kinds(state, scope),
             "since": hold.paused_at,
             "held_by": list(hold.holding),
         }
@@ -51,6 +52,12 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
         if hold.paused_at
     ]
     return data
+
+
+def scope_kinds(state: State, scope: str) -> list[str]:
+    """The kinds of the targets a scope's pause holds saved settings of, by their labels."""
+    keys = (key for key in state.pause.saved if scope_of(key) == scope)
+    return sorted({label_of(key) for key in keys})
 
 
 def cmd_status(config: Config, as_json: bool, check: bool, now: datetime, out: Any) -> Exit:
@@ -125,7 +132,8 @@ def cluster_lines(state: State) -> list[str]:
         lines.append(f"{held + ':':14}{c.id} {c.name} ({c.state}, prefix {c.prefix!r}): {tables}")
     for scope, hold in sorted(pause.holds.items()):
         if hold.paused_at:
-            what = "the ECS service" if scope == EVERY_TABLE else scope
+            kinds = ", ".join(scope_kinds(state, scope))
+            what = f"the autoscaler ({kinds})" if scope == EVERY_TABLE else scope
             by = ", ".join(hold.holding) or "none now (resume grace)"
             lines.append(f"paused:       {what} since {hold.paused_at}, held by {by}")
     return lines

@@ -11,8 +11,7 @@ from moto import mock_aws
 
 from autoscaler_pauser import cli
 from autoscaler_pauser.aws import new_session
-from autoscaler_pauser.config import CONFIG_ENV
-from autoscaler_pauser.keys import KEYS
+from autoscaler_pauser.config import CONFIG_ENV, KEYS
 from tests.support import motopatch
 from tests.support.motoserver import MotoServer
 from tests.support.proxy import FaultProxy

@@ -1,18 +1,34 @@
 """The things a run can pause, one module per kind, each behind the same small interface
-(kind.py); this registry finds the kind a target's key belongs to. Adding a kind is one new
-module and one line in KINDS."""
+(kind.py). This registry is the one list of kinds: the rest of the package loops over it, and
+finds here the kind a target's key belongs to. Adding a kind is one new module and one line in
+KINDS."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import Config
+from ..keys import LEADING, TRAILING, Key
 from ..model import Scope, Setting
+from .autoscaling import AutoScalingGroups
 from .dynamodb import DynamoDbScaling
 from .ecs import EcsService, EcsServiceScaling
-from .kind import RestoreCall, TargetKind, UnknownTarget
+from .eventbridge import EventBridgeRules
+from .kind import Context, RestoreCall, TargetKind, UnknownTarget
 
-KINDS: tuple[type[TargetKind], ...] = (EcsService, EcsServiceScaling, DynamoDbScaling)
+if TYPE_CHECKING:
+    from ..aws import Aws
+    from ..config import Config
+
+KINDS: tuple[type[TargetKind], ...] = (
+    EcsService,
+    EcsServiceScaling,
+    DynamoDbScaling,
+    EventBridgeRules,
+    AutoScalingGroups,
+)
+
+# The table of config keys: the common ones, with each kind's own among them.
+KEYS: tuple[Key, ...] = (*LEADING, *(key for kind in KINDS for key in kind.KEYS), *TRAILING)
 
 
 def kind_of(key: str) -> type[TargetKind]:
@@ -43,6 +59,27 @@ def setting_of(key: str, value: Any) -> Setting | None:
     return kind_of(key).setting(value)
 
 
+def paused_setting(key: str) -> Setting:
+    """The setting that pauses the target of `key`."""
+    return kind_of(key).paused(key)
+
+
 def configured(key: str, config: Config) -> bool:
     """Whether the config names the target of a key."""
     return kind_of(key).configured(key, config)
+
+
+def label_of(key: str) -> str:
+    """The name of the kind of the target of `key`, as `status` and the metrics give it."""
+    return kind_of(key).LABEL
+
+
+def configured_kinds(config: Config) -> tuple[type[TargetKind], ...]:
+    return tuple(kind for kind in KINDS if kind.configured_in(config))
+
+
+def readers(config: Config, aws: Aws, context: Context) -> list[TargetKind]:
+    """The readers of every kind the config names, for one run."""
+    return [
+        reader for kind in configured_kinds(config) for reader in kind.build(config, aws, context)
+    ]

@@ -7,12 +7,27 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..aws import Aws, aws_error, pages
-from ..config import Config
-from ..model import Change, Scan, Scope, Setting, TargetView
-from .kind import RestoreCall
+from ..aws import aws_error, pages
+from ..keys import Key, Kind
+from ..model import (
+    SUSPENDED,
+    Change,
+    Cluster,
+    PauseRecord,
+    RunRecord,
+    Scan,
+    Scope,
+    Setting,
+    TargetView,
+    parse_iso,
+)
+from .kind import Context, Eager, RestoreCall
+
+if TYPE_CHECKING:
+    from ..aws import Aws
+    from ..config import Config
 from .scalable import (
     register_suspension,
     restore_suspension,
@@ -45,7 +60,37 @@ def by_name_pays(
     return 0 < rounds < math.ceil(scan.namespace / PAGE)
 
 
-class DynamoDbScaling:
+TARGET = "DynamoDB tables"
+KEYS: tuple[Key, ...] = (
+    Key(
+        "dynamodb_tables",
+        Kind.TABLES,
+        [],
+        "DynamoDB tables whose native auto scaling (Application Auto Scaling, tables and their "
+        "global secondary indexes) is suspended while paused; env: comma-separated",
+        target=TARGET,
+    ),
+    Key(
+        "dynamodb_dimensions",
+        Kind.DIMENSIONS,
+        ["read", "write"],
+        "which scalable dimensions of those tables and their indexes are suspended while "
+        "paused: read, write or both; a dimension left out keeps scaling through the backup; "
+        "env: comma-separated",
+        target=TARGET,
+    ),
+    Key(
+        "dynamodb_region",
+        Kind.REGION,
+        None,
+        "region of those tables; default: autoscaler_region",
+        service="application-autoscaling",
+        target=TARGET,
+    ),
+)
+
+
+class DynamoDbScaling(Eager):
     """DynamoDB's native auto scaling: every scalable target of the tables and their global
     secondary indexes, paused by suspending all three kinds of scaling; only the scalable
     dimensions (read, write) the config names.
@@ -62,6 +107,9 @@ class DynamoDbScaling:
     """
 
     PREFIX = "dynamodb:"
+    LABEL = "dynamodb"
+    KEYS = KEYS
+    NEEDS = ("dynamodb_tables",)
     parallel = True
 
     def __init__(
@@ -88,6 +136,52 @@ class DynamoDbScaling:
         self.known = known  # what to ask for by name, if that is cheaper; None: scan it all
         self.scan: Scan | None = None  # what this run's scan of the whole found
 
+    # --- the config --------------------------------------------------------------------------
+
+    @staticmethod
+    def given(values: Mapping[str, Any], given: Collection[str]) -> bool:
+        """Tables are listed (or a list was given that is wrong, and reported)."""
+        listed = "dynamodb_tables" in given and "dynamodb_tables" not in values
+        return bool(values.get("dynamodb_tables")) or listed
+
+    @staticmethod
+    def check(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
+        if not complete or not values.get("dynamodb_tables"):
+            return []
+        if given & {"dynamodb_region", "autoscaler_region"}:
+            return []
+        return [
+            "dynamodb_region: required with dynamodb_tables when autoscaler_region is not set "
+            "(set it in the config file or DYNAMODB_REGION)"
+        ]
+
+    @staticmethod
+    def configured_in(config: Config) -> bool:
+        return bool(config.dynamodb_tables)
+
+    @staticmethod
+    def scopes(config: Config) -> tuple[Scope, ...]:
+        return tuple(config.dynamodb_tables)
+
+    @staticmethod
+    def home_region(config: Config) -> str | None:
+        return config.dynamodb_region or config.autoscaler_region
+
+    @staticmethod
+    def default_name(config: Config) -> str | None:
+        return None
+
+    @classmethod
+    def build(cls, config: Config, aws: Aws, context: Context) -> list[Any]:
+        """The listed tables' targets: asked for by name when that is cheaper, from the last
+        scan of the namespace, unless a pause of a table may begin (a new index must not be
+        missed)."""
+        region = cls.home_region(config) or ""
+        aas = aws.client("application-autoscaling", region)
+        known = _known(config, context.record, context.now, context.clusters, context.run)
+        tables, readers = config.dynamodb_tables, config.write_workers
+        return [cls(aas, region, tables, config.dynamodb_dimensions, known, readers=readers)]
+
     # --- the facts of its keys ---------------------------------------------------------------
 
     @classmethod
@@ -104,12 +198,16 @@ class DynamoDbScaling:
 
     setting = staticmethod(suspension_from_json)
 
+    @staticmethod
+    def paused(key: str) -> Setting:
+        return SUSPENDED
+
     @classmethod
     def configured(cls, key: str, config: Config) -> bool:
         region, resource, side = _split(key)
         table = resource.split("/")[1]
         return (
-            region == config.tables_region
+            region == cls.home_region(config)
             and table in config.dynamodb_tables
             and side in config.dynamodb_dimensions
         )
@@ -221,6 +319,24 @@ class DynamoDbScaling:
     def apply(self, change: Change) -> None:
         if change.after is not None:
             register_suspension(self.aas, self.targets[change.key], change.after)
+
+
+def _known(
+    config: Config,
+    record: PauseRecord,
+    now: datetime,
+    clusters: Sequence[Cluster],
+    run: RunRecord | None,
+) -> Scan | None:
+    """The tables' resource ids to ask for by name, from the last scan of the namespace, when
+    that is cheaper and no pause of a table may begin; else None: scan it all."""
+    if run is None or run.scan is None:
+        return None
+    idle = set(config.dynamodb_tables) - set(record.paused_scopes())
+    if clusters and idle:
+        return None
+    readers = config.write_workers
+    return run.scan if by_name_pays(run.scan, parse_iso(run.scanned_at), now, readers) else None
 
 
 def _split(key: str) -> tuple[str, str, str]:

@@ -14,24 +14,30 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..aws import Aws, AwsError, aws_error
-from ..config import Config
+from ..aws import AwsError, aws_error
 from ..model import (
     EVERY_TABLE,
-    MAX_DESIRED_COUNT,
+    SUSPENDED,
     Change,
+    PauseRecord,
     Scope,
     Setting,
     Suspension,
     TargetView,
     Why,
 )
-from .kind import RestoreCall
+from . import ecs_keys
+from .kind import Context, Eager, RestoreCall
+
+if TYPE_CHECKING:
+    from ..aws import Aws
+    from ..config import Config
+    from ..decide import Plan
+
 from .scalable import (
     format_flags,
     parse_flags,
@@ -64,10 +70,13 @@ def _parts(key: str, prefix: str) -> tuple[str, str, str]:
     return region, cluster, service
 
 
-class EcsService:
+class EcsService(Eager):
     """The custom autoscaler as an ECS service: paused at desired count 0."""
 
     PREFIX = "ecs:"
+    LABEL = "ecs-service"
+    KEYS = ecs_keys.KEYS
+    NEEDS = ecs_keys.NAMING
     parallel = False  # the autoscaler itself: stopped first, before its tables
 
     def __init__(
@@ -88,6 +97,42 @@ class EcsService:
         self.unreadable_scaling_tag = False
         self.found = True
 
+    # --- the config --------------------------------------------------------------------------
+
+    given = staticmethod(ecs_keys.given)
+    check = staticmethod(ecs_keys.check)
+
+    @staticmethod
+    def configured_in(config: Config) -> bool:
+        return config.autoscaler_service is not None
+
+    @classmethod
+    def scopes(cls, config: Config) -> tuple[Scope, ...]:
+        return (EVERY_TABLE,)
+
+    @staticmethod
+    def home_region(config: Config) -> str | None:
+        return config.autoscaler_region
+
+    @classmethod
+    def default_name(cls, config: Config) -> str | None:
+        """The service's key: each service has one pauser."""
+        return cls.configured_key(config)
+
+    @classmethod
+    def build(cls, config: Config, aws: Aws, context: Context) -> list[Any]:
+        """The service, and its own scalable target, read only when needed."""
+        region = config.autoscaler_region or ""
+        service = cls(
+            aws.client("ecs", region),
+            region,
+            config.autoscaler_cluster or "",
+            config.autoscaler_service or "",
+            config.resume_count,
+        )
+        aas = functools.partial(aws.client, "application-autoscaling", region)
+        return [service, EcsServiceScaling(aas, service)]
+
     # --- the facts of its keys ---------------------------------------------------------------
 
     @classmethod
@@ -97,7 +142,7 @@ class EcsService:
     @classmethod
     def configured_key(cls, config: Config) -> str | None:
         """The key of the config's service, if it has one."""
-        if not config.has_ecs:
+        if not cls.configured_in(config):
             return None
         return cls.key_of(
             config.autoscaler_region or "",
@@ -117,12 +162,11 @@ class EcsService:
     def scope(key: str) -> Scope:
         return EVERY_TABLE
 
+    setting = staticmethod(ecs_keys.desired_count)
+
     @staticmethod
-    def setting(value: Any) -> Setting | None:
-        """A desired count read back: a whole number ECS takes, above 0 (0 is paused)."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        return value if 0 < value <= MAX_DESIRED_COUNT else None
+    def paused(key: str) -> Setting:
+        return 0
 
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
@@ -167,7 +211,7 @@ class EcsService:
         tags = {t.get("key"): t.get("value") for t in svc.get("tags") or []}
         self.saved_scaling = self._tag(tags, SAVED_SCALING_TAG, parse_flags, "not understood")
         self.unreadable_scaling_tag = self.saved_scaling is None and SAVED_SCALING_TAG in tags
-        saved = self._tag(tags, SAVED_COUNT_TAG, count_from_tag, NOT_A_COUNT)
+        saved = self._tag(tags, SAVED_COUNT_TAG, ecs_keys.count_from_tag, ecs_keys.NOT_A_COUNT)
         view = TargetView(
             self.key,
             self.service,
@@ -254,20 +298,6 @@ class EcsService:
             raise aws_error("UntagResource", e) from e
 
 
-NOT_A_COUNT = (
-    f"not a desired count from 1 to {MAX_DESIRED_COUNT}; the pause record's count, or else "
-    "resume_count, is used"
-)
-
-
-def count_from_tag(text: str) -> int | None:
-    """A desired count from a tag, or None: ASCII digits only (str.isdigit takes '³'), and no
-    more than ECS takes."""
-    if not re.fullmatch(r"[0-9]{1,10}", text):
-        return None
-    return EcsService.setting(int(text))  # type: ignore[return-value]
-
-
 class EcsServiceScaling:
     """The ECS service's own Application Auto Scaling target, if it has one: suspended with the
     service, or a scale-out alarm or scheduled action would lift desiredCount=0 again.
@@ -278,8 +308,33 @@ class EcsServiceScaling:
     """
 
     PREFIX = "ecs-scaling:"
+    LABEL = "ecs-service-scaling"
+    KEYS = ()
+    NEEDS = ()
     DIMENSION = "ecs:service:DesiredCount"
     parallel = False
+    lazy = True
+
+    # The service's config names it: it has no keys of its own, and is built with the service.
+    configured_in = EcsService.configured_in
+    scopes = EcsService.scopes
+    home_region = EcsService.home_region
+
+    @staticmethod
+    def given(values: Any, given: Any) -> bool:
+        return False
+
+    @staticmethod
+    def check(values: Any, given: Any, complete: bool) -> list[str]:
+        return []
+
+    @staticmethod
+    def default_name(config: Config) -> str | None:
+        return None
+
+    @staticmethod
+    def build(config: Config, aws: Aws, context: Context) -> list[Any]:
+        return []
 
     def __init__(self, aas: Callable[[], Any], service: EcsService):
         """`aas`: makes the Application Auto Scaling client when the target is first read (a
@@ -308,15 +363,33 @@ class EcsServiceScaling:
     scope = EcsService.scope
     setting = staticmethod(suspension_from_json)
 
+    @staticmethod
+    def paused(key: str) -> Setting:
+        return SUSPENDED
+
+    def denied(self, e: AwsError) -> str:
+        """What goes unchecked when IAM denies reading it."""
+        return (
+            f"{self.service.service}'s own scaling target was not checked: {e}; if the "
+            "service has one, its scale-out alarms or scheduled actions could lift the count "
+            "during the pause: allow application-autoscaling:DescribeScalableTargets and "
+            "RegisterScalableTarget (docs/iam.md)"
+        )
+
+    def needed(self, plan: Plan, record: PauseRecord) -> bool:
+        """Read when the service is about to change, or at resume when a record of its earlier
+        suspension is left."""
+        touched = any(c.key == self.service.key for c in plan.changes)
+        recorded = self.service.saved_scaling is not None or self.key in record.saved
+        return touched or (recorded and not plan.verdict(EVERY_TABLE).pause)
+
     @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
         _, cluster, service = _parts(key, cls.PREFIX)
         resource = f"service/{cluster}/{service}"
         return restore_suspension(key, "ecs", resource, cls.DIMENSION, setting)
 
-    @classmethod
-    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
-        return _leftover_services(keys, aws, config)
+    leftovers = EcsService.leftovers  # the service and its target are read together
 
     def observe(self) -> list[TargetView]:
         resource = f"service/{self.service.cluster}/{self.service.service}"

@@ -29,12 +29,12 @@ from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventPattern, Rule
 from moto.scheduler.models import scheduler_backends
 
-from autoscaler_pauser import keys
+from autoscaler_pauser.config import KEYS as CONFIG_KEYS
 from autoscaler_pauser.config import ConfigError, load_config
 from autoscaler_pauser.timing import LEASE_SECONDS, RUN_SECONDS
 from tests.deploy.test_iam import UNSCOPED, iam_variants, statements
 from tests.support.docs import quoted, table
-from tests.support.iam import ALARMS, IMPLIED, allowed, as_list, filled_policy
+from tests.support.iam import ALARMS, GROUP_ID, IMPLIED, allowed, as_list, filled_policy
 from tests.support.tool import ROOT
 from tests.support.world import REGION
 
@@ -224,6 +224,13 @@ def variant_statements(variant: str) -> list[dict]:
     return [s for s in statements() if s["Sid"] in iam_variants()[variant]]
 
 
+def rules_and_groups_statements() -> list[dict]:
+    """iam-policy.json's statements for EventBridge rules and Auto Scaling groups."""
+    rows = ("EventBridge schedule rules", "Auto Scaling groups")
+    sids = {sid for row in rows for sid in iam_variants()[row]} - {"FindBackupClusters"}
+    return [s for s in statements() if s["Sid"] in sids]
+
+
 def failsafe_statements() -> list[dict]:
     """iam-policy.json's statements for the failsafe."""
     found = [s for s in statements() if s["Sid"] in FAILSAFE_SIDS]
@@ -247,7 +254,9 @@ def expected_actions(variant: str, failsafe: bool = False) -> set[str]:
     return actions_of(chosen) | STATE_ACTIONS | LOG_ACTIONS
 
 
-def failsafe_role_actions(ecs: bool, tables: bool) -> set[str]:
+def failsafe_role_actions(
+    ecs: bool, tables: bool, rules: bool = False, groups: bool = False
+) -> set[str]:
     """What a failsafe schedule's restoring call needs: UpdateService for the service, and
     RegisterScalableTarget with what Application Auto Scaling demands of its caller, by the
     namespace of the target (test_iam.IMPLIED). With an ECS service its own scalable target may
@@ -257,6 +266,10 @@ def failsafe_role_actions(ecs: bool, tables: bool) -> set[str]:
         needed |= {"ecs:UpdateService", *IMPLIED["ecs"]}
     if tables:
         needed |= IMPLIED["dynamodb"]
+    if rules:
+        needed.add("events:EnableRule")
+    if groups:
+        needed.add("autoscaling:UpdateAutoScalingGroup")
     return needed
 
 
@@ -285,9 +298,9 @@ def test_no_check_is_silenced_without_a_written_reason():
 
 
 def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_and_its_logs():
-    # Every Fn::If taken as true: both kinds of target, the failsafe on, ClusterTablesTag set.
+    # Every Fn::If taken as true: every kind of target, the failsafe on, ClusterTablesTag set.
     allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
-    row = variant_statements(STATE_TABLE_ROW)
+    row = variant_statements(STATE_TABLE_ROW) + rules_and_groups_statements()
     assert actions_of(row) >= STATE_ACTIONS, "the row has the state table's statement"
     expected = actions_of(row + failsafe_statements() + tags_statements()) | LOG_ACTIONS
     assert actions_of(allows) == expected
@@ -299,7 +312,8 @@ def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_
 
 def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
     written = by_sid("FunctionRole")
-    for s in variant_statements("both") + failsafe_statements() + tags_statements():
+    more = rules_and_groups_statements()
+    for s in variant_statements("both") + more + failsafe_statements() + tags_statements():
         assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
         mine = written[s["Sid"]]
         assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
@@ -344,7 +358,7 @@ def test_the_cluster_tags_statement_and_variable_exist_only_with_cluster_tables_
 
 def test_dynamodb_dimensions_offers_what_the_tool_takes_and_defaults_as_it_does():
     parameter = TEMPLATE["Parameters"]["DynamoDbDimensions"]
-    [key] = [k for k in keys.KEYS if k.name == "dynamodb_dimensions"]
+    [key] = [k for k in CONFIG_KEYS if k.name == "dynamodb_dimensions"]
     assert parameter["Default"] == ",".join(key.default)
     env = {
         "EMR_PREFIX": "nightly-backup-",
@@ -756,7 +770,7 @@ def test_the_docs_failsafe_role_is_the_stack_s_with_placeholders():
         assert s["Effect"] == mine[sid]["Effect"] == "Allow", sid
         assert set(as_list(s["Action"])) == set(as_list(mine[sid]["Action"])), sid
         assert (s["Resource"] == "*") == (mine[sid]["Resource"] == "*"), sid
-    assert actions_of(policy["Statement"]) == failsafe_role_actions(ecs=True, tables=True)
+    assert actions_of(policy["Statement"]) == failsafe_role_actions(True, True, True, True)
     # The same placeholders as iam-policy.json's, for the same resources.
     pauser = {s["Sid"]: s for s in statements()}
     assert (
@@ -883,6 +897,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             "FailsafeMinutes": "45",
             "DynamoDbDimensions": "write",
             "ClusterTablesTag": "backup-tables",
+            "EventBridgeRules": "scaler-tick",
+            "AutoScalingGroups": "dynamic-dynamodb",
         }
     )
     env = stack.environment()
@@ -896,6 +912,8 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
         "DYNAMODB_REGION": "eu-central-1",
         "DYNAMODB_DIMENSIONS": "write",
         "CLUSTER_TABLES_TAG": "backup-tables",
+        "EVENTBRIDGE_RULES": "scaler-tick",
+        "AUTOSCALING_GROUPS": "dynamic-dynamodb",
         "RESUME_COUNT": "4",
         "MAX_PAUSE_MINUTES": "90",
         "FORCE_RESUME_AFTER_MAX_PAUSE": "true",
@@ -929,7 +947,18 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             assert allowed(stmts, "scheduler:UpdateSchedule", arn), arn
     for arn in schedule_arns(group, REGION):
         assert not allowed(stmts, "scheduler:UpdateSchedule", arn), arn
+    rule = f"arn:aws:events:us-west-2:{ACCOUNT}:rule/scaler-tick"
+    asg = f"arn:aws:autoscaling:us-west-2:{ACCOUNT}:autoScalingGroup:{GROUP_ID}"
+    asg += ":autoScalingGroupName/dynamic-dynamodb"
+    assert allowed(stmts, "events:DisableRule", rule)
+    assert not allowed(stmts, "events:DisableRule", rule.replace("us-west-2", REGION))
+    assert not allowed(stmts, "events:DisableRule", rule.replace("scaler-tick", "other"))
+    assert allowed(stmts, "autoscaling:UpdateAutoScalingGroup", asg)
+    assert not allowed(stmts, "autoscaling:UpdateAutoScalingGroup", asg + "-other")
     failsafe = stack.role_statements("FailsafeRole")
+    assert allowed(failsafe, "events:EnableRule", rule)
+    assert not allowed(failsafe, "events:DisableRule", rule)
+    assert allowed(failsafe, "autoscaling:UpdateAutoScalingGroup", asg)
     assert allowed(failsafe, "ecs:UpdateService", service)
     assert allowed(failsafe, "dynamodb:UpdateTable", table_arn("orders", region="eu-central-1"))
     assert not allowed(failsafe, "dynamodb:UpdateTable", table_arn("orders"))
@@ -948,7 +977,7 @@ def test_tables_take_the_autoscaler_region_when_they_have_none_of_their_own(aws)
 
 
 def test_the_failsafe_environment_is_one_the_tool_accepts(aws):
-    if "failsafe_minutes" not in {k.name for k in keys.KEYS}:
+    if "failsafe_minutes" not in {k.name for k in CONFIG_KEYS}:
         pytest.skip("the failsafe's config keys are not in this tree yet")
     stack = Stack({**SETUPS["both"]["params"], **FAILSAFE_ON})
     config = load_config(None, stack.environment())

@@ -24,8 +24,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from autoscaler_pauser.config import Config, load_config
-from autoscaler_pauser.keys import DEFAULT_STATE_FILE, KEYS, Kind, Required
+from autoscaler_pauser.config import KEYS, Config, load_config
+from autoscaler_pauser.keys import DEFAULT_STATE_FILE, Kind, Required
 from tests.support.tool import FAKE_CREDENTIALS, ROOT
 from tests.support.world import REGION
 
@@ -177,9 +177,8 @@ SPEC_TYPE = {
     Kind.PREFIXES: "raw",
     Kind.REGION: "str",
     Kind.STR: "str",
+    Kind.NAMES: "list",
     Kind.TAG_KEY: "str",
-    Kind.ECS_CLUSTER: "str",
-    Kind.ECS_SERVICE: "str",
     Kind.PAUSER_NAME: "str",
     Kind.PATH: "str",
     Kind.INT: "int",

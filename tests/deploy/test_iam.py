@@ -49,6 +49,7 @@ UNSCOPED = {
     "cloudwatch:DescribeAlarms",
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",
+    "autoscaling:DescribeAutoScalingGroups",
 }
 
 
@@ -78,6 +79,13 @@ SETUPS = {
         "tables": False,
     },
     "DynamoDB tables (native auto scaling)": {"ecs": False, "own_target": False, "tables": True},
+    "EventBridge schedule rules": {
+        "ecs": False,
+        "own_target": False,
+        "tables": False,
+        "rules": True,
+    },
+    "Auto Scaling groups": {"ecs": False, "own_target": False, "tables": False, "groups": True},
     "both": {"ecs": True, "own_target": True, "tables": True},
     "both, with the pause record in `state_table`": {
         "ecs": True,
@@ -130,6 +138,8 @@ def night(
     state_table=False,
     failsafe=False,
     tagged=False,
+    rules=False,
+    groups=False,
     regions: dict[str, str] | None = None,
 ) -> Night:
     """A night of runs through main() in a world of the given setup: every request the tool's
@@ -161,6 +171,10 @@ def night(
         env["FAILSAFE_ROLE_ARN"] = FAILSAFE_ROLE
     if tagged:
         env["CLUSTER_TABLES_TAG"] = "backup-tables"
+    if rules:
+        env["EVENTBRIDGE_RULES"] = "scaler-tick"
+    if groups:
+        env["AUTOSCALING_GROUPS"] = "dynamic-dynamodb"
 
     def environ(**more):
         return {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
@@ -178,6 +192,10 @@ def night(
         register(
             service, f"service/{service.cluster}/{service.service}", ECS_TARGET, namespace="ecs"
         )
+    if rules:
+        service.create_rule("scaler-tick")
+    if groups:
+        service.create_group("dynamic-dynamodb")
     assert run() == 0  # steady, running
     cid = emr.start_cluster("nightly-backup-a", tags={"backup-tables": "orders"})
     assert run("--dry-run") == 0
@@ -186,8 +204,15 @@ def night(
     if ecs:
         service.set_desired(5)
         assert run() == 0 and service.desired() == 0  # lifted during the backup: paused again
+    if rules:
+        service.events.enable_rule(Name="scaler-tick")
+        assert run() == 0 and service.rule_state("scaler-tick") == "DISABLED"
     emr.stop_cluster(cid)
     assert run() == 0  # resume
+    if rules:
+        assert service.rule_state("scaler-tick") == "ENABLED"
+    if groups:
+        assert service.group("dynamic-dynamodb") == (1, 2, 1)
     if ecs:
         assert service.desired() == 3
         cid = emr.start_cluster("nightly-backup-b")

@@ -69,7 +69,8 @@ def test_status_and_dry_run_over_http(server_world, env):
     assert run_tool([], env).returncode == 0
     r = run_tool(["status", "--json"], env)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["saved_desired_count"] == 2
+    saved = json.loads(r.stdout)["pause"]["scopes"]["*"]["targets"]
+    assert saved["ecs:us-east-1/autoscaler/ddb-scaler"]["saved"] == 2
 
 
 def test_unreachable_endpoint_fails_safe_with_one_line(tmp_path):

@@ -216,7 +216,10 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
     assert (
         f"active:       {cid} nightly-backup-a (WAITING, prefix 'nightly-backup-'): every table"
     ) in out
-    assert f"paused:       the ECS service since 2026-11-26T01:00:00Z, held by {cid}" in out
+    assert (
+        f"paused:       the autoscaler (ecs-service) since 2026-11-26T01:00:00Z, held by {cid}"
+        in out
+    )
     assert "saved:        ecs:us-east-1/autoscaler/ddb-scaler = 3" in out
     assert "30s ago: ok" in out and "NOT RECENT" not in out
     clock.advance(hours=2)
@@ -227,7 +230,13 @@ def test_status_tells_a_person_what_holds_the_pause_and_whether_it_is_recent(
     assert data["recent"] is False and data["last_run_age_seconds"] == 7230
     assert data["paused_seconds"] == 90 * 60 + 7230 and data["never_ran"] is False
     assert data["pauses"] == [
-        {"what": "ecs-service", "table": None, "since": "2026-11-26T01:00:00Z", "held_by": [cid]}
+        {
+            "what": "autoscaler",
+            "table": None,
+            "kinds": ["ecs-service"],
+            "since": "2026-11-26T01:00:00Z",
+            "held_by": [cid],
+        }
     ]
 
 

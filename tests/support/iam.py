@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from autoscaler_pauser.config import Config
+from autoscaler_pauser.targets.dynamodb import DynamoDbScaling
 
 from .tool import ROOT
 
@@ -40,6 +41,8 @@ IAM_PREFIX = {
     "dynamodb": "dynamodb",
     "cloudwatch": "cloudwatch",
     "scheduler": "scheduler",
+    "events": "events",
+    "autoscaling": "autoscaling",
 }
 
 # Application Auto Scaling checks that whoever calls RegisterScalableTarget may also act on the
@@ -101,6 +104,14 @@ def _schedule(r: Request) -> str:
     )
 
 
+def _group(r: Request) -> str:
+    """An Auto Scaling group's ARN, with the id AWS gives it (any, for the policy's `*`)."""
+    name = r.params["AutoScalingGroupName"]
+    return arn("autoscaling", r.region, f"autoScalingGroup:{GROUP_ID}:autoScalingGroupName/{name}")
+
+
+GROUP_ID = "0b6e1d2c-3f4a-4b5c-8d9e-0f1a2b3c4d5e"
+
 # What IAM authorizes each operation on; ANY where the action has no resource-level permissions
 # or the policy grants it on every resource (tests/deploy/test_iam.py's UNSCOPED).
 RESOURCES: dict[tuple[str, str], Callable[[Request], list[str]]] = {
@@ -125,6 +136,11 @@ RESOURCES: dict[tuple[str, str], Callable[[Request], list[str]]] = {
     ("scheduler", "CreateScheduleGroup"): lambda r: [
         arn("scheduler", r.region, f"schedule-group/{r.params['Name']}")
     ],
+    ("events", "DescribeRule"): lambda r: [arn("events", r.region, f"rule/{r.params['Name']}")],
+    ("events", "DisableRule"): lambda r: [arn("events", r.region, f"rule/{r.params['Name']}")],
+    ("events", "EnableRule"): lambda r: [arn("events", r.region, f"rule/{r.params['Name']}")],
+    ("autoscaling", "DescribeAutoScalingGroups"): lambda r: [ANY],
+    ("autoscaling", "UpdateAutoScalingGroup"): lambda r: [_group(r)],
     ("scheduler", "CreateSchedule"): lambda r: [_schedule(r)],
     ("scheduler", "UpdateSchedule"): lambda r: [_schedule(r)],
     ("scheduler", "DeleteSchedule"): lambda r: [_schedule(r)],
@@ -163,7 +179,7 @@ PLACEHOLDERS: dict[str, Callable[[Config], str | tuple[str, ...] | None]] = {
     "ACCOUNT_ID": lambda c: ACCOUNT,
     "EMR_REGION": lambda c: c.emr_region,
     "AUTOSCALER_REGION": lambda c: c.autoscaler_region,
-    "DYNAMODB_REGION": lambda c: c.tables_region,
+    "DYNAMODB_REGION": lambda c: DynamoDbScaling.home_region(c),
     "STATE_TABLE_REGION": lambda c: c.record_region,
     "CLUSTER": lambda c: c.autoscaler_cluster,
     "SERVICE": lambda c: c.autoscaler_service,
@@ -171,6 +187,8 @@ PLACEHOLDERS: dict[str, Callable[[Config], str | tuple[str, ...] | None]] = {
     "STATE_TABLE": lambda c: c.state_table,
     "FAILSAFE_GROUP": lambda c: c.failsafe_group,
     "FAILSAFE_ROLE_ARN": lambda c: c.failsafe_role_arn,
+    "EVENTBRIDGE_RULE": lambda c: c.eventbridge_rules,
+    "AUTOSCALING_GROUP": lambda c: c.autoscaling_groups,
 }
 PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]*[A-Z]\b")
 

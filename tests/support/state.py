@@ -9,8 +9,9 @@ from typing import Any
 
 
 def flat(data: dict[str, Any]) -> dict[str, Any]:
-    """A state file's content in one mapping: the run record's fields, `saved_desired_count`,
-    and of the pause record `pauser`, `paused` (any scope), `paused_at` (the oldest),
+    """A state file's content in one mapping: the run record's fields, `saved_desired_count`
+    (the saved count of the ECS service, if the record holds one), and of the pause record
+    `pauser`, `paused` (any scope), `paused_at` (the oldest),
     `last_seen_active_at` (the latest), `ignored_clusters`, `alarm`, `holds` (by scope),
     `saved` and `failsafe` (key -> due) and `schedules` (key -> schedule)."""
     pause = data["pause"]
@@ -23,7 +24,9 @@ def flat(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **data["run"],
         "version": data["version"],
-        "saved_desired_count": data["saved_desired_count"],
+        "saved_desired_count": next(
+            (t["saved"] for k, t in targets.items() if k.startswith("ecs:") and "saved" in t), None
+        ),
         "pauser": pause["pauser"],
         "paused": bool(began),
         "paused_at": min(began, default=None),

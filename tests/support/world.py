@@ -58,6 +58,44 @@ class World:
     def dynamodb(self):
         return boto3.client("dynamodb", **self.kw)
 
+    @functools.cached_property
+    def events(self):
+        return boto3.client("events", **self.kw)
+
+    @functools.cached_property
+    def autoscaling(self):
+        return boto3.client("autoscaling", **self.kw)
+
+    def create_rule(self, name: str, state: str = "ENABLED") -> None:
+        """A schedule rule on the default bus, as a Lambda autoscaler is fired by."""
+        self.events.put_rule(Name=name, ScheduleExpression="rate(1 minute)", State=state)
+
+    def rule_state(self, name: str) -> str:
+        return self.events.describe_rule(Name=name)["State"]
+
+    def create_group(self, name: str, low: int = 1, high: int = 2, desired: int = 1) -> None:
+        """An Auto Scaling group, as an autoscaler daemon runs in."""
+        ec2 = boto3.client("ec2", **self.kw)
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        self.autoscaling.create_launch_configuration(
+            LaunchConfigurationName=f"{name}-lc", ImageId=image, InstanceType="t2.micro"
+        )
+        self.autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name,
+            LaunchConfigurationName=f"{name}-lc",
+            MinSize=low,
+            MaxSize=high,
+            DesiredCapacity=desired,
+            AvailabilityZones=[f"{REGION}a"],
+        )
+
+    def group(self, name: str) -> tuple[int, int, int]:
+        """A group's MinSize, MaxSize and DesiredCapacity."""
+        [g] = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
+            "AutoScalingGroups"
+        ]
+        return g["MinSize"], g["MaxSize"], g["DesiredCapacity"]
+
     def create_service(self, desired: int = 3, name: str | None = None) -> str:
         name = name or self.service
         self.ecs.create_cluster(clusterName=self.cluster)
@@ -147,7 +185,6 @@ class World:
                         "version": 2,
                         "pause": values["record"],
                         "run": {},
-                        "saved_desired_count": None,
                     }
                 )
             out[name] = values

@@ -12,8 +12,7 @@ import pytest
 
 from autoscaler_pauser.aws import Aws
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import CONFIG_ENV
-from autoscaler_pauser.keys import KEYS_BY_NAME
+from autoscaler_pauser.config import CONFIG_ENV, KEYS_BY_NAME
 from tests.support.tool import ROOT, base_env
 
 
@@ -288,4 +287,7 @@ def tables_only(tmp_path, tables="orders,users,archive"):
 def test_no_target_configured_is_a_config_error(tmp_path, capsys):
     env = tables_only(tmp_path, "")
     code, _, err = run_main(["check-config"], env, capsys)
-    assert code == 2 and "unless dynamodb_tables is set" in err
+    assert (
+        code == 2
+        and "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set" in err
+    )

@@ -10,8 +10,7 @@ import pytest
 
 from autoscaler_pauser import Exit, cli
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.config import CONFIG_ENV
-from autoscaler_pauser.keys import KEYS
+from autoscaler_pauser.config import CONFIG_ENV, KEYS
 from tests.support.tool import ROOT, base_env
 
 # arguments -> the one line expected; the config is fine, so only the arguments are wrong

@@ -169,7 +169,7 @@ def test_a_word_that_names_no_listed_table_is_a_warning(waits):
     assert found.tables == ("orders", "ordres", "event-*")
     assert warnings == [
         f"cluster j-1 (nightly-backup-j-1) names {word!r} in its tag backup-tables, which "
-        "matches no table of dynamodb_tables"
+        "matches no listed table"
         for word in ("ordres", "prefix:event-")
     ]
 

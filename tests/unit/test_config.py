@@ -6,8 +6,10 @@ import re
 
 import pytest
 
-from autoscaler_pauser.config import ConfigError, load_config
-from autoscaler_pauser.keys import KEYS, Kind
+from autoscaler_pauser.config import KEYS, ConfigError, load_config
+from autoscaler_pauser.keys import Kind
+from autoscaler_pauser.model import EVERY_TABLE
+from autoscaler_pauser.targets.dynamodb import DynamoDbScaling
 from tests.support.tool import ROOT
 
 ENV_ONLY = {
@@ -45,10 +47,12 @@ def test_environment_wins_over_file(tmp_path):
 def test_tables_alone_are_a_target_and_take_the_autoscaler_region_by_default():
     env = {"EMR_PREFIX": "b-", "EMR_REGION": "us-east-1", "DYNAMODB_TABLES": "orders, users,"}
     config = load_config(None, {**env, "DYNAMODB_REGION": "eu-west-1"})
-    assert config.dynamodb_tables == ("orders", "users") and not config.has_ecs
-    assert config.tables_region == "eu-west-1"
+    assert config.dynamodb_tables == ("orders", "users") and config.autoscaler_service is None
+    assert DynamoDbScaling.home_region(config) == "eu-west-1"
+    assert config.scopes == ("orders", "users")
     both = load_config(None, {**ENV_ONLY, "DYNAMODB_TABLES": "orders"})
-    assert both.has_ecs and both.tables_region == "eu-west-1"
+    assert both.autoscaler_service and DynamoDbScaling.home_region(both) == "eu-west-1"
+    assert both.scopes == (EVERY_TABLE, "orders")
 
 
 def test_prefix_list_from_file_and_env():
@@ -62,7 +66,7 @@ def test_example_config_loads_as_each_key_s_example_or_default():
         expected = key.example if key.example is not None else key.default
         if key.kind is Kind.PREFIXES:
             expected = (expected,)
-        if key.kind in (Kind.TABLES, Kind.DIMENSIONS):
+        if key.kind in (Kind.TABLES, Kind.DIMENSIONS, Kind.NAMES):
             expected = tuple(expected)
         assert getattr(config, key.name) == expected, key.name
 
@@ -78,11 +82,11 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "emr_region: is not a region name like us-east-1, got 'moon'",
         "resume_count: must be at least 1, got -1",
         "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER), "
-        "unless dynamodb_tables is set",
+        "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set",
         "autoscaler_region: required (set it in the config file or AUTOSCALER_REGION), "
-        "unless dynamodb_tables is set",
+        "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set",
         "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE), "
-        "unless dynamodb_tables is set",
+        "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set",
     ]
 
 
@@ -93,9 +97,9 @@ def test_a_region_alone_names_no_target_and_is_not_asked_for_again():
             load_config(None, {**env, **blank_tables})
         assert e.value.problems == [
             "autoscaler_cluster: required (set it in the config file or AUTOSCALER_CLUSTER), "
-            "unless dynamodb_tables is set",
+            "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set",
             "autoscaler_service: required (set it in the config file or AUTOSCALER_SERVICE), "
-            "unless dynamodb_tables is set",
+            "unless dynamodb_tables, eventbridge_rules or autoscaling_groups is set",
         ]
 
 

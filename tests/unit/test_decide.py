@@ -34,6 +34,7 @@ from autoscaler_pauser.records import (
     next_pause_record,
     next_run_record,
 )
+from autoscaler_pauser.targets import paused_setting
 from autoscaler_pauser.timing import failsafe_lead
 from tests.unit.scene import BACKUP, CONFIG, KEY, NOW
 
@@ -390,7 +391,8 @@ def test_a_schedule_to_set_is_recorded_before_it_is_set_as_not_known_to_be_set()
 
 # --- the failsafe's schedules --------------------------------------------------------------------
 
-HELD = paused(EVERY_TABLE, "orders", saved={KEY: 3, AAS: PART, "kept": S})
+KEPT = "dynamodb:us-east-1/table/kept:read"  # paused before ours: no schedule restores it
+HELD = paused(EVERY_TABLE, "orders", saved={KEY: 3, AAS: PART, KEPT: S})
 GROUP = "autoscaler-pauser"
 LEAD = failsafe_lead(60)  # a run and a minute's interval
 
@@ -529,14 +531,18 @@ FAILSAFE = [
     "record,minutes,paused,arm,disarm", [r[1:] for r in FAILSAFE], ids=[r[0] for r in FAILSAFE]
 )
 def test_failsafe_plan(record, minutes, paused, arm, disarm):
-    plan = failsafe_plan(record, minutes, GROUP, NOW, paused, region=in_region, lead=LEAD)
+    plan = failsafe_plan(
+        record, minutes, GROUP, NOW, paused, region=in_region, lead=LEAD, pausing=paused_setting
+    )
     assert dict(plan.arm) == arm and tuple(plan.disarm) == disarm and plan.forget == ()
     assert plan.due == at(minutes)
 
 
 def test_a_schedule_to_remove_whose_time_has_passed_is_forgotten_not_deleted():
     record = PauseRecord(fresh=False, schedules=schedules(KEY=0, AAS=-5))
-    plan = failsafe_plan(record, 30, GROUP, NOW, region=in_region, lead=LEAD)
+    plan = failsafe_plan(
+        record, 30, GROUP, NOW, region=in_region, lead=LEAD, pausing=paused_setting
+    )
     assert plan.forget == (KEY, AAS) and not plan.disarm and not plan.arm
 
 
@@ -545,7 +551,9 @@ def test_a_schedule_due_already_is_removed_while_one_it_replaces_is_not():
     record = PauseRecord(
         fresh=False, schedules={KEY: dataclasses.replace(schedules(KEY=0)[KEY], replaces=(old,))}
     )
-    plan = failsafe_plan(record, 30, GROUP, NOW, region=in_region, lead=LEAD)
+    plan = failsafe_plan(
+        record, 30, GROUP, NOW, region=in_region, lead=LEAD, pausing=paused_setting
+    )
     assert plan.forget == () and tuple(plan.disarm) == (KEY,)
 
 

@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from autoscaler_pauser.model import MAX_DESIRED_COUNT, SCALING, SUSPENDED, Suspension
-from autoscaler_pauser.targets.ecs import count_from_tag
+from autoscaler_pauser.targets.ecs_keys import count_from_tag
 from autoscaler_pauser.targets.scalable import format_flags, parse_flags
 
 # tag value -> the desired count it holds

@@ -7,8 +7,8 @@ import dataclasses
 
 from autoscaler_pauser import timing
 from autoscaler_pauser.aws import make_clients
-from autoscaler_pauser.config import Config
-from autoscaler_pauser.keys import KEYS, KEYS_BY_NAME, Required
+from autoscaler_pauser.config import KEYS, KEYS_BY_NAME, Config
+from autoscaler_pauser.keys import Required
 
 
 def test_a_run_ends_within_its_lease_and_the_lease_within_the_minute_between_runs():
@@ -45,7 +45,7 @@ def test_the_regions_a_key_is_checked_against_are_botocore_s():
     import botocore.session
 
     from autoscaler_pauser.aws import ENDPOINT_PREFIXES, regions_of
-    from autoscaler_pauser.keys import KEYS
+    from autoscaler_pauser.config import KEYS
 
     session = boto3.session.Session()
     regions = regions_of(session)
