@@ -9,18 +9,15 @@ kept in the pause record.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ..aws import AwsError, aws_error, pages
 from ..config_values import names
 from ..keys import Key, Kind
-from ..model import EVERY_TABLE, Change, Scope, Setting, TargetView
-from .kind import Context, Eager, RestoreCall
-
-if TYPE_CHECKING:
-    from ..aws import Aws
-    from ..config import Config
+from ..model import Change, Setting, TargetView
+from .kind import RestoreCall
+from .named import NamedInAutoscalerRegion
 
 # Auto Scaling takes a group's name of 1 to 255 characters, and a size up to 2^31 - 1.
 NAME_CHARS, MAX_SIZE = 255, 2**31 - 1
@@ -64,74 +61,15 @@ KEYS: tuple[Key, ...] = (
 )
 
 
-class AutoScalingGroups(Eager):
+class AutoScalingGroups(NamedInAutoscalerRegion):
     """The groups that run an autoscaler daemon, read 50 names a call."""
 
     PREFIX = "autoscaling-group:"
     LABEL = "autoscaling-group"
     KEYS = KEYS
+    NAMES = "autoscaling_groups"
     NEEDS = ("autoscaling_groups", "autoscaler_region")
-    parallel = False  # the autoscaler itself: stopped first, before its tables
-
-    def __init__(self, asg: Any, region: str, groups: Sequence[str], managed: bool = True):
-        self.asg, self.region_name, self.groups, self.managed = asg, region, groups, managed
-
-    # --- the config --------------------------------------------------------------------------
-
-    @staticmethod
-    def given(values: Mapping[str, Any], given: Collection[str]) -> bool:
-        return bool(values.get("autoscaling_groups")) or (
-            "autoscaling_groups" in given and "autoscaling_groups" not in values
-        )
-
-    @staticmethod
-    def check(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
-        if not complete or not values.get("autoscaling_groups") or "autoscaler_region" in given:
-            return []
-        return [
-            "autoscaler_region: required with autoscaling_groups (set it in the config file or "
-            "AUTOSCALER_REGION)"
-        ]
-
-    @staticmethod
-    def configured_in(config: Config) -> bool:
-        return bool(config.autoscaling_groups)
-
-    @staticmethod
-    def scopes(config: Config) -> tuple[Scope, ...]:
-        return (EVERY_TABLE,)
-
-    @staticmethod
-    def home_region(config: Config) -> str | None:
-        return config.autoscaler_region
-
-    @staticmethod
-    def default_name(config: Config) -> str | None:
-        return None
-
-    @classmethod
-    def build(cls, config: Config, aws: Aws, context: Context) -> list[Any]:
-        region = config.autoscaler_region or ""
-        return [cls(aws.client("autoscaling", region), region, config.autoscaling_groups)]
-
-    # --- the facts of its keys ---------------------------------------------------------------
-
-    @classmethod
-    def key_of(cls, region: str, group: str) -> str:
-        return f"{cls.PREFIX}{region}/{group}"
-
-    @classmethod
-    def _parts(cls, key: str) -> tuple[str, str]:
-        region, group = key.removeprefix(cls.PREFIX).split("/", 1)
-        return region, group
-
-    @classmethod
-    def region(cls, key: str) -> str:
-        return cls._parts(key)[0]
-
-    @staticmethod
-    def scope(key: str) -> Scope:
-        return EVERY_TABLE
+    SERVICE = "autoscaling"
 
     @staticmethod
     def setting(value: Any) -> Setting | None:
@@ -149,46 +87,28 @@ class AutoScalingGroups(Eager):
         return PAUSED
 
     @classmethod
-    def configured(cls, key: str, config: Config) -> bool:
-        region, group = cls._parts(key)
-        return region == config.autoscaler_region and group in config.autoscaling_groups
-
-    @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
         if not isinstance(setting, GroupSize):
             raise ValueError(f"{key}: a group's setting is its sizes, not {setting!r}")
         request = {
-            "AutoScalingGroupName": cls._parts(key)[1],
+            "AutoScalingGroupName": cls.parts(key)[1],
             "MinSize": setting.min_size,
             "DesiredCapacity": setting.desired,
         }
         return RestoreCall("autoscaling", "updateAutoScalingGroup", request)
 
-    @classmethod
-    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
-        """The groups of `keys`, which the config no longer names, by region: to be given
-        back."""
-        regions: dict[str, list[str]] = {}
-        for key in keys:
-            region, group = cls._parts(key)
-            regions.setdefault(region, []).append(group)
-        return [
-            cls(aws.client("autoscaling", region), region, groups, managed=False)
-            for region, groups in regions.items()
-        ]
-
     # --- reading and writing the groups -------------------------------------------------------
 
     def observe(self) -> list[TargetView]:
         found = self._describe()
-        missing = [g for g in self.groups if g not in found]
+        missing = [g for g in self.names if g not in found]
         if missing and self.managed:
             raise AwsError(
                 f"Auto Scaling group {missing[0]!r} not found in {self.region_name} "
                 "(autoscaling_groups, autoscaler_region)"
             )
         views = []
-        for name in (g for g in self.groups if g in found):
+        for name in (g for g in self.names if g in found):
             group = found[name]
             views.append(
                 TargetView(
@@ -208,10 +128,10 @@ class AutoScalingGroups(Eager):
     def _describe(self) -> dict[str, Mapping[str, Any]]:
         """The groups by name, NAMES_A_CALL names a call."""
         found: dict[str, Mapping[str, Any]] = {}
-        listing = self.asg.describe_auto_scaling_groups
+        listing = self.client.describe_auto_scaling_groups
         try:
-            for i in range(0, len(self.groups), NAMES_A_CALL):
-                chunk = list(self.groups[i : i + NAMES_A_CALL])
+            for i in range(0, len(self.names), NAMES_A_CALL):
+                chunk = list(self.names[i : i + NAMES_A_CALL])
                 for page in pages(listing, "NextToken", AutoScalingGroupNames=chunk):
                     found.update((g["AutoScalingGroupName"], g) for g in page["AutoScalingGroups"])
         except Exception as e:
@@ -221,9 +141,9 @@ class AutoScalingGroups(Eager):
     def apply(self, change: Change) -> None:
         if not isinstance(change.after, GroupSize):
             return
-        _, group = self._parts(change.key)
+        _, group = self.parts(change.key)
         try:
-            self.asg.update_auto_scaling_group(
+            self.client.update_auto_scaling_group(
                 AutoScalingGroupName=group,
                 MinSize=change.after.min_size,
                 DesiredCapacity=change.after.desired,

@@ -10,18 +10,14 @@ The pre-pause state is kept in the pause record.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..aws import AwsError, aws_error, error_code
 from ..config_values import names
 from ..keys import Key, Kind
-from ..model import EVERY_TABLE, Change, Scope, Setting, TargetView
-from .kind import Context, Eager, RestoreCall
-
-if TYPE_CHECKING:
-    from ..aws import Aws
-    from ..config import Config
+from ..model import Change, Setting, TargetView
+from .kind import RestoreCall
+from .named import NamedInAutoscalerRegion
 
 ENABLED, DISABLED = "ENABLED", "DISABLED"
 # EventBridge's rule names: 1 to 64 of these (its model's RuleName).
@@ -54,74 +50,15 @@ KEYS: tuple[Key, ...] = (
 )
 
 
-class EventBridgeRules(Eager):
+class EventBridgeRules(NamedInAutoscalerRegion):
     """The schedule rules that fire a Lambda autoscaler, read one by one (DescribeRule)."""
 
     PREFIX = "eventbridge-rule:"
     LABEL = "eventbridge-rule"
     KEYS = KEYS
+    NAMES = "eventbridge_rules"
     NEEDS = ("eventbridge_rules", "autoscaler_region")
-    parallel = False  # the autoscaler itself: stopped first, before its tables
-
-    def __init__(self, events: Any, region: str, rules: Sequence[str], managed: bool = True):
-        self.events, self.region_name, self.rules, self.managed = events, region, rules, managed
-
-    # --- the config --------------------------------------------------------------------------
-
-    @staticmethod
-    def given(values: Mapping[str, Any], given: Collection[str]) -> bool:
-        return bool(values.get("eventbridge_rules")) or (
-            "eventbridge_rules" in given and "eventbridge_rules" not in values
-        )
-
-    @staticmethod
-    def check(values: dict[str, Any], given: set[str], complete: bool) -> list[str]:
-        if not complete or not values.get("eventbridge_rules") or "autoscaler_region" in given:
-            return []
-        return [
-            "autoscaler_region: required with eventbridge_rules (set it in the config file or "
-            "AUTOSCALER_REGION)"
-        ]
-
-    @staticmethod
-    def configured_in(config: Config) -> bool:
-        return bool(config.eventbridge_rules)
-
-    @staticmethod
-    def scopes(config: Config) -> tuple[Scope, ...]:
-        return (EVERY_TABLE,)
-
-    @staticmethod
-    def home_region(config: Config) -> str | None:
-        return config.autoscaler_region
-
-    @staticmethod
-    def default_name(config: Config) -> str | None:
-        return None
-
-    @classmethod
-    def build(cls, config: Config, aws: Aws, context: Context) -> list[Any]:
-        region = config.autoscaler_region or ""
-        return [cls(aws.client("events", region), region, config.eventbridge_rules)]
-
-    # --- the facts of its keys ---------------------------------------------------------------
-
-    @classmethod
-    def key_of(cls, region: str, rule: str) -> str:
-        return f"{cls.PREFIX}{region}/{rule}"
-
-    @classmethod
-    def _parts(cls, key: str) -> tuple[str, str]:
-        region, rule = key.removeprefix(cls.PREFIX).split("/", 1)
-        return region, rule
-
-    @classmethod
-    def region(cls, key: str) -> str:
-        return cls._parts(key)[0]
-
-    @staticmethod
-    def scope(key: str) -> Scope:
-        return EVERY_TABLE
+    SERVICE = "events"
 
     @staticmethod
     def setting(value: Any) -> Setting | None:
@@ -133,35 +70,17 @@ class EventBridgeRules(Eager):
         return DISABLED
 
     @classmethod
-    def configured(cls, key: str, config: Config) -> bool:
-        region, rule = cls._parts(key)
-        return region == config.autoscaler_region and rule in config.eventbridge_rules
-
-    @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
         if setting not in (ENABLED, DISABLED):
             raise ValueError(f"{key}: a rule's setting is ENABLED or DISABLED, not {setting!r}")
         action = "enableRule" if setting == ENABLED else "disableRule"
-        return RestoreCall("eventbridge", action, {"Name": cls._parts(key)[1]})
-
-    @classmethod
-    def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
-        """The rules of `keys`, which the config no longer names, by region: to be given
-        back."""
-        regions: dict[str, list[str]] = {}
-        for key in keys:
-            region, rule = cls._parts(key)
-            regions.setdefault(region, []).append(rule)
-        return [
-            cls(aws.client("events", region), region, rules, managed=False)
-            for region, rules in regions.items()
-        ]
+        return RestoreCall("eventbridge", action, {"Name": cls.parts(key)[1]})
 
     # --- reading and writing the rules --------------------------------------------------------
 
     def observe(self) -> list[TargetView]:
         views = []
-        for rule in self.rules:
+        for rule in self.names:
             state = self._state(rule)
             if state is None:
                 continue
@@ -185,7 +104,7 @@ class EventBridgeRules(Eager):
     def _state(self, rule: str) -> str | None:
         """The rule's state; None for a rule the config no longer names that is gone."""
         try:
-            return str(self.events.describe_rule(Name=rule)["State"])
+            return str(self.client.describe_rule(Name=rule)["State"])
         except Exception as e:
             if error_code(e) != "ResourceNotFoundException":
                 raise aws_error("DescribeRule", e) from e
@@ -199,12 +118,12 @@ class EventBridgeRules(Eager):
     def apply(self, change: Change) -> None:
         if change.after is None:
             return
-        _, rule = self._parts(change.key)
+        _, rule = self.parts(change.key)
         operation = "EnableRule" if change.after == ENABLED else "DisableRule"
         try:
             if change.after == ENABLED:
-                self.events.enable_rule(Name=rule)
+                self.client.enable_rule(Name=rule)
             else:
-                self.events.disable_rule(Name=rule)
+                self.client.disable_rule(Name=rule)
         except Exception as e:
             raise aws_error(operation, e) from e
