@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="observe and print the plan; write nothing",
     )
+    run.add_argument(
+        "--loop",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="run every interval in one process until SIGTERM or SIGINT (container mode)",
+    )
+    run.add_argument(
+        "--interval",
+        metavar="SECONDS",
+        default=argparse.SUPPRESS,
+        help="seconds between runs with --loop, 1 to 86400 (default: the interval key, 60)",
+    )
     status = sub.add_parser("status", parents=[common], help="show the state file")
     status.add_argument("--json", action="store_true", help="print it as JSON")
     status.add_argument(

@@ -101,7 +101,9 @@ def load_config(
     the region keys against. A config that need not be `complete` (for `status`) may lack the
     required keys and the targets."""
     raw, problems = _from_file(path) if path else ({}, [])
-    raw.update({k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ})
+    from_env = {k.name: (environ[k.env], k.env) for k in KEYS if k.env in environ}
+    blank = _blank_in_environment(from_env)
+    raw.update(from_env)
     raw.update(overrides or {})
     values, wrong = _converted(raw, complete)
     given = {k for k, (v, _) in raw.items() if v is not None}
@@ -110,9 +112,32 @@ def load_config(
         problems += _region_problems(values, regions)
     if complete:
         problems += _failsafe_problems(values)
+    # A key set blank is said once: not again as missing, or as needed by another.
+    problems = list(blank.values()) + [
+        p for p in problems if not any(p.startswith(f"{name}:") for name in blank)
+    ]
     if problems:
         raise ConfigError(problems)
     return Config(**values)
+
+
+def _blank_in_environment(from_env: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """A key whose variable is set but blank, or names nothing (a list of only commas), is
+    refused rather than taken as "none": a container template that leaves a variable empty
+    must not empty a list the config file sets. A flag is on whenever its variable is set. By
+    key, the problem; each such key is taken out of `from_env`."""
+    problems = {}
+    for name in list(from_env):
+        key, (value, env) = KEYS_BY_NAME[name], from_env[name]
+        words = value.split(",") if key.kind in LISTS else [value]
+        if key.kind is Kind.FLAG or any(w.strip() for w in words):
+            continue
+        said = "not be blank" if not value.strip() else "name at least one"
+        problems[name] = (
+            f"{name}: must {said} (from {env}): unset it for the config file's value or the default"
+        )
+        del from_env[name]
+    return problems
 
 
 def _converted(
@@ -181,11 +206,14 @@ def read_config_file(path: str) -> tuple[dict[str, Any], list[str]]:
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """Notes a key given twice in a mapping (PyYAML keeps the last one silently)."""
+        """Notes a key given twice in a mapping (PyYAML keeps the last one silently). A merge
+        key (`<<: *defaults`) brings its mapping's keys, which the mapping's own override."""
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             lines: dict[Any, int] = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
                 if key in lines:
@@ -194,6 +222,7 @@ def read_config_file(path: str) -> tuple[dict[str, Any], list[str]]:
                         f"{line}): keep one"
                     )
                 lines.setdefault(key, line)
+            self.flatten_mapping(node)
             return super().construct_mapping(node, deep)
 
     twice: list[str] = []

@@ -226,6 +226,19 @@ def _pauser_name(key: Key, value: Any, from_env: bool) -> str:
     return value
 
 
+def _path(key: Key, value: Any, from_env: bool) -> str:
+    """A path; one that starts with ~ is the user's home folder, as a shell has it."""
+    value = text(key, value, from_env)
+    if not value.startswith("~"):
+        return value
+    import os.path
+
+    expanded = os.path.expanduser(value)
+    if expanded.startswith("~"):
+        raise ValueError(f"{value!r}: no such user's home folder: write the path whole")
+    return expanded
+
+
 def _region(key: Key, value: Any, from_env: bool) -> str:
     value = text(key, value, from_env)
     if not REGION_RE.match(value):
@@ -246,6 +259,6 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.NAMES: names,
     Kind.TAG_KEY: _tag_key,
     Kind.PAUSER_NAME: _pauser_name,
-    Kind.PATH: text,
+    Kind.PATH: _path,
     Kind.REGION: _region,
 }

@@ -113,3 +113,19 @@ def test_a_missing_package_is_one_line_naming_what_to_install(monkeypatch, tmp_p
         "autoscaler-pauser: missing Python packages boto3, PyYAML: pip install boto3 PyYAML "
         "(or install the tool: pip install . in its source folder)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--loop"], ["run", "--loop"], ["--loop", "run"], ["run", "--loop", "--interval", "5"]],
+)
+def test_loop_is_taken_before_or_after_run(argv):
+    args = cli.build_parser().parse_args(argv)
+    assert args.loop is True and cli.usage_problem(args) is None
+    assert getattr(args, "interval", None) == ("5" if "--interval" in argv else None)
+
+
+def test_loop_after_another_command_is_refused():
+    with pytest.raises(SystemExit) as e:
+        cli.build_parser().parse_args(["status", "--loop"])
+    assert e.value.code == 2

@@ -5,10 +5,12 @@ the service given by its ARN."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autoscaler_pauser import lease
-from autoscaler_pauser.config import KEYS, ConfigError, load_config
+from autoscaler_pauser.config import KEYS, KEYS_BY_NAME, ConfigError, load_config
 from autoscaler_pauser.config_values import outside_tag_alphabet
 from autoscaler_pauser.keys import NAME_BYTES, PART_MARK
 from tests.support.contract import EMR_TAG_PATTERN, category_runs, compiled
@@ -320,3 +322,61 @@ def test_every_problem_of_these_inputs_is_reported_at_once(tmp_path):
         "name",
         "state_file",
     ]
+
+
+# --- blank is never "none" ---------------------------------------------------------------------
+
+NOT_FLAGS = [k for k in KEYS if k.kind.name != "FLAG"]
+
+
+@pytest.mark.parametrize("key", [k.name for k in NOT_FLAGS])
+def test_a_variable_set_blank_is_refused_naming_its_key(key):
+    env = KEYS_BY_NAME[key].env
+    assert problems({env: "  "}) == [
+        f"{key}: must not be blank (from {env}): unset it for the config file's value or the "
+        "default"
+    ]
+
+
+def test_a_blank_variable_never_empties_the_list_the_file_sets(tmp_path):
+    text = FILE + "dynamodb_tables: [orders, users]\n"
+    for value, said in (("", "not be blank"), (" , ,", "name at least one")):
+        assert problems({"DYNAMODB_TABLES": value}, text, tmp_path) == [
+            f"dynamodb_tables: must {said} (from DYNAMODB_TABLES): unset it for the config "
+            "file's value or the default"
+        ]
+
+
+def test_an_empty_list_in_the_file_means_none_and_a_flag_set_blank_is_on(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(FILE + "dynamodb_tables: []\neventbridge_rules: []\n")
+    config = load_config(str(path), {"DEBUG_OUTPUT": ""})
+    assert config.dynamodb_tables == () and config.eventbridge_rules == ()
+    assert config.debug_output is True
+
+
+def test_a_path_under_the_home_folder_is_expanded_and_an_unknown_user_s_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(FILE + "state_file: ~/pauser/state.json\n")
+    config = load_config(str(path), {})
+    assert config.state_file == str(Path("~/pauser/state.json").expanduser())
+    assert not config.state_file.startswith("~")
+    assert problems({"STATE_FILE": "~no-such-user-here/state.json"}) == [
+        "state_file: '~no-such-user-here/state.json': no such user's home folder: write the "
+        "path whole (from STATE_FILE)"
+    ]
+
+
+def test_yaml_merge_keys_bring_their_keys_and_an_unknown_one_among_them_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "<<: {emr_prefix: nightly-, emr_region: us-east-1, autoscaler_region: us-east-1}\n"
+        "dynamodb_tables: [orders]\nemr_prefix: weekly-\n"
+    )
+    config = load_config(str(path), {})
+    assert config.emr_prefix == ("weekly-",), "the mapping's own key wins over the merged one"
+    assert config.emr_region == "us-east-1" and config.dynamodb_tables == ("orders",)
+    path.write_text("<<: {emr_prefix: nightly-, emr_regoin: us-east-1}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(str(path), {})
+    assert "emr_regoin: unknown key" in e.value.problems
