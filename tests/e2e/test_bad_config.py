@@ -14,7 +14,8 @@ def test_a_bad_config_exits_2_with_one_line_per_problem_on_stderr_and_no_aws_cal
     r = run_tool([], env)
     assert r.returncode == 2, r.stderr
     assert r.stderr == (
-        "autoscaler-pauser: emr_prefix: must not be blank (from EMR_PREFIX)\n"
+        "autoscaler-pauser: emr_prefix: must not be blank (from EMR_PREFIX): unset it for the "
+        "config file's value or the default\n"
         "autoscaler-pauser: resume_count: must be a whole number, got 'three' (from RESUME_COUNT)\n"
     )
     assert r.stdout == ""
