@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from .config_values import CONVERTERS, yaml_type
+from .config_values import CONVERTERS, event_bus_region, yaml_type
 from .keys import Key, Kind, Required, keyed
 from .targets import KEYS, KINDS, configured_kinds
 from .timing import RUN_SECONDS, failsafe_lead
@@ -45,6 +45,7 @@ class _Derived:
     lock_file: str | None
     name: str | None
     state_table_region: str | None
+    events_bus: str | None
 
     @property
     def lock_path(self) -> str:
@@ -59,8 +60,18 @@ class _Derived:
     @property
     def record_region(self) -> str | None:
         """state_table's region: its own key's, else the first kind of target's."""
-        if self.state_table_region:
-            return self.state_table_region
+        return self.state_table_region or self.home_region
+
+    @property
+    def events_region(self) -> str | None:
+        """events_bus's region: its ARN's, else the first kind of target's."""
+        if self.events_bus is None:
+            return None
+        return event_bus_region(self.events_bus) or self.home_region
+
+    @property
+    def home_region(self) -> str | None:
+        """The region of the config's first kind of target."""
         regions = (kind.home_region(self) for kind in configured_kinds(self))  # type: ignore[arg-type]
         return next((r for r in regions if r), None)
 

@@ -239,6 +239,34 @@ def _path(key: Key, value: Any, from_env: bool) -> str:
     return expanded
 
 
+# What PutEvents takes as EventBusName (botocore's events model: a name, or the ARN of a bus, 1,600
+# characters at most), matched whole; a bus's name is 256 characters at most (CreateEventBus).
+EVENT_BUS_NAME = r"[.\-_A-Za-z0-9]{1,256}"
+EVENT_BUS_RE = re.compile(
+    rf"(?:arn:aws[\w-]*:events:(?P<region>[a-z]+-[a-z]+-[\w-]+):[0-9]{{12}}:event-bus/)?"
+    rf"{EVENT_BUS_NAME}",
+    re.ASCII,
+)
+EVENT_BUS_EXAMPLE = "arn:aws:events:us-east-1:123456789012:event-bus/NAME"
+
+
+def _event_bus(key: Key, value: Any, from_env: bool) -> str:
+    value = text(key, value, from_env)
+    found = EVENT_BUS_RE.fullmatch(value)
+    if not found or (found["region"] and not REGION_RE.match(found["region"])):
+        raise ValueError(
+            f"not an EventBridge bus's name (1 to 256 letters, digits, '.', '-' and '_') or "
+            f"ARN like {EVENT_BUS_EXAMPLE}, got {value!r}"
+        )
+    return value
+
+
+def event_bus_region(bus: str) -> str | None:
+    """The region an event bus's ARN names; None for a bus given by its name."""
+    found = EVENT_BUS_RE.fullmatch(bus)
+    return found["region"] if found else None
+
+
 def _region(key: Key, value: Any, from_env: bool) -> str:
     value = text(key, value, from_env)
     if not REGION_RE.match(value):
@@ -259,6 +287,7 @@ CONVERTERS: dict[Kind, Callable[[Key, Any, bool], Any]] = {
     Kind.NAMES: names,
     Kind.TAG_KEY: _tag_key,
     Kind.PAUSER_NAME: _pauser_name,
+    Kind.EVENT_BUS: _event_bus,
     Kind.PATH: _path,
     Kind.REGION: _region,
 }

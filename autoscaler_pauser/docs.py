@@ -106,6 +106,7 @@ ROLE_TYPES = {
     Kind.NAMES: RoleType({"type": "list", "elements": "str"}, "list"),
     Kind.TAG_KEY: TEXT,
     Kind.PAUSER_NAME: TEXT,
+    Kind.EVENT_BUS: TEXT,
     Kind.PATH: TEXT,
     Kind.INT: RoleType({"type": "int"}, "int"),
     Kind.NUMBER: RoleType({"type": "float"}, "float"),

@@ -33,6 +33,7 @@ class Kind(enum.Enum):
     NAMES = "names"  # a list of resource names; env: comma-separated
     TAG_KEY = "tag_key"  # an EMR tag's key
     PAUSER_NAME = "pauser_name"  # a key of state_table's items: NAME_BYTES at most
+    EVENT_BUS = "event_bus"  # an EventBridge event bus's name or ARN
     PATH = "path"
     INT = "int"
     NUMBER = "number"
@@ -55,6 +56,7 @@ TYPE_NAMES = {
     Kind.NAMES: "list of strings",
     Kind.TAG_KEY: "EMR tag key",
     Kind.PAUSER_NAME: "string",
+    Kind.EVENT_BUS: "EventBridge event bus name or ARN",
     Kind.PATH: "path",
     Kind.INT: "integer",
     Kind.NUMBER: "number",
@@ -252,6 +254,15 @@ TRAILING: tuple[Key, ...] = (
         None,
         "Prometheus metrics file written after every run, for node_exporter's textfile "
         "collector (name it *.prom); default: none",
+    ),
+    Key(
+        "events_bus",
+        Kind.EVENT_BUS,
+        None,
+        "EventBridge event bus told of each pause and resume: an event (source "
+        "autoscaler-pauser) for each table, or the autoscaler, whose pause begins or ends; "
+        "`default`: the account's default bus; a bus named here is in the region of the "
+        "config's first kind of target, an ARN names its own; default: none, no events",
     ),
     Key(
         "interval",

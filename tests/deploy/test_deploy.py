@@ -180,6 +180,7 @@ SPEC_TYPE = {
     Kind.NAMES: "list",
     Kind.TAG_KEY: "str",
     Kind.PAUSER_NAME: "str",
+    Kind.EVENT_BUS: "str",
     Kind.PATH: "str",
     Kind.INT: "int",
     Kind.NUMBER: "float",

@@ -175,6 +175,21 @@ BAD = {
         {"EMR_PREFIX": "a-, b-"},
         "write 'b-' (no spaces around the commas)",
     ),
+    "blank events bus": (None, {"EVENTS_BUS": " "}, "events_bus: must not be blank"),
+    "events bus of a partner": (
+        None,
+        {"EVENTS_BUS": "aws.partner/saas/orders"},
+        "events_bus: not an EventBridge bus's name (1 to 256 letters, digits, '.', '-' and '_') "
+        "or ARN like arn:aws:events:us-east-1:123456789012:event-bus/NAME, got "
+        "'aws.partner/saas/orders' (from EVENTS_BUS)",
+    ),
+    "events bus ARN without an account": (
+        None,
+        {"EVENTS_BUS": "arn:aws:events:us-east-1::event-bus/on-call"},
+        "events_bus: not an EventBridge bus's name",
+    ),
+    "events bus name too long": (None, {"EVENTS_BUS": "b" * 257}, "events_bus: not an Event"),
+    "events bus blank in yaml": (VALID_YAML + "events_bus: ''\n", {}, "events_bus: must not be"),
     "prefix with a space after it in yaml": (
         valid_yaml_with("emr_prefix: 'nightly-backup- '\n"),
         {},

@@ -11,6 +11,7 @@ from autoscaler_pauser.keys import Kind
 from autoscaler_pauser.model import EVERY_TABLE
 from autoscaler_pauser.targets.dynamodb import DynamoDbScaling
 from tests.support.tool import ROOT
+from tests.unit.scene import ENV
 
 ENV_ONLY = {
     "EMR_PREFIX": "nightly-backup-",
@@ -107,3 +108,28 @@ def test_the_docs_list_every_environment_name():
     page = (ROOT / "docs" / "configuration.md").read_text()
     for key in KEYS:
         assert re.search(rf"`{key.env}`", page), key.env
+
+
+@pytest.mark.parametrize(
+    "bus, region",
+    [
+        ("default", "us-east-1"),
+        ("on-call", "us-east-1"),
+        ("arn:aws:events:eu-west-1:123456789012:event-bus/on-call", "eu-west-1"),
+        ("arn:aws-us-gov:events:us-gov-west-1:123456789012:event-bus/default", "us-gov-west-1"),
+    ],
+)
+def test_events_bus_is_a_name_in_the_autoscaler_s_region_or_an_arn_in_its_own(bus, region):
+    config = load_config(None, {**ENV, "EVENTS_BUS": bus})
+    assert config.events_bus == bus and config.events_region == region
+
+
+def test_events_bus_of_tables_only_is_in_their_region():
+    env = {k: v for k, v in ENV.items() if not k.startswith("AUTOSCALER_")}
+    env.update(DYNAMODB_TABLES="orders", DYNAMODB_REGION="eu-central-1", EVENTS_BUS="on-call")
+    assert load_config(None, env).events_region == "eu-central-1"
+
+
+def test_without_events_bus_there_are_no_events():
+    config = load_config(None, ENV)
+    assert config.events_bus is None and config.events_region is None
