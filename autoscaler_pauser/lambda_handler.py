@@ -1,7 +1,8 @@
 """The serverless path: one reconcile per invocation of an AWS Lambda function, run every minute
 by an EventBridge Scheduler schedule and at once by EMR's cluster state changes. The config comes
 from the environment, as for the command; the pause record lives in state_table (required here:
-an invocation keeps nothing), and the log lines are JSON objects for CloudWatch.
+an invocation keeps nothing), and the log lines are JSON objects for CloudWatch, with a line a
+run that carries its metrics (metrics.py).
 
 An invocation that fails raises, so that Lambda's Errors metric counts it; the stuck-pause alarm
 is a log line with "stuck": true.
@@ -86,12 +87,12 @@ def _config_and_clients(environ: Mapping[str, str]) -> tuple[Config, Aws]:
     """The config and the clients, made again only when what they are made from changed."""
     key = _made_from(environ)
     if _warm.get("key") != key:
-        setup_logging("DEBUG_OUTPUT" in environ, JsonLines(), sys.stdout)
+        setup_logging("DEBUG_OUTPUT" in environ, JsonLines(), sys.stdout, metrics=True)
         session = new_session()
         env = {"STATE_FILE": STATE_FILE, **environ}
         config = load_config(environ.get(CONFIG_ENV), env, regions=regions_of(session))
         if not config.state_table:
             raise ConfigError(["state_table: required in Lambda (set STATE_TABLE)"])
-        setup_logging(config.debug_output, JsonLines(), sys.stdout)
+        setup_logging(config.debug_output, JsonLines(), sys.stdout, metrics=True)
         _warm.update(key=key, config=config, aws=make_clients(config, session))
     return _warm["config"], _warm["aws"]

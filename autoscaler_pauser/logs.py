@@ -1,5 +1,6 @@
 """Where the log lines go and how they look: text on stderr for the command (journald stamps
-each line itself), one JSON object a line on stdout for Lambda."""
+each line itself), one JSON object a line on stdout for Lambda, where each run also logs its
+metrics (METRICS_LOG: a line that carries them in CloudWatch's Embedded Metric Format)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 log = logging.getLogger("autoscaler-pauser")
+# The run's metrics, one line a run: logged where setup_logging is asked for them (Lambda).
+METRICS_LOG = logging.getLogger("autoscaler-pauser.metrics")
+METRICS_LOG.setLevel(logging.WARNING)  # until setup_logging asks for them
+METRICS_LOG.propagate = False
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, message, and "stuck" on the stuck-pause alarm."""
+    """One JSON object per line: time, level, message, "stuck" on the stuck-pause alarm, and a
+    line's own fields (`fields`: the metrics' line)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -24,6 +30,7 @@ class JsonLines(logging.Formatter):
         }
         if getattr(record, "stuck", False):
             line["stuck"] = True
+        line.update(getattr(record, "fields", {}))
         return json.dumps(line, ensure_ascii=False)
 
 
@@ -33,9 +40,19 @@ def text_lines(environ: Mapping[str, str]) -> logging.Formatter:
     return logging.Formatter(stamp + "%(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
 
 
-def setup_logging(debug: bool, formatter: logging.Formatter, stream: TextIO | None = None) -> None:
+def setup_logging(
+    debug: bool,
+    formatter: logging.Formatter,
+    stream: TextIO | None = None,
+    metrics: bool = False,
+) -> None:
+    """The lines at INFO (DEBUG with `debug`) to `stream`; with `metrics`, a line a run with its
+    metrics too."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if debug else logging.INFO)
     log.propagate = False
+    METRICS_LOG.handlers[:] = [handler] if metrics else []
+    METRICS_LOG.setLevel(logging.INFO if metrics else logging.WARNING)
+    METRICS_LOG.propagate = False

@@ -25,6 +25,7 @@ from . import Exit
 from .aws import Aws, AwsClock, AwsError, list_matching_clusters
 from .config import Config
 from .decide import Plan
+from .logs import METRICS_LOG
 from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
 from .observe import Reading, observe_and_decide
 from .record_store import FileRecordStore, RecordStore
@@ -64,10 +65,17 @@ def record(
     calls: int,
     now: datetime,
     durable: bool = True,
+    changes: int = 0,
 ) -> bool:
     """Write the state file, then the metrics file; False if the metrics could not be written.
-    `durable`: the state file holds what a resume needs that it did not hold before."""
+    `durable`: the state file holds what a resume needs that it did not hold before. Where the
+    run's metrics are logged (Lambda), the line that carries them. `changes`: the targets whose
+    setting the run changed."""
     write_state(config, state, durable)
+    if METRICS_LOG.isEnabledFor(logging.INFO):
+        from .metrics import log_metrics
+
+        log_metrics(state, seconds, changes, now, config.pauser_name)
     if not config.metrics_file:
         return True
     from .metrics import metrics_text
@@ -304,7 +312,7 @@ class Run:
             log.error("the pause record was not written: %s", e)
             run = failed_run_record(run, f"the pause record was not written: {e}", ended)
         # Recorded first, then logged: a line says what was done, not what was meant to be.
-        recorded = self._record(State(after, run), ended)
+        recorded = self._record(State(after, run), ended, changes=_changed(plan, acts.failures))
         self._log(plan, reading, acts, errors, warnings)
         if not recorded or run.last_result == "error":
             return Exit.FAILURE
@@ -377,15 +385,21 @@ class Run:
         self._record(State(pause, failed_run_record(self.state.run, error, self.started)), ended)
         return Exit.FAILURE
 
-    def _record(self, after: State, ended: datetime) -> bool:
+    def _record(self, after: State, ended: datetime, changes: int = 0) -> bool:
         seconds, calls = time.monotonic() - self.began, self.aws.calls - self.calls
         before = self.state.pause
         durable = (after.pause.saved, after.pause.schedules) != (before.saved, before.schedules)
-        return self.dry_run or record(self.config, after, seconds, calls, ended, durable)
+        return self.dry_run or record(self.config, after, seconds, calls, ended, durable, changes)
 
     def _write_pause(self, pause: PauseRecord) -> None:
         """The pause record, before the run acts, with the run record as it was."""
         write_state(self.config, State(pause, self.state.run))
+
+
+def _changed(plan: Plan, failures: Mapping[str, Failure]) -> int:
+    """The targets whose setting the plan's changes set, but for those that failed to."""
+    done = [c for c in plan.changes if c.key not in failures or failures[c.key].changed]
+    return len([c for c in done if c.after is not None])
 
 
 def record_store(

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from autoscaler_pauser import lambda_handler
+from autoscaler_pauser import lambda_handler, metrics
 from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
 from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS
 from tests.support.tool import LambdaContext, base_env
+from tests.support.world import add_table
 
 TABLE = "autoscaler-pauser"
 ITEM = "ecs:us-east-1/autoscaler/ddb-scaler"
@@ -140,3 +141,59 @@ def test_without_state_table_the_function_refuses_to_run(function, monkeypatch):
     monkeypatch.delenv("STATE_TABLE")
     with pytest.raises(ConfigError, match="state_table: required in Lambda"):
         invoke()
+
+
+# CloudWatch's units a metric may have (MetricDatum's StandardUnit), the ones a count and a time
+# take among them.
+UNITS = {"Seconds", "Milliseconds", "Count", "Percent", "None"}
+
+
+def check_emf(line: dict) -> dict[str, float]:
+    """An EMF line as CloudWatch Logs reads it (the Embedded Metric Format's specification): the
+    `_aws` block with a Unix time in milliseconds and one directive, whose namespace, dimension
+    names and metric names are the documented ones and are members of the line, each metric's
+    value a number. The metrics' values."""
+    block = line["_aws"]
+    assert isinstance(block["Timestamp"], int) and block["Timestamp"] > 1e12
+    [directive] = block["CloudWatchMetrics"]
+    assert directive["Namespace"] == metrics.NAMESPACE == "AutoscalerPauser"
+    assert directive["Dimensions"] == [[metrics.DIMENSION]] == [["Pauser"]]
+    assert isinstance(line["Pauser"], str) and 0 < len(line["Pauser"]) <= 1024
+    names = [m["Name"] for m in directive["Metrics"]]
+    assert names == [name for name, _, _ in metrics.EMF_METRICS]
+    assert all(m["Unit"] in UNITS for m in directive["Metrics"])
+    values = {name: line[name] for name in names}
+    assert all(type(v) in (int, float) for v in values.values()), values
+    return values
+
+
+def test_each_run_logs_a_line_whose_metrics_cloudwatch_reads_embedded_in_it(
+    function, monkeypatch, capsys
+):
+    w = function
+    with pytest.raises(lambda_handler.RunFailed):
+        invoke("r-0")  # there is no ECS service yet
+    w.create_service(desired=3)
+    add_table(w, "orders")
+    monkeypatch.setenv("DYNAMODB_TABLES", "orders")
+    assert invoke("r-1")["exit"] == 0  # steady, running
+    cluster = w.start_cluster("nightly-backup-users")
+    assert invoke("r-2")["exit"] == 0  # the pause
+    assert invoke("r-3")["exit"] == 0  # steady, paused
+    w.stop_cluster(cluster)
+    assert invoke("r-4")["exit"] == 0  # the resume
+    lines = log_lines(capsys)
+    runs = [line for line in lines if "_aws" in line]
+    assert len(runs) == 5, "a line a run, the failed one too"
+    assert all(line["level"] == "INFO" and line["message"].startswith("run: ") for line in runs)
+    assert {line["Pauser"] for line in runs} == {ITEM}
+    seen = [check_emf(line) for line in runs]
+    columns = ("PausedTargets", "PausedTables", "Changes", "Failures", "PendingTargets")
+    assert [tuple(v[c] for c in columns) for v in seen] == [
+        (0, 0, 0, 1, 0),
+        (0, 0, 0, 0, 0),
+        (3, 1, 3, 0, 0),
+        (3, 1, 0, 0, 0),
+        (0, 0, 3, 0, 0),
+    ]
+    assert all(0 < v["RunSeconds"] < 50 for v in seen)
