@@ -151,6 +151,27 @@ class Schedule:
     replaces: tuple[Schedule, ...] = ()
 
 
+class Ended(enum.Enum):
+    """What ended a pause."""
+
+    CLUSTERS = "clusters"  # no cluster held it any more
+    FAILSAFE = "failsafe"  # its failsafe schedules restored its targets
+    FORCED = "force_resume_after_max_pause"  # over max_pause_minutes, resumed anyway
+    CONFIG = "config"  # the config no longer names it: its targets were given back
+
+
+@dataclass(frozen=True)
+class Pause:
+    """One pause of a scope, in the pause record's history: when it began and ended, and the
+    clusters that held it (id -> name)."""
+
+    scope: Scope
+    began: str
+    ended: str | None = None  # None: it is on
+    clusters: Mapping[str, str] = field(default_factory=dict)
+    ended_by: Ended | None = None
+
+
 @dataclass(frozen=True)
 class PauseRecord:
     """What a resume needs, so it must outlive the host that paused: whose record it is, each
@@ -164,6 +185,7 @@ class PauseRecord:
     clusters: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)  # id -> tables
     clusters_tag: str | None = None  # the tag `clusters` was read from
     fresh: bool = True  # there was no usable earlier record
+    history: tuple[Pause, ...] = ()  # each scope's pauses, oldest first (history.py)
 
     @property
     def paused(self) -> bool:

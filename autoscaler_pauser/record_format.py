@@ -11,7 +11,11 @@ but removes:
                            "targets": {"<a target's key, its kind's>":
                                        {"saved": [false, false, false],
                                         "schedule": {"due": "…", "group": "…", "region": "…",
-                                                     "name": "…"}}}}}}
+                                                     "name": "…"}}},
+                           "pauses": [{"began": "…", "ended": "…", "by": "clusters",
+                                       "clusters": {"j-0": "nightly-backup-orders"}}]}}}
+
+`pauses` is the scope's history (history.py), kept with the record but needed by no resume.
 
 A record that names no format, or another one, is not understood: the reader raises ValueError.
 
@@ -26,7 +30,8 @@ from typing import Any
 
 from .config import SCHEDULER_NAME
 from .config_values import REGION_RE
-from .model import Hold, PauseRecord, Schedule, Scope, Setting, parse_iso
+from .history import pauses_from_json, pauses_to_json
+from .model import Hold, Pause, PauseRecord, Schedule, Scope, Setting, parse_iso
 from .targets import kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
 
@@ -45,6 +50,8 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
     scopes: dict[Scope, dict[str, Any]] = {}
     for scope, hold in record.holds.items():
         scopes[scope] = _hold_to_json(hold)
+    for scope, pauses in pauses_to_json(record.history).items():
+        scopes.setdefault(scope, {})["pauses"] = pauses
     for key in sorted({*record.saved, *record.schedules}):
         target: dict[str, Any] = {}
         if key in record.saved:
@@ -111,6 +118,7 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
     holds: dict[Scope, Hold] = {}
     saved: dict[str, Setting] = {}
     schedules: dict[str, Schedule] = {}
+    history: list[Pause] = []
     for scope, entry in scopes.items():
         if not isinstance(entry, dict):
             raise ValueError(f"scope {scope!r} is not an object")
@@ -118,6 +126,7 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
             holds[scope] = _hold(entry, scope)
         for key, target in _mapping(entry, "targets").items():
             _target(key, target, where, saved, schedules, warnings)
+        history += _pauses(scope, entry, where, warnings)
     return (
         PauseRecord(
             pauser=pauser,
@@ -127,9 +136,20 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
             clusters=_clusters(data),
             clusters_tag=_text(data, "clusters_tag"),
             fresh=False,
+            history=tuple(sorted(history, key=lambda p: (p.began, p.scope))),
         ),
         warnings,
     )
+
+
+def _pauses(scope: Scope, entry: Mapping[str, Any], where: str, warnings: Warnings) -> list[Pause]:
+    """A scope's history of pauses; one that cannot be understood is left out with a warning
+    (a resume needs none of it)."""
+    try:
+        return pauses_from_json(scope, entry.get("pauses", []))
+    except ValueError as e:
+        warnings.append(f"ignored the history of pauses of {scope!r} in {where}: {e}")
+        return []
 
 
 def _target(

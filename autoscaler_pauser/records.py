@@ -220,6 +220,12 @@ def _action(plan: Plan, failures: Mapping[str, Failure]) -> str:
     return "none"
 
 
+def changed(plan: Plan, failures: Mapping[str, Failure]) -> int:
+    """The targets whose setting the plan's changes set, less those that failed to."""
+    unchanged = {key for key, failure in failures.items() if not failure.changed}
+    return len([c for c in plan.changes if c.after is not None and c.key not in unchanged])
+
+
 def failsafe_errors(run: RunRecord, before: RunRecord, errors: Sequence[str]) -> RunRecord:
     """The run record of a run whose failsafe schedules could not all be set."""
     last_error = "; ".join([*([run.last_error] if run.last_error else []), *errors])

@@ -25,12 +25,14 @@ from . import Exit
 from .aws import Aws, AwsClock, AwsError, list_matching_clusters
 from .config import Config
 from .decide import Plan
+from .history import Restored, failsafe_restored, to_tell, with_history
 from .logs import METRICS_LOG
-from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
+from .model import Failure, PauseRecord, RunRecord, Schedule, Scope, State, Why, iso
 from .observe import Reading, observe_and_decide
 from .record_store import FileRecordStore, RecordStore
 from .records import (
     FailsafePlan,
+    changed,
     failed_run_record,
     failsafe_errors,
     failsafe_plan,
@@ -49,7 +51,7 @@ from .state_file import (
     write_text_atomic,
 )
 from .targets import paused_setting, region_of
-from .timing import TAGS_SHARE, WRITE_BUDGET_SECONDS, failsafe_lead
+from .timing import TAGS_SHARE, TELL_SECONDS, WRITE_BUDGET_SECONDS, failsafe_lead
 
 if TYPE_CHECKING:  # imported where a run needs them: a steady run writes nothing
     from .failsafe import Failsafe
@@ -68,9 +70,8 @@ def record(
     changes: int = 0,
 ) -> bool:
     """Write the state file, then the metrics file; False if the metrics could not be written.
-    `durable`: the state file holds what a resume needs that it did not hold before. Where the
-    run's metrics are logged (Lambda), the line that carries them. `changes`: the targets whose
-    setting the run changed."""
+    `durable`: the state file holds what a resume needs that it did not hold before; `changes`:
+    the targets the run set, for the metrics' log line where it is logged (Lambda)."""
     write_state(config, state, durable)
     if METRICS_LOG.isEnabledFor(logging.INFO):
         from .metrics import log_metrics
@@ -297,6 +298,8 @@ class Run:
         observed, plan, ended = reading.observed, reading.plan, self.clock.now()
         after = next_pause_record(pause, plan, acts.failures, ended)
         after = replace(after, schedules=self._schedules(pause, after, acts))
+        restored = failsafe_restored(pause, observed.targets, self.started)
+        after = with_history(pause, after, observed.clusters, restored, plan.verdicts, ended)
         run = self._run_record(reading, acts, ended)
         labels = {t.key: t.label for t in observed.targets}
         errors, warnings = failsafe_lines(
@@ -304,19 +307,41 @@ class Run:
         )
         if errors:
             run = failsafe_errors(run, self.state.run, errors)
-        if warnings:
-            run = replace(run, warnings=(*run.warnings, *warnings))
         try:
             after = self.store.commit(after, plan, ended)
         except AwsError as e:
             log.error("the pause record was not written: %s", e)
             run = failed_run_record(run, f"the pause record was not written: {e}", ended)
+        else:  # told once the record holds it, and only by the run that wrote it
+            warnings += self._tell(pause, after, reading, acts, restored, ended)
+        if warnings:
+            run = replace(run, warnings=(*run.warnings, *warnings))
         # Recorded first, then logged: a line says what was done, not what was meant to be.
-        recorded = self._record(State(after, run), ended, changes=_changed(plan, acts.failures))
+        recorded = self._record(State(after, run), ended, changes=changed(plan, acts.failures))
         self._log(plan, reading, acts, errors, warnings)
         if not recorded or run.last_result == "error":
             return Exit.FAILURE
         return Exit.STUCK if plan.alarms else Exit.OK
+
+    def _tell(
+        self,
+        before: PauseRecord,
+        after: PauseRecord,
+        reading: Reading,
+        acts: Acts,
+        restored: Mapping[Scope, tuple[Restored, ...]],
+        ended: datetime,
+    ) -> list[str]:
+        """The events of what this run did (history.to_tell) on events_bus; the warnings of
+        those that could not be told: telling never fails the run."""
+        told = to_tell(before, after, restored)
+        if self.dry_run or not told or self.config.events_bus is None:
+            return []
+        from .events import Story, publish
+
+        story = Story(self.config, before, after, reading, acts.failures, restored, ended)
+        events = self.aws.client("events", self.config.events_region or "")
+        return publish(events, story, told, self.deadline + TELL_SECONDS)
 
     def _run_record(self, reading: Reading, acts: Acts, ended: datetime) -> RunRecord:
         run = next_run_record(
@@ -394,12 +419,6 @@ class Run:
     def _write_pause(self, pause: PauseRecord) -> None:
         """The pause record, before the run acts, with the run record as it was."""
         write_state(self.config, State(pause, self.state.run))
-
-
-def _changed(plan: Plan, failures: Mapping[str, Failure]) -> int:
-    """The targets whose setting the plan's changes set, but for those that failed to."""
-    done = [c for c in plan.changes if c.key not in failures or failures[c.key].changed]
-    return len([c for c in done if c.after is not None])
 
 
 def record_store(

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import Exit
 from .config import Config
+from .history import scope_label
 from .model import EVERY_TABLE, State, parse_iso, paused_seconds
 from .report import format_setting
 from .state_file import UnusableState, load_state, state_to_json
@@ -42,8 +43,7 @@ def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]
     data["paused_seconds"] = paused_seconds(state.pause, now)
     data["pauses"] = [
         {
-            "what": "autoscaler" if scope == EVERY_TABLE else "table",
-            "table": None if scope == EVERY_TABLE else scope,
+            **dict(zip(("what", "table"), scope_label(scope), strict=True)),
             "kinds": scope_kinds(state, scope),
             "since": hold.paused_at,
             "held_by": list(hold.holding),

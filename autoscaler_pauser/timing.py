@@ -25,6 +25,10 @@ TRANSIENT_WAIT_SECONDS = 0.25
 
 WRITE_BUDGET_SECONDS = 28  # no write starts later than this into a run
 RUN_SECONDS = WRITE_BUDGET_SECONDS + HUNG_CALL_SECONDS + 1  # the longest a run lasts: 45
+# The events of a run's changes (events_bus) are told after its writes and its record: no call
+# to tell them starts later than this after the time for writes, so that one that hangs still
+# ends within RUN_SECONDS.
+TELL_SECONDS = RUN_SECONDS - WRITE_BUDGET_SECONDS - HUNG_CALL_SECONDS
 LEASE_SECONDS = RUN_SECONDS + 5  # the default lease: longer than a run, under a minute
 
 # A call a run asks again itself waits this long first, then twice as long each time, up to the

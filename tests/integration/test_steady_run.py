@@ -1,5 +1,6 @@
 """A steady run, with nothing to change, makes the calls docs/operations.md lists for its setup:
-the same whether the autoscaler is running or paused. main() against moto in process."""
+the same whether the autoscaler is running or paused, with events_bus set too (it tells nothing).
+main() against moto in process."""
 
 from __future__ import annotations
 
@@ -47,9 +48,12 @@ def test_a_steady_run_makes_the_calls_the_docs_list(world, tmp_path, setup, paus
         env["DYNAMODB_TABLES"] = "orders,users"
     if given["state_table"]:
         env["STATE_TABLE"] = world.create_state_table()
+    env["EVENTS_BUS"], queue = world.event_queue()
     if paused:
         world.start_cluster("nightly-backup-a")
     assert main([], environ=env, aws_factory=world.clients) == 0
+    assert len(world.received(queue)) == (given["ecs"] + given["tables"] * 2) * paused
     world.calls.clear()
     assert main([], environ=env, aws_factory=world.clients) == 0
     assert world.calls == steady_calls()[setup]
+    assert world.received(queue) == [], "a steady run tells nothing"

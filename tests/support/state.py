@@ -13,9 +13,11 @@ def flat(data: dict[str, Any]) -> dict[str, Any]:
     (the saved count of the ECS service, if the record holds one), and of the pause record
     `pauser`, `paused` (any scope), `paused_at` (the oldest),
     `last_seen_active_at` (the latest), `ignored_clusters`, `alarm`, `holds` (by scope),
-    `saved` and `failsafe` (key -> due) and `schedules` (key -> schedule)."""
+    `saved` and `failsafe` (key -> due) and `schedules` (key -> schedule), and `pauses` (each
+    scope's history of pauses)."""
     pause = data["pause"]
-    holds = {s: {k: v for k, v in e.items() if k != "targets"} for s, e in pause["scopes"].items()}
+    beside = ("targets", "pauses")  # what a scope's entry holds besides its hold
+    holds = {s: {k: v for k, v in e.items() if k not in beside} for s, e in pause["scopes"].items()}
     holds = {s: h for s, h in holds.items() if h}
     targets = {k: v for e in pause["scopes"].values() for k, v in e.get("targets", {}).items()}
     began = [h["paused_at"] for h in holds.values() if h.get("paused_at")]
@@ -37,6 +39,7 @@ def flat(data: dict[str, Any]) -> dict[str, Any]:
         "saved": {k: t["saved"] for k, t in targets.items() if "saved" in t},
         "schedules": {k: t["schedule"] for k, t in targets.items() if "schedule" in t},
         "failsafe": {k: t["schedule"]["due"] for k, t in targets.items() if "schedule" in t},
+        "pauses": {s: e["pauses"] for s, e in pause["scopes"].items() if "pauses" in e},
     }
 
 

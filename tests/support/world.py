@@ -148,6 +148,44 @@ class World:
         """An EventBridge Scheduler client of this account."""
         return boto3.client("scheduler", **self.kw)
 
+    @functools.cached_property
+    def events(self):
+        return boto3.client("events", **self.kw)
+
+    @functools.cached_property
+    def sqs(self):
+        return boto3.client("sqs", **self.kw)
+
+    def event_queue(self, bus: str = "on-call") -> tuple[str, str]:
+        """A custom event bus whose rule delivers the pauser's events to an SQS queue, as a team
+        would route them: the bus's ARN, and the queue's URL."""
+        arn = self.events.create_event_bus(Name=bus)["EventBusArn"]
+        url = self.sqs.create_queue(QueueName=f"{bus}-events")["QueueUrl"]
+        queue = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        self.events.put_rule(
+            Name="autoscaler-pauser",
+            EventBusName=bus,
+            EventPattern=json.dumps({"source": ["autoscaler-pauser"]}),
+        )
+        self.events.put_targets(
+            Rule="autoscaler-pauser",
+            EventBusName=bus,
+            Targets=[{"Id": "queue", "Arn": queue["Attributes"]["QueueArn"]}],
+        )
+        return arn, url
+
+    def received(self, url: str) -> list[dict]:
+        """The events the queue holds, taken out of it, in the order they were sent."""
+        found = []
+        while True:
+            answer = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
     def create_state_table(self, name: str = "autoscaler-pauser") -> str:
         """The table the pausers share their pause record in: its only key is `name`."""
         self.dynamodb.create_table(

@@ -1,0 +1,226 @@
+"""What on-call is told on EventBridge: an event (source `autoscaler-pauser`) on events_bus for
+each scope whose pause a run began or ended, found stuck, or found ended by the failsafe
+(history.to_tell says which), sent after the run's record is written. Telling never holds up or
+undoes a pause: an event that cannot be sent is a warning, and the history keeps the pause.
+
+The events go in PutEvents calls of at most MOST_ENTRIES entries and MOST_BYTES, on the write
+pool (writes.py), none started after the deadline it is given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .aws import AwsError, aws_error
+from .config import Config
+from .decide import Plan
+from .history import Restored, Told, lasted, scope_label
+from .model import Cluster, Failure, Pause, PauseRecord, Scope
+from .observe import Reading
+from .report import format_setting
+from .writes import Job, write_jobs
+
+SOURCE = "autoscaler-pauser"
+# botocore's events model: PutEvents takes 1 to 10 Entries. EventBridge's user guide: their
+# total size must be less than 256 KB, counted as entry_size does.
+MOST_ENTRIES = 10
+MOST_BYTES = 256 * 1024
+TIME_BYTES = 14  # what an entry's Time counts for
+# An event lists at most this many clusters (their names may be 256 characters each), and says
+# how many more there were.
+MOST_CLUSTERS = 50
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a run did, as its events tell it: the record before and after it, what it read and
+    decided, the changes that failed, the targets the failsafe restored, and when."""
+
+    config: Config
+    before: PauseRecord
+    after: PauseRecord
+    reading: Reading
+    failures: Mapping[str, Failure]
+    restored: Mapping[Scope, Sequence[Restored]]
+    now: datetime
+
+    @property
+    def plan(self) -> Plan:
+        return self.reading.plan
+
+    @property
+    def clusters(self) -> Sequence[Cluster]:
+        return self.reading.observed.clusters
+
+
+# --- the events ----------------------------------------------------------------------------------
+
+
+def event_detail(told: Told, scope: Scope, story: Story) -> dict[str, Any]:
+    """An event's detail: what is paused, whose pause it is, and what happened, as a rule's
+    pattern and an input transformer can read it."""
+    what, table = scope_label(scope)
+    detail: dict[str, Any] = {
+        "pauser": story.config.pauser_name,
+        "scope": {"what": what, "table": table},
+    }
+    hold = story.after.holds.get(scope)
+    pause = _pause(story, scope)
+    detail["paused_at"] = pause.began if pause else hold.paused_at if hold else None
+    if told is Told.STUCK:
+        detail["max_pause_minutes"] = story.config.max_pause_minutes
+        detail["alarm"] = hold.alarm if hold else None
+    else:
+        detail["targets"] = _targets(scope, story)
+        detail["reason"] = story.plan.verdict(scope).reason
+    if told is Told.FAILSAFE:
+        detail["restored"] = [
+            {"target": r.label, "key": r.key, "setting": format_setting(r.setting), "due": r.due}
+            for r in story.restored.get(scope, ())
+        ]
+        detail["then"] = "paused again" if hold and hold.paused_at else "resumed"
+    if pause is not None and pause.ended is not None:
+        detail["ended_at"] = pause.ended
+        detail["ended_by"] = pause.ended_by.value if pause.ended_by else None
+    if pause is not None and told is not Told.PAUSED:
+        detail["paused_seconds"] = round(lasted(pause, story.now))
+    holding = hold.holding if hold and hold.paused_at else ()
+    detail.update(_clusters(pause, holding, story.clusters))
+    return detail
+
+
+def _pause(story: Story, scope: Scope) -> Pause | None:
+    """The scope's latest pause in the history the run left: the one on, or the one it ended."""
+    found = [p for p in story.after.history if p.scope == scope]
+    return found[-1] if found else None
+
+
+def _targets(scope: Scope, story: Story) -> list[dict[str, Any]]:
+    """The scope's targets the run set, before → after; a change that failed says why."""
+    targets = []
+    for change in story.plan.changes:
+        if change.scope != scope or change.after is None:
+            continue
+        target = {
+            "target": change.label,
+            "key": change.key,
+            "before": format_setting(change.before),
+            "after": format_setting(change.after),
+        }
+        failure = story.failures.get(change.key)
+        if failure is not None and not failure.changed:
+            target["error" if not failure.left else "pending"] = failure.error
+        targets.append(target)
+    return targets
+
+
+def _clusters(
+    pause: Pause | None, holding: Sequence[str], active: Sequence[Cluster]
+) -> dict[str, Any]:
+    """The clusters that held the pause (those holding it now first), each with its name."""
+    names = {c.id: c.name for c in active}
+    known = dict(pause.clusters) if pause else {}
+    ids = list(dict.fromkeys([*holding, *known]))
+    clusters = [{"id": i, "name": names.get(i) or known.get(i, "")} for i in ids]
+    found: dict[str, Any] = {"clusters": clusters[:MOST_CLUSTERS]}
+    if len(clusters) > MOST_CLUSTERS:
+        found["more_clusters"] = len(clusters) - MOST_CLUSTERS
+    return found
+
+
+def entries(story: Story, told: Sequence[tuple[Told, Scope]]) -> list[dict[str, Any]]:
+    """PutEvents' entries, one for each scope and what is told of it."""
+    bus = story.config.events_bus
+    return [
+        {
+            "Time": story.now,
+            "Source": SOURCE,
+            "DetailType": what.value,
+            "Detail": json.dumps(event_detail(what, scope, story), ensure_ascii=False),
+            "EventBusName": bus,
+        }
+        for what, scope in told
+    ]
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """An entry's size as EventBridge counts it against a call's MOST_BYTES."""
+    size = TIME_BYTES if "Time" in entry else 0
+    for name in ("Source", "DetailType", "Detail"):
+        size += len(entry.get(name, "").encode())
+    return size + sum(len(r.encode()) for r in entry.get("Resources", []))
+
+
+def batches(found: Sequence[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], int]:
+    """The entries in calls of at most MOST_ENTRIES and less than MOST_BYTES each, in order;
+    and how many were left out, each too large for a call of its own."""
+    calls: list[list[dict[str, Any]]] = []
+    size, too_large = 0, 0
+    for entry in found:
+        this = entry_size(entry)
+        if this >= MOST_BYTES:
+            too_large += 1
+            continue
+        if not calls or len(calls[-1]) == MOST_ENTRIES or size + this >= MOST_BYTES:
+            calls.append([])
+            size = 0
+        calls[-1].append(entry)
+        size += this
+    return calls, too_large
+
+
+# --- sending them --------------------------------------------------------------------------------
+
+
+class Call:
+    """One PutEvents call: sent again (after a throttle), it sends only the entries that did
+    not get through."""
+
+    def __init__(self, events: Any, entries: list[dict[str, Any]]):
+        self.events, self.entries = events, entries
+
+    def __call__(self) -> None:
+        try:
+            answer = self.events.put_events(Entries=self.entries)
+        except Exception as e:
+            raise aws_error("PutEvents", e) from e
+        failed = [
+            (entry, result)
+            for entry, result in zip(self.entries, answer.get("Entries", []), strict=False)
+            if result.get("ErrorCode")
+        ]
+        if not failed:
+            self.entries = []
+            return
+        self.entries = [entry for entry, _ in failed]
+        code, message = failed[0][1]["ErrorCode"], failed[0][1].get("ErrorMessage", "")
+        raise AwsError(f"PutEvents failed for {len(failed)} events: {code}: {message}", code=code)
+
+
+def publish(
+    events: Any, story: Story, told: Sequence[tuple[Told, Scope]], deadline: float
+) -> list[str]:
+    """Send the events of what is `told`, none after `deadline` (time.monotonic()); a warning
+    for those that could not be sent."""
+    found = entries(story, told)
+    batched, too_large = batches(found)
+    calls = [Call(events, batch) for batch in batched]
+    jobs = [Job(f"PutEvents {i}", f"events {i}", call) for i, call in enumerate(calls)]
+    failures = write_jobs([], jobs, deadline, story.config.write_workers)
+    unsent = too_large + sum(
+        len(c.entries) for c, j in zip(calls, jobs, strict=True) if j.key in failures
+    )
+    if not unsent:
+        return []
+    errors = [f.error for f in failures.values() if not f.left]
+    why = errors[0] if errors else "the run's time was spent"
+    if too_large and not failures:
+        why = f"{too_large} over {MOST_BYTES:,} bytes"
+    return [
+        f"could not tell events_bus {story.config.events_bus} of {unsent} of {len(found)} "
+        f"changes: {why}; autoscaler-pauser history lists every pause"
+    ]
