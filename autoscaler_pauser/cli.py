@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds between runs with --loop, 1 to 86400 (default: the interval key, 60)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,status,check-config,history}")
     run = sub.add_parser("run", parents=[common], help="one reconcile run (the default)")
     run.add_argument(
         "--dry-run",
@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 unless the last run succeeded within three intervals (a health check)",
     )
     sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+    history = sub.add_parser(
+        "history", parents=[common], help="the pauses the pause record keeps, newest first"
+    )
+    history.add_argument("--json", action="store_true", help="print them as JSON")
+    history.add_argument(
+        "--since", metavar="TIME", help="those on, and those that ended within 90m, 12h, 7d, 2w…"
+    )
+    history.add_argument("--table", metavar="NAME", help="the pauses of this table only")
     return parser
 
 
@@ -105,7 +113,8 @@ def epilog() -> str:
 
 
 def usage_problem(args: argparse.Namespace) -> str | None:
-    """Options that do not go with the command, whatever the config."""
+    """Options that do not go with the command, or a value no option takes, whatever the
+    config."""
     command = args.command or "run"
     for option, given in (("--loop", args.loop), ("--dry-run", args.dry_run)):
         if given and command != "run":
@@ -114,6 +123,13 @@ def usage_problem(args: argparse.Namespace) -> str | None:
         return "--interval goes with --loop"
     if args.loop and args.dry_run:
         return "--loop and --dry-run do not go together"
+    if command == "history" and args.since is not None:
+        from .timeline import since_option
+
+        try:
+            since_option(args.since)
+        except ValueError as e:
+            return str(e)
     return None
 
 
@@ -176,7 +192,7 @@ def configure(
         environ,
         overrides={"interval": (args.interval, "--interval")} if args.interval else None,
         regions=None if session is None else regions_of(session),
-        complete=session is not None,
+        complete=args.command not in ("status", "history"),
     )
 
 
@@ -195,6 +211,11 @@ def command(
         return Exit.OK
     if args.command == "status":
         return cmd_status(config, args.json, args.check, now(), sys.stdout)
+    if args.command == "history":
+        from .timeline import cmd_history, since_option
+
+        since = since_option(args.since) if args.since else None  # checked by usage_problem
+        return cmd_history(config, aws_factory, args.json, since, args.table, now(), sys.stdout)
     if not args.loop:
         return cmd_run(config, aws_factory, now, dry_run=args.dry_run)
     return cmd_loop(config, aws_factory, now, config.interval)

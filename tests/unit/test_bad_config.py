@@ -255,6 +255,10 @@ BAD_ARGUMENTS = {
     ),
     "--interval 0.5": (["--loop", "--interval", "0.5"], "interval: must be at least 1"),
     "--interval without --loop": (["--interval", "5"], "--interval goes with --loop"),
+    "history --since a year": (
+        ["history", "--since", "1y"],
+        "--since takes a time like 90m, 12h, 7d or 2w, got '1y'",
+    ),
 }
 
 
