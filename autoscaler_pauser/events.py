@@ -18,10 +18,11 @@ from typing import Any
 from .aws import AwsError, aws_error
 from .config import Config
 from .decide import Plan
-from .history import Restored, Told, lasted, scope_label
-from .model import Cluster, Failure, Pause, PauseRecord, Scope
+from .history import Restored, Told, lasted, scope_label, scope_text
+from .model import Cluster, Ended, Failure, Hold, Pause, PauseRecord, Scope
 from .observe import Reading
 from .report import format_setting
+from .status import duration
 from .writes import Job, write_jobs
 
 SOURCE = "autoscaler-pauser"
@@ -64,13 +65,12 @@ def event_detail(told: Told, scope: Scope, story: Story) -> dict[str, Any]:
     """An event's detail: what is paused, whose pause it is, and what happened, as a rule's
     pattern and an input transformer can read it."""
     what, table = scope_label(scope)
+    hold, pause = story.after.holds.get(scope), _pause(story, scope)
     detail: dict[str, Any] = {
         "pauser": story.config.pauser_name,
         "scope": {"what": what, "table": table},
+        "paused_at": pause.began if pause else hold.paused_at if hold else None,
     }
-    hold = story.after.holds.get(scope)
-    pause = _pause(story, scope)
-    detail["paused_at"] = pause.began if pause else hold.paused_at if hold else None
     if told is Told.STUCK:
         detail["max_pause_minutes"] = story.config.max_pause_minutes
         detail["alarm"] = hold.alarm if hold else None
@@ -78,19 +78,61 @@ def event_detail(told: Told, scope: Scope, story: Story) -> dict[str, Any]:
         detail["targets"] = _targets(scope, story)
         detail["reason"] = story.plan.verdict(scope).reason
     if told is Told.FAILSAFE:
-        detail["restored"] = [
-            {"target": r.label, "key": r.key, "setting": format_setting(r.setting), "due": r.due}
-            for r in story.restored.get(scope, ())
-        ]
-        detail["then"] = "paused again" if hold and hold.paused_at else "resumed"
-    if pause is not None and pause.ended is not None:
-        detail["ended_at"] = pause.ended
-        detail["ended_by"] = pause.ended_by.value if pause.ended_by else None
-    if pause is not None and told is not Told.PAUSED:
-        detail["paused_seconds"] = round(lasted(pause, story.now))
+        detail.update(_restored(story.restored.get(scope, ()), hold))
+    if pause is not None:
+        detail.update(_lasted(told, pause, story.now))
     holding = hold.holding if hold and hold.paused_at else ()
     detail.update(_clusters(pause, holding, story.clusters))
+    detail["summary"] = summary(told, scope, detail)
     return detail
+
+
+def _restored(restored: Sequence[Restored], hold: Hold | None) -> dict[str, Any]:
+    """What the failsafe restored, and what the run did after it."""
+    return {
+        "restored": [
+            {"target": r.label, "key": r.key, "setting": format_setting(r.setting), "due": r.due}
+            for r in restored
+        ],
+        "then": "paused again" if hold and hold.paused_at else "resumed",
+    }
+
+
+def _lasted(told: Told, pause: Pause, now: datetime) -> dict[str, Any]:
+    """When a pause ended and what ended it, and how long it lasted (of a pause that began now,
+    nothing)."""
+    found: dict[str, Any] = {}
+    if pause.ended is not None:
+        found["ended_at"] = pause.ended
+        found["ended_by"] = pause.ended_by.value if pause.ended_by else None
+    if told is not Told.PAUSED:
+        found["paused_seconds"] = round(lasted(pause, now))
+    return found
+
+
+def summary(told: Told, scope: Scope, detail: Mapping[str, Any]) -> str:
+    """The event in a line, for a notification's text: the scope, what happened and the
+    clusters' ids (no name, which may hold anything: a template puts the line into JSON)."""
+    what = scope_text(scope)
+    ids = ", ".join(c["id"] for c in detail["clusters"][:10])
+    ids += ", …" if len(detail["clusters"]) > 10 or "more_clusters" in detail else ""
+    held = f"held by {ids}" if ids else "held by no cluster"
+    lasted = duration(detail.get("paused_seconds", 0))
+    if told is Told.PAUSED:
+        return f"paused {what} ({_count(detail['targets'], 'target')}), {held}"
+    if told is Told.RESUMED:
+        forced = detail.get("ended_by") == Ended.FORCED.value
+        how = ", forced past max_pause_minutes" if forced else ""
+        return f"resumed {what} after {lasted}{how}, {held}"
+    if told is Told.STUCK:
+        limit = detail["max_pause_minutes"]
+        return f"{what} has been paused for {lasted}, over max_pause_minutes={limit:g}, {held}"
+    then = "paused again" if detail["then"] == "paused again" else "it stays resumed"
+    return f"the failsafe restored {_count(detail['restored'], 'target')} of {what}: {then}"
+
+
+def _count(things: Sequence[Any], noun: str) -> str:
+    return f"{len(things)} {noun}" + ("" if len(things) == 1 else "s")
 
 
 def _pause(story: Story, scope: Scope) -> Pause | None:

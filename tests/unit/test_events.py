@@ -93,6 +93,7 @@ def test_a_pause_names_its_table_targets_clusters_and_pauser():
         ],
         "reason": "1 active cluster matches 'nightly-backup-' (j-A)",
         "clusters": [{"id": "j-A", "name": "nightly-backup-orders"}],
+        "summary": "paused table orders (1 target), held by j-A",
     }
 
 
@@ -110,6 +111,7 @@ def test_a_resume_says_how_long_the_pause_lasted_and_every_cluster_that_held_it(
     assert detail["targets"][0]["before"] == "suspended" and detail["targets"][0]["after"] == (
         "scaling"
     )
+    assert detail["summary"] == "resumed table orders after 2h 0m, held by j-A, j-B"
 
 
 def test_a_change_that_failed_or_was_left_says_so():
@@ -138,6 +140,9 @@ def test_a_stuck_pause_gives_its_alarm_and_the_limit():
     assert detail["scope"] == {"what": "ecs-service", "table": None}
     assert detail["alarm"] == alarm and detail["max_pause_minutes"] == 360
     assert detail["paused_seconds"] == 7200 and "targets" not in detail
+    assert detail["summary"] == (
+        "the ECS service has been paused for 2h 0m, over max_pause_minutes=360, held by j-A"
+    )
 
 
 @pytest.mark.parametrize("again", [True, False], ids=["paused again", "resumed"])
@@ -160,6 +165,9 @@ def test_a_pause_the_failsafe_ended_names_what_it_restored_and_what_the_run_did(
         {"target": "table/orders read", "key": READ, "setting": "scaling", "due": due}
     ]
     assert detail["then"] == ("paused again" if again else "resumed")
+    assert detail["summary"] == "the failsafe restored 1 target of table orders: " + (
+        "paused again" if again else "it stays resumed"
+    )
     assert ("ended_by" in detail) is not again
     assert detail["clusters"] == [{"id": "j-A", "name": "nightly-backup-orders"}]
 
