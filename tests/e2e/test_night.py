@@ -105,6 +105,8 @@ NOT_FOR_A_STEADY_RUN = {
     "autoscaler_pauser.failsafe",
     "autoscaler_pauser.lease",  # no state_table
     "filelock._soft",  # the soft lock: this filesystem has flock
+    "autoscaler_pauser.events",  # nothing to tell
+    "autoscaler_pauser.timeline",  # the history command
     "_strptime",
 }
 LOADED = (
@@ -125,6 +127,7 @@ def test_steady_run_loads_only_what_it_uses(server_world, env, tmp_path):
         "DYNAMODB_TABLES": "orders",
         "FAILSAFE_MINUTES": "30",
         "FAILSAFE_ROLE_ARN": "arn:aws:iam::123456789012:role/failsafe",
+        "EVENTS_BUS": w.event_queue()[0],
     }
     for _run in ("first", "steady"):
         r = subprocess.run(

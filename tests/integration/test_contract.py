@@ -8,8 +8,9 @@ also a scalable target; the tables' targets are few in a namespace of many, so s
 for them by name; the backup cluster names its tables in two tags, which the launcher's request
 keeps within EMR's tag alphabet and lengths (checked too); the pause record is in state_table,
 and its items hold 400 bytes each, so that it goes on over several items as a fleet's does; the
-failsafe and the metrics are on, and the failsafe moves to another group mid-pause. Every
-schedule's at() is checked against the request's own time, the night's clock.
+failsafe and the metrics are on, and the failsafe moves to another group mid-pause; the events
+go to a bus of the longest name, given by its ARN. Every schedule's at() is checked against the
+request's own time, the night's clock.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ CLUSTER, SERVICE = longest("autoscaler"), longest("ddb-scaler")
 TABLE, INDEX = longest("orders"), longest("by-date")
 STATE_TABLE, GROUP = longest("autoscaler-pauser"), longest("autoscaler-pauser", 64)
 NEW_GROUP = longest("autoscaler-pauser-moved", 64)
+BUS = longest("on-call", 256)  # CreateEventBus takes 256 characters
 ROLE = "arn:aws:iam::123456789012:role/service-role/autoscaler-pauser-failsafe"
 FAILSAFE_MINUTES = 30
 OTHER_TARGETS = 60  # of tables not listed: more to scan than to ask for by name
@@ -53,6 +55,7 @@ def night(world, tmp_path, monkeypatch):
     for i in range(OTHER_TARGETS):
         register(world, f"table/other-{i}", "dynamodb:table:ReadCapacityUnits")
     world.create_state_table(STATE_TABLE)
+    bus, queue = world.event_queue(BUS)
     clock = Clock()
     contract = Contract(now=clock)
     launcher = Contract()  # the backup launcher's requests: the tags it starts a cluster with
@@ -68,6 +71,7 @@ def night(world, tmp_path, monkeypatch):
         FAILSAFE_GROUP=GROUP,
         METRICS_FILE=str(tmp_path / "autoscaler-pauser.prom"),
         CLUSTER_TABLES_TAG="backup-tables",
+        EVENTS_BUS=bus,
     )
 
     def run(minutes: float, *args: str, **changed: str) -> int:
@@ -77,6 +81,7 @@ def night(world, tmp_path, monkeypatch):
         return main(list(args), environ=environ, aws_factory=factory, now=clock)
 
     run.contract, run.launcher = contract, launcher
+    run.told = lambda: [e["detail-type"] for e in world.received(queue)]
     return run
 
 
@@ -123,6 +128,8 @@ def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, 
     assert night(half + 2, FAILSAFE_GROUP=NEW_GROUP) == 0  # the resume
     assert world.desired() == 3 and tables_suspended(world) == {False}
     assert schedules(world, NEW_GROUP) == [] and world.tags() == {}
+    told = night.told()
+    assert told.count("Autoscaler Paused") == told.count("Autoscaler Resumed") == 3, told
     assert night(half + 3, FAILSAFE_GROUP=NEW_GROUP) == 0  # steady, running
     assert "autoscaler_pauser_paused 0" in (tmp_path / "autoscaler-pauser.prom").read_text()
     assert int(world.pause_item(STATE_TABLE)[PAUSER]["parts"]) == 1, "a resumed record is small"

@@ -25,6 +25,7 @@ def called_in_source() -> frozenset[tuple[str, str]]:
         "aas": aws.client("application-autoscaling", REGION),
         "dynamodb": aws.client("dynamodb", REGION),
         "scheduler": aws.client("scheduler", REGION),
+        "events": aws.client("events", REGION),
     }
     found = set()
     trees = [ast.parse(f.read_text()) for f in sorted((ROOT / "autoscaler_pauser").rglob("*.py"))]

@@ -160,7 +160,7 @@ class World:
         """A custom event bus whose rule delivers the pauser's events to an SQS queue, as a team
         would route them: the bus's ARN, and the queue's URL."""
         arn = self.events.create_event_bus(Name=bus)["EventBusArn"]
-        url = self.sqs.create_queue(QueueName=f"{bus}-events")["QueueUrl"]
+        url = self.sqs.create_queue(QueueName="on-call-events")["QueueUrl"]
         queue = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         self.events.put_rule(
             Name="autoscaler-pauser",

@@ -448,6 +448,21 @@ PATTERNS = {
         ["com.example", "my-app", "$.detail[0]", "$.a.b[*]"],
         ["aws.events", "a\nb", "a\u2028b", "$x", ""],
     ),
+    # PutEvents' EventBusName: a bus's name, or its ARN.
+    "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+": (
+        [
+            "default",
+            "on-call.team_1",
+            "arn:aws:events:us-east-1:123456789012:event-bus/on-call",
+            "arn:aws-us-gov:events:us-gov-west-1:123456789012:event-bus/default",
+        ],
+        ["", "aws.partner/saas/x", "on call", "é", "arn:aws:events:us-east-1:1234:event-bus/x"],
+    ),
+    # PutEvents' EndpointId (the tool sends none).
+    "^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$": (
+        ["abcde.veo", "a-1.b-2"],
+        ["", "abc", "a.b.c", "a_b.c"],
+    ),
     # A supplementary code point, written in Java as the surrogate pair \uD800\uDC00.
     "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*": (
         ["table/orders/index/by-date", "", "😀", "a\tb\r\n", "\U0010ffff"],
