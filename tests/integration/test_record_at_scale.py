@@ -1,7 +1,8 @@
 """The pause record at a fleet's size in state_table, against moto (which takes no item over
 400 KB): 5,000 targets of 180-character tables and 48-character indexes in one item, 5,000 of
-the longest names AWS allows over two items in one transaction, read back whole; a record that
-shrinks leaves no part behind; a part of another version is never read as this one's."""
+the longest names AWS allows over two items in one transaction, each with as full a history of
+pauses as the record keeps, read back whole; a record that shrinks leaves no part behind; a
+part of another version is never read as this one's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from autoscaler_pauser.history import KEEP_PAUSES
 from autoscaler_pauser.lease import MOST_PARTS, PART_BYTES, Lease, LeasedItem, encode
 from autoscaler_pauser.record_format import pause_from_json, pause_to_json
 from tests.support.fleet import fleet_record, item_bytes
@@ -30,6 +32,8 @@ def test_a_fleet_s_record_is_written_within_dynamodb_s_item_size_and_read_back_w
 ):
     world.create_state_table(TABLE)
     record = fleet_record(5000, table_length, index_length)
+    assert len([p for p in record.history if p.ended]) == KEEP_PAUSES, "as many as it keeps"
+    assert len([p for p in record.history if p.ended is None]) == len(record.holds)
     data = pause_to_json(record)
     assert len(encode(data)) == parts
     item = LeasedItem(world.dynamodb, TABLE, "autoscaler-pauser", "host:1", 50)

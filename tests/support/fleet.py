@@ -1,13 +1,16 @@
 """A fleet's pause record: thousands of targets of long-named tables and indexes, paused, each
-with its failsafe schedule, as the tool would keep them; and the size of a DynamoDB item."""
+with its failsafe schedule, and as full a history as the record keeps, as the tool would keep
+them; and the size of a DynamoDB item."""
 
 from __future__ import annotations
 
 import random
 import string
+from dataclasses import replace
 from typing import Any
 
-from autoscaler_pauser.model import SCALING, Hold, PauseRecord, Schedule
+from autoscaler_pauser.history import KEEP_PAUSES
+from autoscaler_pauser.model import SCALING, Ended, Hold, Pause, PauseRecord, Schedule
 from autoscaler_pauser.records import schedule_name
 
 CHARACTERS = string.ascii_letters + string.digits + "-_."  # what a table's name may hold
@@ -25,11 +28,20 @@ def fleet_tables(targets: int, table_length: int, index_length: int) -> list[tup
     return list(zip(names(count, table_length, 1), names(count, index_length, 2), strict=True))
 
 
+CLUSTER = ("j-1ABCDEFGHIJK", "nightly-backup-fleet-2026-11-26")
+
+
 def fleet_record(targets: int, table_length: int, index_length: int) -> PauseRecord:
-    """Every target of the fleet paused by a cluster, its pre-pause setting and schedule kept."""
-    holds, saved, schedules = {}, {}, {}
-    for table, index in fleet_tables(targets, table_length, index_length):
-        holds[table] = Hold("2026-11-26T01:00:00Z", "2026-11-26T01:05:00Z", ("j-1ABCDEFGHIJK",))
+    """Every target of the fleet paused by a cluster, its pre-pause setting and schedule kept;
+    each table's pause in the history, and the last night's pauses, as many as it keeps."""
+    holds, saved, schedules, history = {}, {}, {}, []
+    tables = fleet_tables(targets, table_length, index_length)
+    for table, _ in tables[:KEEP_PAUSES]:
+        night = Pause(table, "2026-11-25T01:00:00Z", "2026-11-25T03:10:00Z", dict([CLUSTER]))
+        history.append(replace(night, ended_by=Ended.CLUSTERS))
+    for table, index in tables:
+        holds[table] = Hold("2026-11-26T01:00:00Z", "2026-11-26T01:05:00Z", (CLUSTER[0],))
+        history.append(Pause(table, "2026-11-26T01:00:00Z", None, dict([CLUSTER])))
         for resource in (f"table/{table}", f"table/{table}/index/{index}"):
             for side in ("read", "write"):
                 key = f"dynamodb:us-east-1/{resource}:{side}"
@@ -38,7 +50,9 @@ def fleet_record(targets: int, table_length: int, index_length: int) -> PauseRec
                 schedules[key] = Schedule(
                     "2026-11-26T01:35:00Z", "autoscaler-pauser", "us-east-1", name
                 )
-    return PauseRecord("autoscaler-pauser", holds, saved, schedules, fresh=False)
+    history.sort(key=lambda p: (p.began, p.scope))
+    record = PauseRecord("autoscaler-pauser", holds, saved, schedules, fresh=False)
+    return replace(record, history=tuple(history))
 
 
 def item_bytes(item: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ import pytest
 from autoscaler_pauser import Exit, docs
 from autoscaler_pauser.keys import Key, Kind
 from autoscaler_pauser.metrics import METRICS
-from autoscaler_pauser.model import Hold, PauseRecord, RunRecord, Schedule, State
+from autoscaler_pauser.model import Ended, Hold, Pause, PauseRecord, RunRecord, Schedule, State
 from autoscaler_pauser.record_format import pause_to_json
 from autoscaler_pauser.state_file import state_to_json
 from tests.support.contract import emr_tag_violations
@@ -73,6 +73,11 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
         },
         clusters={"j-1": ("orders",)},
         clusters_tag="backup-tables",
+        history=(
+            Pause(
+                "orders", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {"j-1": "n"}, Ended.CONFIG
+            ),
+        ),
     )
     data = pause_to_json(record)
     fields = set(data) | {f for scope in data["scopes"].values() for f in scope}
@@ -82,6 +87,9 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
     assert set(listed("pause-fields")) == fields
     [row] = [row for row in table("pause-record.md", "pause-fields") if "`schedule`" in row[0]]
     assert set(quoted(row[1])) == schedule, "the schedule's row names each of its fields"
+    pauses = {f for scope in data["scopes"].values() for p in scope.get("pauses", []) for f in p}
+    [row] = [row for row in table("pause-record.md", "pause-fields") if "`pauses`" in row[0]]
+    assert set(quoted(row[1])) >= pauses, "the history's row names each of a pause's fields"
 
 
 def test_the_exit_codes_listed_are_those_the_command_returns():
