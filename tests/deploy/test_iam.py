@@ -100,6 +100,12 @@ SETUPS = {
         "state_table": True,
         "failsafe": True,
     },
+    "both, with events on EventBridge (`events_bus`)": {
+        "ecs": True,
+        "own_target": True,
+        "tables": True,
+        "events": True,
+    },
     "both, with clusters tagged with the tables they back up (`cluster_tables_tag`)": {
         "ecs": True,
         "own_target": True,
@@ -140,6 +146,7 @@ def night(
     tagged=False,
     rules=False,
     groups=False,
+    events=False,
     regions: dict[str, str] | None = None,
 ) -> Night:
     """A night of runs through main() in a world of the given setup: every request the tool's
@@ -175,6 +182,9 @@ def night(
         env["EVENTBRIDGE_RULES"] = "scaler-tick"
     if groups:
         env["AUTOSCALING_GROUPS"] = "dynamic-dynamodb"
+    if events:  # a bus named, in the service's region
+        service.event_queue("on-call")
+        env["EVENTS_BUS"] = "on-call"
 
     def environ(**more):
         return {k: v for k, v in base_env(tmp_path, **env, **more).items() if v is not None}
@@ -229,7 +239,11 @@ def night(
 
 # Every feature on, each thing in a region of its own: the night the policy's regions are
 # checked against (and the setups' nights, all in one region).
-APART_NIGHT = {**SETUPS["both, with `state_table` and the failsafe"], "tagged": True}
+APART_NIGHT = {
+    **SETUPS["both, with `state_table` and the failsafe"],
+    "tagged": True,
+    "events": True,
+}
 
 
 @pytest.fixture(scope="module")

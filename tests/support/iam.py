@@ -98,6 +98,15 @@ def _table(r: Request, table: str) -> str:
     return arn("dynamodb", r.region, f"table/{table}")
 
 
+def _bus(r: Request, bus: str | None) -> str:
+    """An event bus as an entry names it: its ARN, or its name (none: the default bus)."""
+    return (
+        bus
+        if (bus or "").startswith("arn:")
+        else arn("events", r.region, f"event-bus/{bus or 'default'}")
+    )
+
+
 def _schedule(r: Request) -> str:
     return arn(
         "scheduler", r.region, f"schedule/{r.params.get('GroupName', 'default')}/{r.params['Name']}"
@@ -144,6 +153,9 @@ RESOURCES: dict[tuple[str, str], Callable[[Request], list[str]]] = {
     ("scheduler", "CreateSchedule"): lambda r: [_schedule(r)],
     ("scheduler", "UpdateSchedule"): lambda r: [_schedule(r)],
     ("scheduler", "DeleteSchedule"): lambda r: [_schedule(r)],
+    ("events", "PutEvents"): lambda r: [
+        _bus(r, e.get("EventBusName")) for e in r.params["Entries"]
+    ],
 }
 
 
@@ -189,6 +201,8 @@ PLACEHOLDERS: dict[str, Callable[[Config], str | tuple[str, ...] | None]] = {
     "FAILSAFE_ROLE_ARN": lambda c: c.failsafe_role_arn,
     "EVENTBRIDGE_RULE": lambda c: c.eventbridge_rules,
     "AUTOSCALING_GROUP": lambda c: c.autoscaling_groups,
+    "EVENTS_REGION": lambda c: c.events_region,
+    "EVENTS_BUS": lambda c: c.events_bus and c.events_bus.rsplit("/", 1)[-1],
 }
 PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]*[A-Z]\b")
 
