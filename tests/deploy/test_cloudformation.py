@@ -1,11 +1,12 @@
 """cloudformation/autoscaler-pauser.yaml and the zip it deploys: cfn-lint passes on the template;
 the function's role allows what iam-policy.json allows a run of the stack's setup, plus its
-state table and its logs (and, with FailsafeMinutes, the failsafe's schedules and role), and
-nothing else; the failsafe role may make only the restoring calls on the stack's targets; the
-stack creates in moto for each setup, with the failsafe on and off, with an environment the
-tool's own config accepts; EMR's events wake the function for the backup clusters only; and
-the zip that `make lambda` builds imports in the function's Python with nothing else on the
-path."""
+state table and its logs (and, with FailsafeMinutes, the failsafe's schedules and role; with
+EventsBus, its bus), and nothing else; the failsafe role may make only the restoring calls on
+the stack's targets; the stack creates in moto for each setup, with the failsafe on and off,
+with an environment the tool's own config accepts; EMR's events wake the function for the
+backup clusters only; the dashboard shows the metrics the function's runs log, and the events
+of a pause reach the alarm topic as a line of text; and the zip that `make lambda` builds
+imports in the function's Python with nothing else on the path."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import pytest
 import yaml
 from moto import mock_aws
 from moto.cloudformation import parsing
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventPattern, Rule
 from moto.scheduler.models import scheduler_backends
@@ -55,6 +57,8 @@ FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
 FAILSAFE_ON = {"FailsafeMinutes": "30"}
 # iam-policy.json's statement that ClusterTablesTag adds.
 TAGS_SIDS = ("ReadBackupClusterTags",)
+# iam-policy.json's statement that EventsBus adds.
+EVENTS_SIDS = ("PublishPauseEvents",)
 
 # The stack's setups (its parameters) and the IAM setup (docs/iam.md) each one is. With only an ECS
 # service the stack still allows Application Auto Scaling, for the service's own target.
@@ -81,7 +85,6 @@ SETUPS = {
 MOTO_CANNOT_CREATE = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",
-    "AWS::CloudWatch::Alarm",
     "AWS::Logs::MetricFilter",
 }
 
@@ -123,6 +126,57 @@ class MotoScheduleGroup(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         scheduler_backends[account_id][region_name].delete_schedule_group(self.group.name)
+
+
+class MotoAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm, which moto 5.2.5 has in its CloudWatch but cannot create from a
+    template (left out, the dashboard's Fn::GetAtt of its Arn would fail the stack): made in
+    moto's CloudWatch from the template's properties, named as moto names what a template
+    leaves unnamed."""
+
+    def __init__(self, alarm):
+        self.alarm = alarm
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.alarm.name
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.alarm.alarm_arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        p = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name,
+            namespace=p["Namespace"],
+            metric_name=p["MetricName"],
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p["Period"]),
+            threshold=float(p["Threshold"]),
+            statistic=p["Statistic"],
+            description=p.get("AlarmDescription", ""),
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=[a for a in p.get("AlarmActions") or [] if a],
+            ok_actions=[a for a in p.get("OKActions") or [] if a],
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(alarm)
 
 
 class MotoEventRule(CloudFormationModel):
@@ -245,6 +299,13 @@ def tags_statements() -> list[dict]:
     return found
 
 
+def events_statements() -> list[dict]:
+    """iam-policy.json's statement for the events (events_bus)."""
+    found = [s for s in statements() if s["Sid"] in EVENTS_SIDS]
+    assert [s["Sid"] for s in found] == list(EVENTS_SIDS), "iam-policy.json lacks it"
+    return found
+
+
 def actions_of(stmts: list[dict]) -> set[str]:
     return {a for s in stmts for a in as_list(s["Action"])}
 
@@ -302,7 +363,8 @@ def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_
     allows = [s for s in template_statements("FunctionRole") if s["Effect"] == "Allow"]
     row = variant_statements(STATE_TABLE_ROW) + rules_and_groups_statements()
     assert actions_of(row) >= STATE_ACTIONS, "the row has the state table's statement"
-    expected = actions_of(row + failsafe_statements() + tags_statements()) | LOG_ACTIONS
+    optional = failsafe_statements() + tags_statements() + events_statements()
+    expected = actions_of(row + optional) | LOG_ACTIONS
     assert actions_of(allows) == expected
     assert not any("*" in a for a in actions_of(allows)), "no wildcard actions"
     for s in allows:
@@ -313,7 +375,8 @@ def test_function_role_allows_exactly_the_state_table_row_the_failsafe_the_tags_
 def test_function_role_statements_are_those_of_iam_policy_json_by_sid():
     written = by_sid("FunctionRole")
     more = rules_and_groups_statements()
-    for s in variant_statements("both") + more + failsafe_statements() + tags_statements():
+    optional = failsafe_statements() + tags_statements() + events_statements()
+    for s in variant_statements("both") + more + optional:
         assert s["Sid"] in written, f"{s['Sid']} of iam-policy.json is missing"
         mine = written[s["Sid"]]
         assert set(as_list(mine["Action"])) == set(as_list(s["Action"])), s["Sid"]
@@ -354,6 +417,40 @@ def test_the_cluster_tags_statement_and_variable_exist_only_with_cluster_tables_
         "Fn::If": ["HasClusterTablesTag", {"Ref": "ClusterTablesTag"}, {"Ref": "AWS::NoValue"}]
     }
     assert TEMPLATE["Parameters"]["ClusterTablesTag"]["Default"] == ""
+
+
+def test_the_events_statement_and_variable_exist_only_with_events_bus():
+    statements_ = RESOURCES["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    for s in statements_["Statement"]:
+        plain = s["Fn::If"][1] if "Fn::If" in s else s
+        if plain["Sid"] in EVENTS_SIDS:
+            assert s["Fn::If"] == ["HasEventsBus", plain, {"Ref": "AWS::NoValue"}]
+        else:
+            assert "events:PutEvents" not in as_list(plain["Action"])
+    variables = RESOURCES["Function"]["Properties"]["Environment"]["Variables"]
+    assert variables["EVENTS_BUS"]["Fn::If"][0] == "HasEventsBus"
+    assert variables["EVENTS_BUS"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert TEMPLATE["Parameters"]["EventsBus"]["Default"] == ""
+    assert TEMPLATE["Parameters"]["NotifyPauseResume"]["Default"] == "false"
+    assert RESOURCES["PauseResumeNotifyRule"]["Condition"] == "NotifiesPauseResume"
+
+
+@pytest.mark.parametrize(
+    "name, valid",
+    [
+        ("", True),
+        ("nightly", True),
+        ("ecs:us-east-1/autoscaler/ddb-scaler", True),
+        ("nightly backups", True),
+        (" nightly", False),
+        ('night"ly', False),  # the dashboard's JSON text holds it as it is
+        ("night\\ly", False),
+        ("night\tly", False),
+    ],
+)
+def test_pauser_name_takes_what_the_dashboard_s_json_can_hold(name, valid):
+    parameter = TEMPLATE["Parameters"]["PauserName"]
+    assert bool(re.fullmatch(parameter["AllowedPattern"], name)) == valid
 
 
 def test_dynamodb_dimensions_offers_what_the_tool_takes_and_defaults_as_it_does():
@@ -899,6 +996,7 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
             "ClusterTablesTag": "backup-tables",
             "EventBridgeRules": "scaler-tick",
             "AutoScalingGroups": "dynamic-dynamodb",
+            "EventsBus": "on-call",
         }
     )
     env = stack.environment()
@@ -924,12 +1022,16 @@ def test_every_parameter_reaches_the_function_s_environment(aws):
         "FAILSAFE_MINUTES": "45",
         "FAILSAFE_ROLE_ARN": stack.role("FailsafeRole")["Arn"],
         "FAILSAFE_GROUP": stack.outputs["FailsafeGroupName"],
+        "EVENTS_BUS": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/on-call",
     }
     config = load_config(None, env)
     assert config.force_resume_after_max_pause is True and config.resume_grace_seconds == 300
+    assert config.events_region == REGION, "the stack's bus, wherever the targets are"
     assert config.dynamodb_dimensions == ("write",)
     assert config.cluster_tables_tag == "backup-tables"
     stmts = stack.role_statements("FunctionRole")
+    assert allowed(stmts, "events:PutEvents", env["EVENTS_BUS"])
+    assert not allowed(stmts, "events:PutEvents", env["EVENTS_BUS"].replace("on-call", "default"))
     # The clusters' tags, read in the clusters' region.
     cluster = f"arn:aws:elasticmapreduce:{OTHER_REGION}:{ACCOUNT}:cluster/j-123456789ABCD"
     assert allowed(stmts, "elasticmapreduce:DescribeCluster", cluster)
@@ -1308,3 +1410,139 @@ def test_cluster_tables_tag_takes_the_tag_keys_the_tool_takes(key):
     # The tool drops whitespace around a key; the stack refuses it.
     assert taken == (tool and key == key.strip()), (taken, tool)
     assert compiled(parameter["AllowedPattern"]).fullmatch(""), "empty: no key"
+
+
+# --- what on-call sees -----------------------------------------------------------------------
+
+
+def pause_event(pauser: str) -> dict:
+    """The event the function puts on the bus when it pauses a table, as EventBridge hands it
+    to a rule: the tool's own entry, in EventBridge's envelope."""
+    from datetime import datetime, timezone
+
+    from autoscaler_pauser.config import Config
+    from autoscaler_pauser.decide import Plan, Verdict
+    from autoscaler_pauser.events import Story, entries
+    from autoscaler_pauser.history import Told
+    from autoscaler_pauser.model import (
+        SCALING,
+        SUSPENDED,
+        Change,
+        Cluster,
+        Hold,
+        Observed,
+        PauseRecord,
+        Why,
+    )
+    from autoscaler_pauser.observe import Reading
+
+    now = datetime(2026, 11, 26, 1, 2, tzinfo=timezone.utc)
+    cluster = Cluster("j-1ABC", 'nightly "backup" orders', "RUNNING", "nightly")
+    key = "dynamodb:us-east-1/table/orders:read"
+    change = Change(key, "table/orders read", Why.PAUSE, SCALING, SUSPENDED, scope="orders")
+    plan = Plan({"orders": Verdict(True, "held", ("j-1ABC",))}, (change,), {key: SCALING})
+    config = Config(("nightly",), REGION, name=pauser, events_bus="on-call")
+    after = PauseRecord(pauser, {"orders": Hold("2026-11-26T01:02:00Z", None, ("j-1ABC",))})
+    reading = Reading(Observed((cluster,), ()), plan, {})
+    story = Story(config, PauseRecord(pauser), after, reading, {}, {}, now)
+    [entry] = entries(story, [(Told.PAUSED, "orders")])
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": ACCOUNT,
+        "time": "2026-11-26T01:02:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def transformed(transformer: dict, event: dict) -> str:
+    """What an input transformer makes of an event: each path of InputPathsMap (plain dotted
+    JSONPath, as these are) put in place of its <name> in InputTemplate."""
+
+    def at(path: str):
+        value = event
+        for part in path.removeprefix("$.").split("."):
+            value = value[part]
+        return value
+
+    text = transformer["InputTemplate"]
+    for name, path in transformer["InputPathsMap"].items():
+        text = text.replace(f"<{name}>", str(at(path)))
+    return text
+
+
+def test_the_stack_s_events_reach_its_alarm_topic_as_a_line_of_text(aws):
+    boto3.client("events", region_name=REGION).create_event_bus(Name="on-call")
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="on-call")["TopicArn"]
+    stack = Stack(
+        {
+            **SETUPS["both"]["params"],
+            "EventsBus": "on-call",
+            "AlarmTopicArn": topic,
+            "NotifyPauseResume": "true",
+        }
+    )
+    assert stack.status == "CREATE_COMPLETE"
+    [rule] = stack.events.list_rules(EventBusName="on-call")["Rules"]
+    assert stack.resources["PauseResumeNotifyRule"]["PhysicalResourceId"] == rule["Name"]
+    pattern = EventPattern.load(rule["EventPattern"])
+    assert pattern.matches_event(pause_event("pauser")), "the stack's own pauser"
+    assert not pattern.matches_event(pause_event("another-pauser"))
+    [target] = stack.events.list_targets_by_rule(Rule=rule["Name"], EventBusName="on-call")[
+        "Targets"
+    ]
+    assert target["Arn"] == topic
+    text = transformed(target["InputTransformer"], pause_event("pauser"))
+    assert json.loads(text) == (
+        "autoscaler-pauser pauser, 2026-11-26T01:02:00Z: Autoscaler Paused: paused table "
+        "orders (1 target), held by j-1ABC"
+    ), "a JSON string: SNS sends its text"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"EventsBus": "on-call", "AlarmTopicArn": "", "NotifyPauseResume": "true"},
+        {"EventsBus": "on-call", "NotifyPauseResume": "false"},
+        {"EventsBus": "", "NotifyPauseResume": "true"},
+    ],
+    ids=["no alarm topic", "not asked for", "no bus"],
+)
+def test_without_a_bus_a_topic_and_the_ask_no_event_goes_to_the_topic(aws, params):
+    boto3.client("events", region_name=REGION).create_event_bus(Name="on-call")
+    topic = "arn:aws:sns:us-east-1:123456789012:on-call"
+    stack = Stack({**SETUPS["both"]["params"], "AlarmTopicArn": topic, **params})
+    assert "PauseResumeNotifyRule" not in stack.resources
+    assert stack.events.list_rules(EventBusName="on-call")["Rules"] == []
+
+
+def test_the_dashboard_shows_the_metrics_the_runs_log_beside_the_two_alarms(aws):
+    from autoscaler_pauser.metrics import DIMENSION, EMF_METRICS, NAMESPACE
+
+    stack = Stack({**SETUPS["both"]["params"], "PauserName": "nightly"})
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    name = stack.outputs["DashboardName"]
+    assert name == "pauser-autoscaler-pauser"
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
+    shown = set()
+    for widget in body["widgets"]:
+        properties = widget["properties"]
+        for metric in properties.get("metrics", []):
+            names = [m for m in metric if isinstance(m, str)]
+            namespace, metric_name, dimension, value = names
+            if namespace == "AWS/Lambda":
+                assert metric_name in ("Errors", "Duration") and dimension == "FunctionName"
+                assert value == stack.function["FunctionName"]
+                continue
+            assert (namespace, dimension, value) == (NAMESPACE, DIMENSION, "nightly")
+            shown.add(metric_name)
+    assert shown == {m for m, _, _ in EMF_METRICS}, "every metric a run logs, no other"
+    [alarms] = [w["properties"]["alarms"] for w in body["widgets"] if w["type"] == "alarm"]
+    made = {a["AlarmName"]: a["AlarmArn"] for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert sorted(alarms) == sorted(made.values()) and len(alarms) == 2
+    for logical in ("FunctionFailingAlarm", "StuckPauseAlarm"):
+        assert stack.resources[logical]["PhysicalResourceId"] in made
