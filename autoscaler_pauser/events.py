@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .aws import AwsError, aws_error
-from .config import Config
-from .decide import Plan
-from .history import Restored, Told, lasted, scope_label, scope_text
-from .model import Cluster, Ended, Failure, Hold, Pause, PauseRecord, Scope
-from .observe import Reading
+from .history import Restored, Story, Told, lasted, scope_label, scope_text, to_tell
+from .model import Cluster, Ended, Hold, Pause, Scope
 from .report import format_setting
 from .status import duration
 from .writes import Job, write_jobs
@@ -34,28 +30,6 @@ TIME_BYTES = 14  # what an entry's Time counts for
 # An event lists at most this many clusters (their names may be 256 characters each), and says
 # how many more there were.
 MOST_CLUSTERS = 50
-
-
-@dataclass(frozen=True)
-class Story:
-    """What a run did, as its events tell it: the record before and after it, what it read and
-    decided, the changes that failed, the targets the failsafe restored, and when."""
-
-    config: Config
-    before: PauseRecord
-    after: PauseRecord
-    reading: Reading
-    failures: Mapping[str, Failure]
-    restored: Mapping[Scope, Sequence[Restored]]
-    now: datetime
-
-    @property
-    def plan(self) -> Plan:
-        return self.reading.plan
-
-    @property
-    def clusters(self) -> Sequence[Cluster]:
-        return self.reading.observed.clusters
 
 
 # --- the events ----------------------------------------------------------------------------------
@@ -243,12 +217,10 @@ class Call:
         raise AwsError(f"PutEvents failed for {len(failed)} events: {code}: {message}", code=code)
 
 
-def publish(
-    events: Any, story: Story, told: Sequence[tuple[Told, Scope]], deadline: float
-) -> list[str]:
-    """Send the events of what is `told`, none after `deadline` (time.monotonic()); a warning
-    for those that could not be sent."""
-    found = entries(story, told)
+def publish(events: Any, story: Story, deadline: float) -> list[str]:
+    """Send the events of what the run has to tell (history.to_tell), none after `deadline`
+    (time.monotonic()); a warning for those that could not be sent."""
+    found = entries(story, to_tell(story.before, story.after, story.restored))
     batched, too_large = batches(found)
     calls = [Call(events, batch) for batch in batched]
     jobs = [Job(f"PutEvents {i}", f"events {i}", call) for i, call in enumerate(calls)]

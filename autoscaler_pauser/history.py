@@ -13,10 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from .config import Config
+from .decide import Plan
 from .model import (
     EVERY_TABLE,
     Cluster,
     Ended,
+    Failure,
     Pause,
     PauseRecord,
     Scope,
@@ -76,6 +79,27 @@ def failsafe_restored(
             restored = Restored(target.key, target.label, saved, schedule.due)
             found.setdefault(target.scope, []).append(restored)
     return {scope: tuple(these) for scope, these in found.items()}
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a run did, as its events tell it (events.py): the record before and after it, its
+    plan and the changes that failed, the active clusters, the targets the failsafe restored,
+    and when."""
+
+    config: Config
+    before: PauseRecord
+    after: PauseRecord
+    plan: Plan
+    failures: Mapping[str, Failure]
+    clusters: Sequence[Cluster]
+    restored: Mapping[Scope, Sequence[Restored]]
+    now: datetime
+
+    @property
+    def told(self) -> bool:
+        """Whether it has anything to tell: a run that changed nothing has not."""
+        return bool(to_tell(self.before, self.after, self.restored))
 
 
 class Told(enum.Enum):

@@ -25,9 +25,9 @@ from . import Exit
 from .aws import Aws, AwsClock, AwsError, list_matching_clusters
 from .config import Config
 from .decide import Plan
-from .history import Restored, failsafe_restored, to_tell, with_history
+from .history import Story, failsafe_restored, with_history
 from .logs import METRICS_LOG
-from .model import Failure, PauseRecord, RunRecord, Schedule, Scope, State, Why, iso
+from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
 from .observe import Reading, observe_and_decide
 from .record_store import FileRecordStore, RecordStore
 from .records import (
@@ -313,7 +313,9 @@ class Run:
             log.error("the pause record was not written: %s", e)
             run = failed_run_record(run, f"the pause record was not written: {e}", ended)
         else:  # told once the record holds it, and only by the run that wrote it
-            warnings += self._tell(pause, after, reading, acts, restored, ended)
+            failures, clusters = acts.failures, observed.clusters
+            story = Story(self.config, pause, after, plan, failures, clusters, restored, ended)
+            warnings += self._tell(story)
         if warnings:
             run = replace(run, warnings=(*run.warnings, *warnings))
         # Recorded first, then logged: a line says what was done, not what was meant to be.
@@ -323,25 +325,15 @@ class Run:
             return Exit.FAILURE
         return Exit.STUCK if plan.alarms else Exit.OK
 
-    def _tell(
-        self,
-        before: PauseRecord,
-        after: PauseRecord,
-        reading: Reading,
-        acts: Acts,
-        restored: Mapping[Scope, tuple[Restored, ...]],
-        ended: datetime,
-    ) -> list[str]:
-        """The events of what this run did (history.to_tell) on events_bus; the warnings of
-        those that could not be told: telling never fails the run."""
-        told = to_tell(before, after, restored)
-        if self.dry_run or not told or self.config.events_bus is None:
+    def _tell(self, story: Story) -> list[str]:
+        """The events of what this run did on events_bus; the warnings of those that could not
+        be told: telling never fails the run."""
+        if self.dry_run or self.config.events_bus is None or not story.told:
             return []
-        from .events import Story, publish
+        from .events import publish
 
-        story = Story(self.config, before, after, reading, acts.failures, restored, ended)
         events = self.aws.client("events", self.config.events_region or "")
-        return publish(events, story, told, self.deadline + TELL_SECONDS)
+        return publish(events, story, self.deadline + TELL_SECONDS)
 
     def _run_record(self, reading: Reading, acts: Acts, ended: datetime) -> RunRecord:
         run = next_run_record(

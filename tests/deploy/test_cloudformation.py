@@ -1422,19 +1422,17 @@ def pause_event(pauser: str) -> dict:
 
     from autoscaler_pauser.config import Config
     from autoscaler_pauser.decide import Plan, Verdict
-    from autoscaler_pauser.events import Story, entries
-    from autoscaler_pauser.history import Told
+    from autoscaler_pauser.events import entries
+    from autoscaler_pauser.history import Story, Told
     from autoscaler_pauser.model import (
         SCALING,
         SUSPENDED,
         Change,
         Cluster,
         Hold,
-        Observed,
         PauseRecord,
         Why,
     )
-    from autoscaler_pauser.observe import Reading
 
     now = datetime(2026, 11, 26, 1, 2, tzinfo=timezone.utc)
     cluster = Cluster("j-1ABC", 'nightly "backup" orders', "RUNNING", "nightly")
@@ -1443,8 +1441,7 @@ def pause_event(pauser: str) -> dict:
     plan = Plan({"orders": Verdict(True, "held", ("j-1ABC",))}, (change,), {key: SCALING})
     config = Config(("nightly",), REGION, name=pauser, events_bus="on-call")
     after = PauseRecord(pauser, {"orders": Hold("2026-11-26T01:02:00Z", None, ("j-1ABC",))})
-    reading = Reading(Observed((cluster,), ()), plan, {})
-    story = Story(config, PauseRecord(pauser), after, reading, {}, {}, now)
+    story = Story(config, PauseRecord(pauser), after, plan, {}, (cluster,), {}, now)
     [entry] = entries(story, [(Told.PAUSED, "orders")])
     return {
         "version": "0",

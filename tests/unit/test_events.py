@@ -18,14 +18,13 @@ from autoscaler_pauser.events import (
     MOST_CLUSTERS,
     MOST_ENTRIES,
     SOURCE,
-    Story,
     batches,
     entries,
     entry_size,
     event_detail,
     publish,
 )
-from autoscaler_pauser.history import Restored, Told
+from autoscaler_pauser.history import Restored, Story, Told
 from autoscaler_pauser.model import (
     EVERY_TABLE,
     SCALING,
@@ -35,13 +34,11 @@ from autoscaler_pauser.model import (
     Ended,
     Failure,
     Hold,
-    Observed,
     Pause,
     PauseRecord,
     Why,
     iso,
 )
-from autoscaler_pauser.observe import Reading
 from tests.unit.scene import CONFIG, NOW
 
 BUS = "arn:aws:events:us-east-1:123456789012:event-bus/on-call"
@@ -53,9 +50,8 @@ B = Cluster("j-B", "nightly-backup-users", "RUNNING", "nightly-backup-")
 
 
 def story(before: PauseRecord, after: PauseRecord, plan: Plan, clusters=(A,), **more) -> Story:
-    reading = Reading(Observed(tuple(clusters), ()), plan, {})
-    fields = {"failures": {}, "restored": {}, "now": NOW, **more}
-    return Story(SETUP, before, after, reading, **fields)
+    fields = {"failures": {}, "clusters": tuple(clusters), "restored": {}, "now": NOW, **more}
+    return Story(SETUP, before, after, plan, **fields)
 
 
 def held(*clusters: str, alarm: str | None = None) -> Hold:
@@ -240,13 +236,9 @@ def many_story() -> Story:
     return story(PauseRecord(), after, MANY)
 
 
-def told() -> list:
-    return [(Told.PAUSED, t) for t in TABLES]
-
-
 def test_every_event_goes_in_three_calls_and_nothing_is_said():
     events = Events()
-    assert publish(events, many_story(), told(), math.inf) == []
+    assert publish(events, many_story(), math.inf) == []
     assert [len(c) for c in events.calls] == [10, 10, 3]
     assert sorted(t for c in events.calls for t in c) == sorted(TABLES)
 
@@ -262,14 +254,14 @@ def denied() -> ClientError:
 
 def test_a_denied_call_is_one_warning_naming_the_bus_and_how_many_were_not_told():
     events = Events([denied(), denied(), denied()])
-    [warning] = publish(events, many_story(), told(), math.inf)
+    [warning] = publish(events, many_story(), math.inf)
     assert warning.startswith(f"could not tell events_bus {BUS} of 23 of 23 changes: ")
     assert "AccessDeniedException" in warning and "autoscaler-pauser history" in warning
 
 
 def test_entries_that_failed_in_a_call_are_counted_and_the_others_are_not_sent_again():
     events = Events([{1, 4}])
-    [warning] = publish(events, many_story(), told(), math.inf)
+    [warning] = publish(events, many_story(), math.inf)
     assert "of 2 of 23 changes: PutEvents failed for 2 events: InternalFailure" in warning
     assert len(events.calls) == 3, "not sent again: the error is not a throttle"
 
@@ -281,11 +273,11 @@ def test_a_throttled_call_is_sent_again_with_only_the_entries_that_did_not_get_t
 
     monkeypatch.setattr(writes, "BACKOFF_FIRST", 0.001)
     events = Events([aws_says("ThrottlingException", "Rate exceeded")])
-    assert publish(events, many_story(), told(), math.inf) == []
+    assert publish(events, many_story(), math.inf) == []
     assert sorted(t for c in events.calls[1:] for t in c) == sorted(TABLES)
 
 
 def test_a_run_out_of_time_tells_nothing_more_and_says_how_many_it_left():
     events = Events()
-    [warning] = publish(events, many_story(), told(), -math.inf)
+    [warning] = publish(events, many_story(), -math.inf)
     assert events.calls == [] and "of 23 of 23 changes: the run's time was spent" in warning
