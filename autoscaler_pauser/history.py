@@ -146,15 +146,15 @@ def _paused(record: PauseRecord, scope: Scope) -> bool:
 # --- the history after a run -------------------------------------------------------------------
 
 
-def next_history(
+def with_history(
     before: PauseRecord,
     after: PauseRecord,
     clusters: Sequence[Cluster],
     restored: Mapping[Scope, Sequence[Restored]],
     named: Collection[Scope],
     now: datetime,
-) -> tuple[Pause, ...]:
-    """The history of `after`, the record a run leaves, from that of `before`: the pause of
+) -> PauseRecord:
+    """`after`, the record a run leaves, with its history made from that of `before`: the pause of
     each scope paused after the run is on, with the clusters that hold it added (one missing,
     as after a run that died between its write-ahead and its record, begins when the scope's
     pause did); a pause on in the history of a scope no longer paused ends. `named`: the scopes
@@ -178,19 +178,7 @@ def next_history(
         history.append(replace(pause, clusters={**pause.clusters, **held}))
     for scope, pause in on.items():
         history.append(_ended(pause, after, restored.get(scope, ()), named, now))
-    return bounded(history, now)
-
-
-def with_history(
-    before: PauseRecord,
-    after: PauseRecord,
-    clusters: Sequence[Cluster],
-    restored: Mapping[Scope, Sequence[Restored]],
-    named: Collection[Scope],
-    now: datetime,
-) -> PauseRecord:
-    """`after` with its history (next_history)."""
-    return replace(after, history=next_history(before, after, clusters, restored, named, now))
+    return replace(after, history=bounded(history, now))
 
 
 def _ended(

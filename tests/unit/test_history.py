@@ -15,9 +15,9 @@ from autoscaler_pauser.history import (
     Told,
     bounded,
     failsafe_restored,
-    next_history,
     scope_label,
     to_tell,
+    with_history,
 )
 from autoscaler_pauser.model import (
     EVERY_TABLE,
@@ -107,14 +107,14 @@ def test_scope_labels_are_what_status_and_the_events_call_them():
 
 def test_a_pause_begins_with_the_clusters_that_hold_it_and_their_names():
     after = record({"orders": paused("j-A", since=STAMP)})
-    [pause] = next_history(record(), after, (A,), {}, ("orders",), NOW)
+    [pause] = with_history(record(), after, (A,), {}, ("orders",), NOW).history
     assert pause == Pause("orders", STAMP, None, {"j-A": "nightly-backup-orders"})
 
 
 def test_a_pause_gains_each_cluster_that_holds_it_and_keeps_those_gone():
     before = record({"orders": paused("j-A")}, [Pause("orders", EARLIER, None, {"j-A": A.name})])
     after = record({"orders": paused("j-B")})
-    [pause] = next_history(before, after, (B,), {}, ("orders",), NOW)
+    [pause] = with_history(before, after, (B,), {}, ("orders",), NOW).history
     assert pause.clusters == {"j-A": A.name, "j-B": B.name} and pause.ended is None
 
 
@@ -122,7 +122,9 @@ def test_a_paused_scope_without_its_pause_in_the_history_gets_one_from_when_it_b
     """A run that died between its write-ahead and its record left the scope paused with no
     pause in the history; so does a record from before the history."""
     after = record({"orders": paused("j-A")})
-    [pause] = next_history(record({"orders": paused("j-A")}), after, (A,), {}, ("orders",), NOW)
+    [pause] = with_history(
+        record({"orders": paused("j-A")}), after, (A,), {}, ("orders",), NOW
+    ).history
     assert pause.began == EARLIER and pause.clusters == {"j-A": A.name}
 
 
@@ -144,7 +146,7 @@ def test_a_pause_ends_when_its_scope_is_no_longer_paused_saying_what_ended_it(
     after, restored, named, ended, by
 ):
     before = record({"orders": paused("j-A")}, [ON])
-    [pause] = next_history(before, record(after), (), restored, named, NOW)
+    [pause] = with_history(before, record(after), (), restored, named, NOW).history
     assert (pause.ended, pause.ended_by) == (ended, by)
     assert pause.clusters == {"j-A": A.name}, "the clusters that held it, named"
 
@@ -152,7 +154,9 @@ def test_a_pause_ends_when_its_scope_is_no_longer_paused_saying_what_ended_it(
 def test_a_pause_the_failsafe_ended_while_the_backup_runs_goes_on():
     before = record({"orders": paused("j-A")}, [ON])
     restored = {"orders": (Restored(ORDERS, "x", SCALING, DUE),)}
-    [pause] = next_history(before, record({"orders": paused("j-A")}), (A,), restored, (), NOW)
+    [pause] = with_history(
+        before, record({"orders": paused("j-A")}), (A,), restored, (), NOW
+    ).history
     assert pause.ended is None and pause.began == EARLIER
 
 
@@ -182,8 +186,8 @@ def test_over_200_pauses_the_oldest_go_run_after_run():
     for night in range(230):
         now = NOW + timedelta(days=night / 3)
         before = record({}, history)
-        on = next_history(before, record(holds), (A,), {}, ("orders",), now)
-        history = next_history(record(holds, on), record(), (), {}, ("orders",), now)
+        on = with_history(before, record(holds), (A,), {}, ("orders",), now).history
+        history = with_history(record(holds, on), record(), (), {}, ("orders",), now).history
     assert len(history) == KEEP_PAUSES
     assert history[-1].ended == iso(NOW + timedelta(days=229 / 3))
 
