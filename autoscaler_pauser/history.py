@@ -11,9 +11,8 @@ import enum
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import Config
 from .decide import Plan
 from .model import (
     EVERY_TABLE,
@@ -28,6 +27,9 @@ from .model import (
     iso,
     parse_iso,
 )
+
+if TYPE_CHECKING:
+    from .config import Config
 
 KEEP_PAUSES = 200  # the pauses that ended, the newest; a pause that is on is always kept
 KEEP_DAYS = 90  # and none that ended longer ago than this

@@ -326,8 +326,7 @@ class Run:
         return Exit.STUCK if plan.alarms else Exit.OK
 
     def _tell(self, story: Story) -> list[str]:
-        """The events of what this run did on events_bus; the warnings of those that could not
-        be told: telling never fails the run."""
+        """The events of what this run did, on events_bus; warnings for those not told."""
         if self.dry_run or self.config.events_bus is None or not story.told:
             return []
         from .events import publish

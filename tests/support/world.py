@@ -149,10 +149,6 @@ class World:
         return boto3.client("scheduler", **self.kw)
 
     @functools.cached_property
-    def events(self):
-        return boto3.client("events", **self.kw)
-
-    @functools.cached_property
     def sqs(self):
         return boto3.client("sqs", **self.kw)
 
