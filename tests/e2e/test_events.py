@@ -18,7 +18,7 @@ from tests.support.world import SCALING, SUSPENDED, add_table, targets
 
 TAG = "backup-tables"
 PUT_EVENTS = "AWSEvents.PutEvents"
-SERVICE = ("ecs-service", None)
+SERVICE = ("autoscaler", None)
 
 
 @pytest.fixture
@@ -182,5 +182,5 @@ def test_history_on_another_host_sharing_state_table_lists_three_nights(
     assert lines[0].startswith("pauses of ecs:us-east-1/autoscaler/ddb-scaler, newest first")
     pauses = [line for line in lines[1:] if "→" in line and "──" not in line]
     assert len(pauses) == 9
-    assert sum("the ECS service: " in line and names[0] in line for line in pauses) == 1
+    assert sum("the autoscaler: " in line and names[0] in line for line in pauses) == 1
     assert not (tmp_path / "b").exists(), "a host that reads the history leaves nothing"

@@ -16,7 +16,7 @@ from tests.support.tool import base_env
 from tests.support.world import SCALING, add_table, targets
 
 TAG = "backup-tables"
-SERVICE = {"what": "ecs-service", "table": None}
+SERVICE = {"what": "autoscaler", "table": None}
 
 
 def table(name: str) -> dict:

@@ -133,11 +133,11 @@ def test_a_stuck_pause_gives_its_alarm_and_the_limit():
         history=(Pause(EVERY_TABLE, BEGAN, None, {"j-A": A.name}),),
     )
     detail = event_detail(Told.STUCK, EVERY_TABLE, story(before, after, PAUSE_PLAN))
-    assert detail["scope"] == {"what": "ecs-service", "table": None}
+    assert detail["scope"] == {"what": "autoscaler", "table": None}
     assert detail["alarm"] == alarm and detail["max_pause_minutes"] == 360
     assert detail["paused_seconds"] == 7200 and "targets" not in detail
     assert detail["summary"] == (
-        "the ECS service has been paused for 2h 0m, over max_pause_minutes=360, held by j-A"
+        "the autoscaler has been paused for 2h 0m, over max_pause_minutes=360, held by j-A"
     )
 
 

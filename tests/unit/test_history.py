@@ -98,7 +98,7 @@ def test_a_run_that_changes_nothing_tells_nothing():
 
 
 def test_scope_labels_are_what_status_and_the_events_call_them():
-    assert scope_label(EVERY_TABLE) == ("ecs-service", None)
+    assert scope_label(EVERY_TABLE) == ("autoscaler", None)
     assert scope_label("orders") == ("table", "orders")
 
 

@@ -52,16 +52,16 @@ def test_history_lists_each_pause_newest_first_with_the_longest_gap_marked(env, 
     lines = out.splitlines()
     assert lines[0].startswith("pauses of ecs:us-east-1/autoscaler/ddb-scaler, newest first")
     assert lines[1:] == [
-        "2026-11-26 02:00:00 → on now      60m  the ECS service: j-4 nightly-backup-d, "
+        "2026-11-26 02:00:00 → on now      60m  the autoscaler: j-4 nightly-backup-d, "
         "j-5 nightly-backup-e",
         "2026-11-25 07:00:00 → 07:30:00    30m  table orders: j-3 nightly-backup-c (resumed by "
         "force_resume_after_max_pause)",
         "  ── 26h 0m without a pause, the longest gap (2026-11-24 05:00:00 → 2026-11-25 "
         "07:00:00) ──",
-        "2026-11-24 03:00:00 → 05:00:00  2h 0m  the ECS service: j-2 nightly-backup-b (ended by "
+        "2026-11-24 03:00:00 → 05:00:00  2h 0m  the autoscaler: j-2 nightly-backup-b (ended by "
         "the failsafe)",
         "2026-11-23 03:00:00 → 04:00:00    60m  table orders: j-1 nightly-backup-a",
-        "2026-11-23 03:00:00 → 05:00:00  2h 0m  the ECS service: j-1 nightly-backup-a",
+        "2026-11-23 03:00:00 → 05:00:00  2h 0m  the autoscaler: j-1 nightly-backup-a",
     ]
 
 
@@ -79,7 +79,7 @@ def test_history_as_json_is_valid_json_with_each_pause_and_the_gap(env, capsys):
     assert [p["began"] for p in data["pauses"]] == sorted((p.began for p in HISTORY), reverse=True)
     first = data["pauses"][0]
     assert first == {
-        "what": "ecs-service",
+        "what": "autoscaler",
         "table": None,
         "began": at(1),
         "ended": None,
