@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import re
 import threading
@@ -266,11 +267,37 @@ class AwsClock:
         return self.host() + timedelta(seconds=self.offset or 0.0)
 
 
-def new_session() -> Any:
-    """A boto3 session: its botocore session holds the endpoint data every client loads."""
-    import boto3
+class SessionError(Exception):
+    """The AWS profile asked for, or the AWS config files, cannot be used: a problem the user
+    fixes, as a config's (`problems`, exit 2)."""
 
-    return boto3.session.Session()
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problems = [problem]
+
+
+def new_session() -> Any:
+    """A boto3 session: its botocore session holds the endpoint data every client loads. A
+    profile that is not there, or AWS config files that cannot be read, are SessionError."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    try:
+        return boto3.session.Session()
+    except ProfileNotFound as e:
+        raise SessionError(profile_problem(e.kwargs.get("profile"), os.environ)) from None
+    except BotoCoreError as e:
+        raise SessionError(f"AWS config: {e}") from None
+
+
+def profile_problem(profile: str | None, environ: Mapping[str, str]) -> str:
+    """What is wrong with the AWS profile asked for, naming it, the variable and the files."""
+    variable = "AWS_PROFILE" if environ.get("AWS_PROFILE") else "AWS_DEFAULT_PROFILE"
+    files = (
+        environ.get("AWS_CONFIG_FILE") or "~/.aws/config",
+        environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials",
+    )
+    return f"{variable}: no AWS profile {profile!r} in {files[0]} or {files[1]}"
 
 
 # The endpoint prefix of a service whose regions a key is checked against, where it is not the

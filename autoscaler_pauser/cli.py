@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import textwrap
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib.util import find_spec
 from typing import Any
 
 from . import Exit, __version__
-from .aws import Aws, make_clients, new_session, regions_of
+from .aws import Aws, SessionError, make_clients, new_session, regions_of
 from .commands import cmd_loop, cmd_run
 from .config import CONFIG_ENV, KEYS, Config, ConfigError, load_config
 from .logs import setup_logging, text_lines
@@ -151,6 +154,31 @@ def main(
     aws_factory: Callable[[Config, Any], Aws] = make_clients,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> int:
+    with interrupt_as_terminate():
+        return _main(argv, environ, aws_factory, now)
+
+
+@contextlib.contextmanager
+def interrupt_as_terminate() -> Iterator[None]:
+    """Ctrl-C (SIGINT) ends the command as SIGTERM does: at once, with no traceback (a run is
+    made to be killed at any point); --loop stops both between runs. Signals reach only the
+    main thread, and the handler before is put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _main(
+    argv: Sequence[str] | None,
+    environ: Mapping[str, str] | None,
+    aws_factory: Callable[[Config, Any], Aws],
+    now: Callable[[], datetime],
+) -> int:
     environ = os.environ if environ is None else environ
     try:
         args = build_parser().parse_args(argv)
@@ -162,11 +190,11 @@ def main(
         return Exit.USAGE
     path = getattr(args, "config", None) or environ.get(CONFIG_ENV) or None
     setup_logging("DEBUG_OUTPUT" in environ, text_lines(environ))
-    # One botocore session: its endpoint data serves both the region check and the clients.
-    session = None if args.command == "status" else new_session()
     try:
+        # One botocore session: its endpoint data serves both the region check and the clients.
+        session = None if args.command == "status" else new_session()
         config = configure(args, path, environ, session)
-    except ConfigError as e:
+    except (ConfigError, SessionError) as e:
         print("\n".join(f"autoscaler-pauser: {p}" for p in e.problems), file=sys.stderr)
         return Exit.USAGE
     setup_logging(config.debug_output, text_lines(environ))

@@ -1,6 +1,6 @@
 """The pause record in state_table: the items every host and run of the pauser shares, taken
 with the lease (lease.py), read back and checked (record_format.py), left with a conditional
-write; a new item starts from this host's state file."""
+write; a new item starts from the copy in the state file."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ log = logging.getLogger("autoscaler-pauser")
 
 class TableRecordStore:
     """The pause record in state_table, taken with its lease and left with a conditional write.
-    A dry run reads it without the lease. A new item starts from this host's state file."""
+    A dry run reads it without the lease. A new item starts from the state file's copy."""
 
     def __init__(self, item: LeasedItem, config: Config, dry_run: bool = False):
         self.item, self.config, self.dry_run = item, config, dry_run
@@ -66,9 +66,9 @@ class TableRecordStore:
         return replace(record, pauser=self.config.pauser_name)
 
     def _new(self, cached: PauseRecord) -> PauseRecord:
-        """The record of a new item: this host's state file's."""
+        """The record of a new item: the state file's copy."""
         if not cached.fresh:
-            log.info("%s is new: it starts from this host's state file", self.where)
+            log.info("%s is new: it starts from the copy in %s", self.where, self.config.state_file)
             return replace(cached, pauser=self.config.pauser_name)
         return PauseRecord(pauser=self.config.pauser_name)
 

@@ -255,9 +255,10 @@ class DynamoDbScaling(Eager):
             for table in self.tables:
                 if table not in covered:
                     log.warning(
-                        "table %s has no Application Auto Scaling target (on-demand, or not "
-                        "auto scaled): nothing to suspend",
+                        "table %s has no Application Auto Scaling target in %s (on-demand, not "
+                        "auto scaled, or in another region): nothing to suspend",
                         table,
+                        self.region_name,
                     )
         found = [t for t in found if self._wanted(t)]
         found.sort(

@@ -184,27 +184,31 @@ class EcsService(Eager):
 
     # --- reading and writing the service --------------------------------------------------
 
+    @property
+    def where(self) -> str:
+        """Where the service was looked for, as the config says it."""
+        return f"cluster {self.cluster!r} in {self.region_name}"
+
     def observe(self) -> list[TargetView]:
         try:
             resp = self.ecs.describe_services(
                 cluster=self.cluster, services=[self.service], include=["TAGS"]
             )
         except Exception as e:
-            raise aws_error("DescribeServices", e) from e
+            error = aws_error("DescribeServices", e)
+            where = f"ECS service {self.service!r} in {self.where}"
+            raise AwsError(f"{error} ({where})", code=error.code, status=error.status) from e
         services = resp.get("services", [])
         if not services or (services[0].get("status") != "ACTIVE" and not self.managed):
             if not self.managed:
                 self.found = False
                 return []
             reason = (resp.get("failures") or [{}])[0].get("reason", "MISSING")
-            raise AwsError(
-                f"ECS service {self.service!r} not found in cluster {self.cluster!r} ({reason})"
-            )
+            raise AwsError(f"ECS service {self.service!r} not found in {self.where} ({reason})")
         svc = services[0]
         if svc.get("status") != "ACTIVE":
             raise AwsError(
-                f"ECS service {self.service!r} in cluster {self.cluster!r} is "
-                f"{svc.get('status')}, not ACTIVE"
+                f"ECS service {self.service!r} in {self.where} is {svc.get('status')}, not ACTIVE"
             )
         self.arn = svc["serviceArn"]
         self.taggable = svc["serviceArn"].split(":", 5)[-1].count("/") >= 2

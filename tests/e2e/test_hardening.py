@@ -272,3 +272,27 @@ def test_the_loop_does_not_start_with_an_unusable_state_folder(tmp_path):
     )
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("autoscaler-pauser: state_file: cannot create folder")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_mid_run_stops_it_as_sigterm_does_without_a_traceback(
+    server_world, fault_proxy, env, sig
+):
+    server_world.create_service(desired=START)
+    fault_proxy.fail(LIST_CLUSTERS, "hang")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "reconcile.py")],
+        env=tool_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: fault_proxy.count(LIST_CLUSTERS) >= 1), "the run started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -sig, err
+    assert err == "", "stopped at once, saying nothing: no traceback"
+    assert server_world.desired() == START

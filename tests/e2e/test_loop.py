@@ -53,7 +53,7 @@ def test_loop_reconciles_every_interval_survives_a_failure_and_stops_on_sigterm(
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "SIGTERM received: stopping after this run" in out and "loop stopped" in out
-    assert "ECS service 'ddb-scaler' in cluster 'autoscaler' is INACTIVE" in out
+    assert "ECS service 'ddb-scaler' in cluster 'autoscaler' in us-east-1 is INACTIVE" in out
     assert "the loop goes on" in out
     assert "Traceback" not in out
 

@@ -20,6 +20,7 @@ from autoscaler_pauser.timing import WRITE_BUDGET_SECONDS
 from autoscaler_pauser.writes import make_changes
 from tests.support.state import read as read_state
 from tests.support.tool import base_env
+from tests.support.world import add_table
 
 
 def run(world, tmp_path, *args, **env):
@@ -187,6 +188,34 @@ def test_inactive_service_is_a_clear_failure(world, tmp_path, capsys):
 def test_missing_cluster_is_reported_with_aws_error_code(world, tmp_path, capsys):
     assert run(world, tmp_path) == 1
     assert "DescribeServices failed: ClusterNotFoundException" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "env, where",
+    [
+        ({"AUTOSCALER_CLUSTER": "autoscaler-typo"}, "cluster 'autoscaler-typo' in us-east-1"),
+        ({"AUTOSCALER_REGION": "us-west-2"}, "cluster 'autoscaler' in us-west-2"),
+    ],
+    ids=["cluster", "region"],
+)
+def test_a_service_looked_for_in_the_wrong_place_names_the_cluster_and_region(
+    world, tmp_path, capsys, env, where
+):
+    world.create_service(desired=3)
+    assert run(world, tmp_path, **env) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"ClusterNotFoundException: Cluster not found. (ECS service 'ddb-scaler' in {where})" in err
+    )
+    assert "Traceback" not in err
+
+
+def test_a_table_looked_for_in_the_wrong_region_names_the_region(world, tmp_path, capsys):
+    world.create_service(desired=3)
+    add_table(world, "orders")
+    assert run(world, tmp_path, DYNAMODB_TABLES="orders", DYNAMODB_REGION="us-west-2") == 0
+    err = capsys.readouterr().err
+    assert "table orders has no Application Auto Scaling target in us-west-2 (" in err
 
 
 def test_corrupt_state_file_is_moved_aside_and_run_goes_on(world, tmp_path, capsys):

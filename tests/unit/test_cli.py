@@ -129,3 +129,37 @@ def test_loop_after_another_command_is_refused():
     with pytest.raises(SystemExit) as e:
         cli.build_parser().parse_args(["status", "--loop"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+@pytest.mark.parametrize("command", [[], ["check-config"]])
+def test_a_mistyped_aws_profile_is_one_line_naming_it_exit_2(
+    variable, command, tmp_path, capsys, monkeypatch
+):
+    from autoscaler_pauser import aws
+
+    monkeypatch.setattr(cli, "new_session", aws.new_session)  # not the tests' shared one
+    monkeypatch.setenv(variable, "prodd")
+    code = main(command, environ=base_env(tmp_path), aws_factory=no_aws)
+    err = capsys.readouterr().err
+    assert code == Exit.USAGE, err
+    assert err == (
+        f"autoscaler-pauser: {variable}: no AWS profile 'prodd' in /nonexistent/aws-config or "
+        "/nonexistent/aws-credentials\n"
+    )
+
+
+def test_ctrl_c_ends_a_command_as_sigterm_does_and_the_handler_is_put_back(tmp_path):
+    import signal
+
+    seen = []
+
+    def command(*_):
+        seen.append(signal.getsignal(signal.SIGINT))
+        return Exit.OK
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(cli, "command", command)
+        assert main(["check-config"], environ=base_env(tmp_path)) == Exit.OK
+    assert seen == [signal.SIG_DFL] and signal.getsignal(signal.SIGINT) is before
