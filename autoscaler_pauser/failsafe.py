@@ -12,22 +12,29 @@ A schedule is due a run and the interval after the run that sets it starts (conf
 minutes at least timing.failsafe_lead), so it is never sent with a time already past; a call that
 would be sent too close to that time (a run held up far beyond its budget) is not made, and the
 next run sets the schedule later.
+
+A schedule's name starts with a digest of the pauser's name, so that a record that lost track of
+one (a field of it set aside, or the record moved aside) can look for them: the run lists the
+pauser's schedules in its group and removes those no record holds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .aws import AwsError, aws_error, error_code
-from .model import Schedule, Setting, parse_iso
-from .records import schedule_name
+from .aws import AwsError, aws_error, error_code, pages
+from .model import PauseRecord, Schedule, Setting, TargetView, parse_iso
+from .records import schedule_name, schedule_prefix
 from .targets import region_of, restore_call
 from .timing import HUNG_CALL_SECONDS
+
+log = logging.getLogger("autoscaler-pauser")
 
 # The longest Description Scheduler takes: botocore's scheduler model, CreateSchedule and
 # UpdateSchedule, shape Description, "max": 512 (characters).
@@ -142,13 +149,51 @@ class Failsafe:
             self._delete(key, each)
 
     def _delete(self, key: str, schedule: Schedule) -> None:
-        scheduler = self.scheduler(schedule.region)
         name = schedule.name or schedule_name(self.pauser, key)
+        _delete(self.scheduler(schedule.region), name, schedule.group)
+
+    def swept(
+        self, after: PauseRecord, targets: Collection[TargetView], errors: list[str]
+    ) -> PauseRecord:
+        """Once a pause is over, or when the record lost track of a schedule: the pauser's
+        schedules that `after` does not hold removed, in the regions of its targets and of those
+        the run saw, and the record no longer marked (`sweep`); else an error in `errors`, and
+        the record stays marked for the next run."""
         try:
-            scheduler.delete_schedule(Name=name, GroupName=schedule.group)
-        except Exception as e:
-            if error_code(e) != "ResourceNotFoundException":
-                raise aws_error("DeleteSchedule", e) from e
+            removed = self.sweep(after, {t.key for t in targets})
+        except AwsError as e:
+            errors.append(f"the failsafe's schedules no record holds were not removed: {e}")
+            return replace(after, sweep=True)
+        for name in removed:
+            log.info("removed the failsafe schedule %s, which no record of this pauser held", name)
+        return replace(after, sweep=False)
+
+    def sweep(self, record: PauseRecord, keys: Collection[str]) -> list[str]:
+        """Remove this pauser's schedules in its group that `record` does not hold (those of a
+        record that lost track of them), in the regions of its targets and of `keys`. The names
+        removed."""
+        regions = {region_of(k) for k in {*keys, *record.saved, *record.schedules}}
+        recorded = [s for each in record.schedules.values() for s in (each, *each.replaces)]
+        kept = {s.name for s in recorded if s.name}
+        removed = []
+        for region in sorted(regions):
+            scheduler = self.scheduler(region)
+            listing = scheduler.list_schedules
+            prefix = schedule_prefix(self.pauser)
+            try:
+                found = [
+                    s["Name"]
+                    for page in pages(listing, "NextToken", GroupName=self.group, NamePrefix=prefix)
+                    for s in page.get("Schedules", [])
+                ]
+            except Exception as e:
+                if error_code(e) == "ResourceNotFoundException":  # no group: no schedule
+                    continue
+                raise aws_error("ListSchedules", e) from e
+            for name in sorted(set(found) - set(kept)):
+                _delete(scheduler, name, self.group)
+                removed.append(name)
+        return removed
 
     def _group(self, scheduler: Any) -> None:
         """The group, looked up once a run in the client's region and made only if missing
@@ -166,3 +211,12 @@ class Failsafe:
                 except Exception as e2:
                     raise aws_error("CreateScheduleGroup", e2) from e2
             self.checked.add(id(scheduler))
+
+
+def _delete(scheduler: Any, name: str, group: str) -> None:
+    """Remove a schedule; one that is gone (it fired) is fine."""
+    try:
+        scheduler.delete_schedule(Name=name, GroupName=group)
+    except Exception as e:
+        if error_code(e) != "ResourceNotFoundException":
+            raise aws_error("DeleteSchedule", e) from e

@@ -33,16 +33,20 @@ log = logging.getLogger("autoscaler-pauser")
 PART_BYTES = 350_000  # of the compressed record an item holds: under 400 KB with the rest
 MOST_PARTS = 10  # a transaction takes 4 MB: 10 parts and the head fit
 PART = PART_MARK  # between the name and the number of a part item
+# Where the head of a record that cannot be read is copied before a run writes a new one: an
+# item no part has (parts count from 1), with a name no longer than a part's.
+ASIDE = f"{PART}0"
 
 
 @dataclass(frozen=True)
 class Lease:
     """The record as the lease found it, and what a write must be conditional on."""
 
-    data: dict[str, Any] | None  # the record's JSON data; None: no record yet
+    data: dict[str, Any] | None  # the record's JSON data; None: no record yet, or unreadable
     version: int
     until: int  # Unix seconds
     parts: int = 1  # the items the record is in
+    unreadable: str | None = None  # why the record there could not be read
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,8 @@ class LeasedItem:
 
     def take(self, now: datetime) -> Lease | Held:
         """The lease and the record, unless another run holds the lease. `now` is AWS's
-        time, which every host's run compares the lease with."""
+        time, which every host's run compares the lease with. A record that cannot be read is
+        not (`unreadable`): see set_aside."""
         stamp, until = int(now.timestamp()), int(now.timestamp()) + self.seconds
         try:
             resp = self.dynamodb.update_item(
@@ -110,10 +115,14 @@ class LeasedItem:
             if item is None:
                 raise aws_error("UpdateItem", e) from e
             return Held(item.get("lease_holder", {}).get("S", "?"), _number(item, "lease_until"))
+        new = resp.get("Attributes", {})
         try:
-            data, version, parts = self._record(resp.get("Attributes", {}))
+            data, version, parts = self._record(new)
         except Conflict as e:  # no run writes while another holds the lease
             raise AwsError(f"{e}, though this run holds the lease") from e
+        except Unreadable as e:
+            version, parts = _number(new, "version"), max(1, _number(new, "parts"))
+            return Lease(None, version, until, parts, str(e))
         return Lease(data, version, until, parts)
 
     def read(self) -> Lease:
@@ -125,10 +134,14 @@ class LeasedItem:
                 )
             except Exception as e:
                 raise aws_error("GetItem", e) from e
+            head = item.get("Item", {})
             try:
-                data, version, parts = self._record(item.get("Item", {}))
+                data, version, parts = self._record(head)
             except Conflict:
                 continue
+            except Unreadable as e:
+                version, parts = _number(head, "version"), max(1, _number(head, "parts"))
+                return Lease(None, version, 0, parts, str(e))
             return Lease(data, version, 0, parts)
         raise AwsError(f"the pause record {self.name!r} in {self.table} kept changing while read")
 
@@ -156,6 +169,21 @@ class LeasedItem:
             self._release()
 
     # --- the items -----------------------------------------------------------------------------
+
+    def set_aside(self) -> str:
+        """Copy the head item, whose record cannot be read, for a person to look at, before a
+        run writes a new record over it (the run holds the lease). The copy's name."""
+        aside = f"{self.name}{ASIDE}"
+        try:
+            head = self.dynamodb.get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
+        except Exception as e:
+            raise aws_error("GetItem", e) from e
+        item = {k: v for k, v in head.get("Item", {}).items() if not k.startswith("lease_")}
+        try:
+            self.dynamodb.put_item(TableName=self.table, Item={**item, "name": {"S": aside}})
+        except Exception as e:
+            raise aws_error("PutItem", e) from e
+        return aside
 
     def _release(self) -> None:
         """The lease given back, if it is still this run's; Conflict if not."""
@@ -294,8 +322,7 @@ class LeasedItem:
 
     def _unreadable(self, why: str) -> Unreadable:
         return Unreadable(
-            f"the pause record {self.name!r} in {self.table} is not understood ({why}): fix or "
-            "delete the item's `record`"
+            f"the pause record {self.name!r} in {self.table} is not understood ({why})"
         )
 
     def _update(self, update: str, condition: str, values: dict[str, Any]) -> None:

@@ -186,6 +186,9 @@ class PauseRecord:
     clusters_tag: str | None = None  # the tag `clusters` was read from
     fresh: bool = True  # there was no usable earlier record
     history: tuple[Pause, ...] = ()  # each scope's pauses, oldest first (history.py)
+    # A failsafe schedule may be on AWS that the record lost track of (a field of it set aside,
+    # or the record moved aside): the next run lists this pauser's and removes those it lacks.
+    sweep: bool = False
 
     @property
     def paused(self) -> bool:

@@ -17,7 +17,10 @@ but removes:
 
 `pauses` is the scope's history (history.py), kept with the record but needed by no resume.
 
-A record that names no format, or another one, is not understood: the reader raises ValueError.
+A record is read field by field: one that cannot be understood (another format among them) is
+set aside with a warning naming it and what is used instead, and the rest is read. Where a
+failsafe schedule may have been lost with it, the record says so (`sweep`), and the run looks
+for this pauser's schedules that no record holds.
 
 A schedule being moved to another group or region also holds, as "replaces", the schedules it
 replaces, until they are removed.
@@ -26,14 +29,17 @@ replaces, until they are removed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from .config import SCHEDULER_NAME
 from .config_values import REGION_RE
 from .history import pauses_from_json, pauses_to_json
-from .model import Hold, Pause, PauseRecord, Schedule, Scope, Setting, parse_iso
+from .model import Hold, Pause, PauseRecord, Schedule, Scope, Setting, iso, parse_iso
 from .targets import kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
+from .timing import CLOCK_SLACK_SECONDS
 
 FORMAT = 2
 
@@ -66,6 +72,8 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
         }
     if record.clusters_tag:
         data["clusters_tag"] = record.clusters_tag
+    if record.sweep:
+        data["sweep"] = True
     return data
 
 
@@ -96,163 +104,267 @@ def _schedule_to_json(schedule: Schedule) -> dict[str, Any]:
 
 # --- reading -------------------------------------------------------------------------------------
 
+# The due time of a schedule whose own is not understood: never past, so the schedule is removed
+# where it was made rather than forgotten, and recorded as not known to be set, so that it is set
+# again if it is still wanted.
+UNKNOWN_DUE = "9999-12-31T23:59:59Z"
+LOOKED_FOR = "the failsafe's schedules of this pauser are looked for and those it lacks removed"
+
+
+class Reader:
+    """What a record's reading set aside: a warning for each field, naming it, where it came
+    from and what is used instead; `lost`: a failsafe schedule may have been in it."""
+
+    def __init__(self, where: str):
+        self.where, self.warnings, self.lost = where, Warnings(), False
+
+    def aside(self, field: str, value: Any, problem: str, instead: str, lost: bool = False) -> None:
+        self.warnings.append(
+            f"ignored {field} in {self.where}: {_shown(value)} {problem}; {instead}"
+        )
+        self.lost = self.lost or lost
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
 
 def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
-    """A pause record read back from `where` (the state file, an item of state_table), checked;
-    ValueError says what makes it unusable as a whole (a format other than FORMAT among it). A
-    saved setting that is not one its target can have, or the entry of a key no kind of target
-    makes, is left out with a warning (the setting on AWS, else the kind's default, is used
-    instead)."""
+    """A pause record read back from `where` (the state file, an item of state_table), checked
+    field by field: a field that cannot be understood is set aside with a warning naming it and
+    what is used instead, and the rest is read; a target's saved setting is kept whatever else
+    is wrong. Where a failsafe schedule may have been lost, the record is marked `sweep`.
+    ValueError only for data that is not a JSON object, or has no field of a pause record:
+    nothing in it to keep. Times are read as they are: times_as_of checks them against AWS's
+    clock."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    warnings = Warnings()
+    if not {"format", "pauser", "scopes"} & set(data):
+        raise ValueError("no field of a pause record in it")
+    read = Reader(where)
     written = data.get("format")
-    if written is None:
-        raise ValueError("it names no format of the pause record")
     if written != FORMAT:
-        raise ValueError(f"written in an unknown format {written!r} of the pause record")
+        read.aside("the format", written, f"is not {FORMAT}", f"read as format {FORMAT}")
     pauser = data.get("pauser")
     if pauser is not None and not isinstance(pauser, str):
-        raise ValueError("'pauser' is not a name")
-    scopes = _mapping(data, "scopes")
+        read.aside("the pauser", pauser, "is not a name", "read as this pauser's record")
+        pauser = None
     holds: dict[Scope, Hold] = {}
     saved: dict[str, Setting] = {}
     schedules: dict[str, Schedule] = {}
     history: list[Pause] = []
+    lost = "every pause and saved setting in it is lost: the settings on AWS are used, and "
+    scopes = _mapping(data, "scopes", read, "the scopes", lost + LOOKED_FOR, True)
     for scope, entry in scopes.items():
         if not isinstance(entry, dict):
-            raise ValueError(f"scope {scope!r} is not an object")
+            read.aside(f"scope {scope!r}", entry, "is not an object", lost + LOOKED_FOR, True)
+            continue
         if "paused_at" in entry or "ignored" in entry or "alarm" in entry:
-            holds[scope] = _hold(entry, scope)
-        for key, target in _mapping(entry, "targets").items():
-            _target(key, target, where, saved, schedules, warnings)
-        history += _pauses(scope, entry, where, warnings)
+            holds[scope] = _hold(entry, scope, read)
+        what = f"the targets of scope {scope!r}"
+        for key, target in _mapping(entry, "targets", read, what, lost + LOOKED_FOR, True).items():
+            _target(key, target, read, saved, schedules)
+        history += _pauses(scope, entry, read)
+    sweep = data.get("sweep", False)
     return (
         PauseRecord(
             pauser=pauser,
             holds=holds,
             saved=saved,
             schedules=schedules,
-            clusters=_clusters(data),
-            clusters_tag=_text(data, "clusters_tag"),
+            clusters=_clusters(data, read),
+            clusters_tag=_text(data, "clusters_tag", read, "read again from the clusters' tags"),
             fresh=False,
             history=tuple(sorted(history, key=lambda p: (p.began, p.scope))),
+            sweep=read.lost or sweep is not False,
         ),
-        warnings,
+        read.warnings,
     )
 
 
-def _pauses(scope: Scope, entry: Mapping[str, Any], where: str, warnings: Warnings) -> list[Pause]:
+def _pauses(scope: Scope, entry: Mapping[str, Any], read: Reader) -> list[Pause]:
     """A scope's history of pauses; one that cannot be understood is left out with a warning
     (a resume needs none of it)."""
     try:
         return pauses_from_json(scope, entry.get("pauses", []))
     except ValueError as e:
-        warnings.append(f"ignored the history of pauses of {scope!r} in {where}: {e}")
+        read.warnings.append(f"ignored the history of pauses of {scope!r} in {read.where}: {e}")
         return []
 
 
 def _target(
     key: str,
     target: Any,
-    where: str,
+    read: Reader,
     saved: dict[str, Setting],
     schedules: dict[str, Schedule],
-    warnings: Warnings,
 ) -> None:
     try:
         kind_of(key)
     except UnknownTarget as e:
-        warnings.append(f"ignored {where}'s entry for {key!r}: {e}")
+        had_schedule = not isinstance(target, dict) or "schedule" in target
+        read.aside(
+            f"the entry of {key!r}",
+            target,
+            f"is not understood ({e})",
+            "it is left out",
+            had_schedule,
+        )
         return
     if not isinstance(target, dict):
-        raise ValueError(f"the entry of {key!r} is not an object")
+        instead = "the setting on AWS, else the default, is used, and " + LOOKED_FOR
+        read.aside(f"the entry of {key}", target, "is not an object", instead, True)
+        return
     if "saved" in target:
-        _saved(key, target["saved"], where, saved, warnings)
+        _saved(key, target["saved"], read, saved)
     if "schedule" in target:
-        schedules[key] = _schedule(key, target["schedule"])
+        schedule = _schedule(key, target["schedule"], read)
+        if schedule is not None:
+            schedules[key] = schedule
 
 
-def _saved(key: str, value: Any, where: str, saved: dict[str, Setting], warnings: Warnings) -> None:
+def _saved(key: str, value: Any, read: Reader, saved: dict[str, Setting]) -> None:
     """The saved setting of a key read back into `saved`; one its target cannot have is left
     out with a warning."""
     setting = setting_of(key, value)
     if setting is None:
-        warnings.append(
-            f"ignored the saved setting of {key} in {where}: {value!r} is not a setting it can "
-            "have; the one on AWS, else the default, is used"
+        read.warnings.append(
+            f"ignored the saved setting of {key} in {read.where}: {value!r} is not a setting it "
+            "can have; the one on AWS, else the default, is used"
         )
     else:
         saved[key] = setting
 
 
-def _hold(entry: Mapping[str, Any], scope: str) -> Hold:
-    check_times(entry, ("paused_at", "last_seen"), f"{scope}: ")
-    alarm = entry.get("alarm")
-    if alarm is not None and not isinstance(alarm, str):
-        raise ValueError(f"{scope}: 'alarm' is not a text")
+def _hold(entry: Mapping[str, Any], scope: str, read: Reader) -> Hold:
+    """A scope's pause. A time that is not one is kept as text, for times_as_of to read as now."""
+    times = []
+    for name in ("paused_at", "last_seen"):
+        value = entry.get(name)
+        times.append(None if value is None else value if isinstance(value, str) else str(value))
+    alarm = _text(entry, "alarm", read, "raised again if it still holds", f"scope {scope!r}'s ")
     return Hold(
-        paused_at=entry.get("paused_at"),
-        last_seen=entry.get("last_seen"),
-        holding=_ids(entry, "holding"),
-        ignored=_ids(entry, "ignored"),
+        paused_at=times[0],
+        last_seen=times[1],
+        holding=_ids(entry, "holding", read, scope),
+        ignored=_ids(entry, "ignored", read, scope),
         alarm=alarm,
     )
 
 
-def _schedule(key: str, data: Any) -> Schedule:
-    if not isinstance(data, dict) or parse_iso(data.get("due")) is None:
-        raise ValueError(f"the schedule of {key!r} has no due time like 2026-01-31T23:59:00Z")
+def _schedule(key: str, data: Any, read: Reader) -> Schedule | None:
+    """A target's schedule. One whose group or region is not understood cannot be found where
+    it was made: it is left out and looked for. A due time not understood is read as
+    UNKNOWN_DUE, a name as the one made today, an `unset` as true: the schedule is set again,
+    or removed."""
+    field = f"the schedule of {key}"
+    if not isinstance(data, dict):
+        read.aside(field, data, "is not an object", LOOKED_FOR, True)
+        return None
     group, region, name = data.get("group"), data.get("region"), data.get("name")
-    if not isinstance(group, str) or not SCHEDULER_NAME.fullmatch(group):
-        raise ValueError(f"the schedule of {key!r} has no group")
-    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
-        raise ValueError(f"the schedule of {key!r} has no region")
+    for part, value, pattern in (("group", group, SCHEDULER_NAME), ("region", region, REGION_RE)):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            read.aside(field, data, f"has no {part}", LOOKED_FOR, True)
+            return None
+    due, unset = data.get("due"), data.get("unset", False)
+    if parse_iso(due) is None:
+        instead = "it is set again if its target is still paused, else removed"
+        read.aside(
+            f"the due time of {field}", due, "is not a time like 2026-01-31T23:59:00Z", instead
+        )
+        due, unset = UNKNOWN_DUE, True
     if name is not None and not (isinstance(name, str) and SCHEDULER_NAME.fullmatch(name)):
-        raise ValueError(f"the schedule of {key!r} has a name no schedule can have")
-    if not isinstance(data.get("unset", False), bool):
-        raise ValueError(f"the schedule of {key!r} has an 'unset' that is not true or false")
-    replaces = data.get("replaces", [])
-    if not isinstance(replaces, list) or not all(isinstance(s, dict) for s in replaces):
-        raise ValueError(f"the schedule of {key!r} replaces no list of schedules")
-    earlier = tuple(_schedule(key, {**s, "replaces": []}) for s in replaces)  # one level only
-    return Schedule(data["due"], group, region, name, data.get("unset", False), earlier)
+        read.aside(f"the name of {field}", name, "is a name no schedule can have", LOOKED_FOR, True)
+        name = None
+    if not isinstance(unset, bool):
+        instead = "read as true: it is set again"
+        read.aside(f"'unset' of {field}", unset, "is not true or false", instead)
+        unset = True
+    return Schedule(due, group, region, name, unset, _replaced(key, data.get("replaces", []), read))
 
 
-def _clusters(data: Mapping[str, Any]) -> dict[str, tuple[str, ...] | None]:
+def _replaced(key: str, replaces: Any, read: Reader) -> tuple[Schedule, ...]:
+    """The schedules a schedule being moved replaces (one level only); one that cannot be found
+    where it was made is left out and looked for."""
+    if not isinstance(replaces, list):
+        read.aside(
+            f"the schedules the schedule of {key} replaces",
+            replaces,
+            "are not a list",
+            LOOKED_FOR,
+            True,
+        )
+        return ()
+    earlier = (
+        _schedule(key, {**s, "replaces": []} if isinstance(s, dict) else s, read) for s in replaces
+    )
+    return tuple(s for s in earlier if s is not None)
+
+
+def _clusters(data: Mapping[str, Any], read: Reader) -> dict[str, tuple[str, ...] | None]:
+    again = "read again from its tags"
     clusters = {}
-    for cluster, tables in _mapping(data, "clusters").items():
+    for cluster, tables in _mapping(data, "clusters", read, "the clusters", again).items():
         if tables is not None and (
             not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)
         ):
-            raise ValueError(f"the tables of cluster {cluster!r} are not a list of names")
+            read.aside(
+                f"the tables of cluster {cluster!r}", tables, "are not a list of names", again
+            )
+            continue
         clusters[str(cluster)] = None if tables is None else tuple(tables)
     return clusters
 
 
-def check_times(data: Mapping[str, Any], names: tuple[str, ...], where: str = "") -> None:
-    """Each of the fields named that is set is a time as iso() writes it; else ValueError."""
-    for name in names:
-        if data.get(name) is not None and parse_iso(data[name]) is None:
-            raise ValueError(f"{where}{name!r} is not a time like 2026-01-31T23:59:00Z")
+def times_as_of(record: PauseRecord, now: datetime, where: str) -> tuple[PauseRecord, Warnings]:
+    """The record with each scope's `paused_at` and `last_seen` that is not a time, or is later
+    than `now` (AWS's clock) by more than two hosts' clocks may differ, read as now: a pause
+    that began in 2099 would never raise its alarm. A warning for each."""
+    warnings, holds = Warnings(), dict(record.holds)
+    latest = now + timedelta(seconds=CLOCK_SLACK_SECONDS)
+    for scope, hold in record.holds.items():
+        for name in ("paused_at", "last_seen"):
+            value = getattr(hold, name)
+            moment = parse_iso(value)
+            if value is None or (moment is not None and moment <= latest):
+                continue
+            problem = (
+                "is not a time like 2026-01-31T23:59:00Z" if moment is None else "is later than now"
+            )
+            warnings.append(
+                f"ignored the {name} of scope {scope!r} in {where}: {_shown(value)} {problem}; "
+                f"read as now, {iso(now)} (AWS's clock)"
+            )
+            holds[scope] = hold = replace(hold, **{name: iso(now)})
+    return (replace(record, holds=holds) if warnings else record), warnings
 
 
-def _mapping(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def _mapping(
+    data: Mapping[str, Any], name: str, read: Reader, field: str, instead: str, lost: bool = False
+) -> Mapping[str, Any]:
+    """The object `name` of `data`; one that is not an object is set aside (`lost`: a failsafe
+    schedule may have been in it)."""
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise ValueError(f"{name!r} is not an object")
+        read.aside(field, value, "is not an object", instead, lost)
+        return {}
     return value
 
 
-def _ids(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+def _ids(data: Mapping[str, Any], name: str, read: Reader, scope: str) -> tuple[str, ...]:
     value = data.get(name, [])
     if not isinstance(value, list):
-        raise ValueError(f"{name!r} is not a list")
+        read.aside(f"scope {scope!r}'s {name!r}", value, "is not a list", "read as none")
+        return ()
     return tuple(map(str, value))
 
 
-def _text(data: Mapping[str, Any], name: str) -> str | None:
+def _text(
+    data: Mapping[str, Any], name: str, read: Reader, instead: str, field: str = ""
+) -> str | None:
     value = data.get(name)
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"{name!r} is not a text")
+        read.aside(f"{field}{name!r}", value, "is not a text", instead)
+        return None
     return value

@@ -239,9 +239,15 @@ def failed_run_record(before: RunRecord, error: str, now: datetime) -> RunRecord
     return replace(before, last_run_at=iso(now), last_result="error", last_error=error, warnings=())
 
 
+def schedule_prefix(pauser: str) -> str:
+    """How the name of each failsafe schedule of a pauser starts: a digest of the pauser's name,
+    so that a run can list its own among those of the pausers sharing a group."""
+    return hashlib.sha256(pauser.encode()).hexdigest()[:10] + "-"
+
+
 def schedule_name(pauser: str, key: str) -> str:
-    """A failsafe schedule's name: the target's key made a name, and a digest that tells the
-    pausers sharing a group apart; 64 characters at most, as Scheduler takes."""
-    readable = re.sub(r"[^0-9a-zA-Z_.-]+", "-", key).strip("-")[:47]
-    digest = hashlib.sha256(f"{pauser}\n{key}".encode()).hexdigest()[:16]
-    return f"{readable}-{digest}"
+    """A failsafe schedule's name: the pauser's prefix, the target's key made a name, and a
+    digest of both; 64 characters at most, as Scheduler takes."""
+    readable = re.sub(r"[^0-9a-zA-Z_.-]+", "-", key).strip("-")[:40]
+    digest = hashlib.sha256(f"{pauser}\n{key}".encode()).hexdigest()[:12]
+    return f"{schedule_prefix(pauser)}{readable}-{digest}"

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import Exit
 from .aws import Aws, AwsClock, AwsError, list_matching_clusters
@@ -29,6 +29,7 @@ from .history import Story, failsafe_restored, with_history
 from .logs import METRICS_LOG
 from .model import Failure, PauseRecord, RunRecord, Schedule, State, Why, iso
 from .observe import Reading, observe_and_decide
+from .record_format import times_as_of
 from .record_store import FileRecordStore, RecordStore
 from .records import (
     FailsafePlan,
@@ -42,9 +43,6 @@ from .records import (
 )
 from .report import failsafe_lines, moved_line, run_lines
 from .state_file import (
-    UnusableState,
-    check_pauser,
-    load_state,
     read_state,
     state_to_json,
     write_json_atomic,
@@ -142,7 +140,7 @@ class Run:
         self.deadline = self.began + budget
         self.tags_until = self.began + budget * TAGS_SHARE  # the clusters' tags: asked till then
         self.started = now()
-        self.state, self.read_warnings = _state(config, self.started, dry_run)  # no AWS call yet
+        self.state, self.read_warnings = read_state(config, self.started, dry_run)  # no AWS call
         self.warnings: list[str] = []  # what the run logged as warnings, for its record
         self.store = record_store(config, aws, holder, dry_run, self._write_pause)
 
@@ -156,7 +154,8 @@ class Run:
             pause = self.store.take(self.state.pause, self.started)
             if pause is None:
                 return Exit.OK
-            self._warn(self.store.warnings)
+            pause, times = times_as_of(pause, self.started, self.store.where)
+            self._warn(self.store.warnings + times)
             reading = observe_and_decide(
                 self.config,
                 self.aws,
@@ -305,6 +304,9 @@ class Run:
         errors, warnings = failsafe_lines(
             acts.schedules, acts.unset, labels, pause.schedules, acts.armed
         )
+        over = pause.paused and not after.paused
+        if self.config.failsafe_minutes and not self.dry_run and (pause.sweep or over):
+            after = self._failsafe().swept(after, observed.targets, errors)  # lost schedules
         if errors:
             run = failsafe_errors(run, self.state.run, errors)
         try:
@@ -433,18 +435,3 @@ def record_store(
 def default_holder() -> str:
     """This run in a lease: the host's name and the process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _state(config: Config, now: datetime, dry_run: bool) -> tuple[State, Any]:
-    """The state file; a dry run leaves one that cannot be understood where it is."""
-    if not dry_run:
-        return read_state(config, now)
-    try:
-        state, warnings = load_state(config)
-    except UnusableState as e:
-        log.warning(
-            "state file %s is not usable (%s); a run would move it aside", config.state_file, e
-        )
-        return State(), []
-    check_pauser(state, config)
-    return state, warnings

@@ -1,8 +1,8 @@
-"""The state file: this host's run record and its copy of the pause record, read (a file that
-cannot be understood is moved aside) and written whole or not at all.
+"""The state file: this host's run record and its copy of the pause record, read field by field
+(a file that is not a JSON object is moved aside) and written whole or not at all.
 
 Its content: {"version": 2, "pause": <the pause record, as state_table holds it>, "run": <this
-host's last run>}. A file of another version, or of none, cannot be understood.
+host's last run>}.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from .config import Config
-from .model import Cluster, RunRecord, Scan, State
-from .record_format import Warnings, check_times, pause_from_json, pause_to_json
+from .model import Cluster, PauseRecord, RunRecord, Scan, State, parse_iso
+from .record_format import LOOKED_FOR, Reader, Warnings, pause_from_json, pause_to_json
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -28,11 +28,11 @@ STATE_VERSION = 2
 
 class StateFileError(Exception):
     """The state file's path cannot be used at all (not a bad file: that is moved aside), or
-    it holds another pauser's pause record: exit 2, before any AWS call."""
+    it holds another pauser's pause record: exit 2, before any change."""
 
 
 class UnusableState(ValueError):
-    """The state file is there, but its content cannot be understood."""
+    """The state file is there, but it is not a JSON object: no field of it can be kept."""
 
 
 def state_to_json(state: State) -> dict[str, Any]:
@@ -45,78 +45,108 @@ def state_to_json(state: State) -> dict[str, Any]:
 
 
 def state_from_json(data: Any, where: str) -> tuple[State, Warnings]:
-    """The state file's content, checked; ValueError says what makes it unusable."""
+    """The state file's content, checked field by field as the pause record is (record_format):
+    a field that cannot be understood is set aside with a warning, the rest read. ValueError
+    only for content that is not a JSON object, or holds no field of a state file: there is
+    nothing in it to keep."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    if not {"version", "pause", "run"} & set(data):
+        raise ValueError("no field of a state file in it")
+    read = Reader(where)
     version = data.get("version")
-    if version is None:
-        raise ValueError("it names no version of the state format")
     if version != STATE_VERSION:
-        raise ValueError(f"written by an unknown version {version!r} of the state format")
-    if not isinstance(data.get("pause"), dict) or not isinstance(data.get("run"), dict):
-        raise ValueError("'pause' or 'run' is not an object")
-    pause, warnings = pause_from_json(data["pause"], where)
-    return State(pause, run_from_json(data["run"])), warnings
+        read.aside("the version", version, f"is not {STATE_VERSION}", f"read as {STATE_VERSION}")
+    pause, run = data.get("pause"), data.get("run")
+    try:
+        record, warnings = pause_from_json(pause, where)
+        read.warnings += warnings
+    except ValueError as e:
+        instead = "the settings on AWS are used, and " + LOOKED_FOR
+        read.aside("the pause record", pause, f"is not understood ({e})", instead)
+        record = PauseRecord(sweep=True)
+    if not isinstance(run, dict):
+        read.aside("the run record", run, "is not an object", "read as no run yet")
+        run = {}
+    return State(record, run_from_json(run, read)), read.warnings
 
 
 RUN_TIMES = ("last_action_at", "last_success_at", "last_run_at", "scanned_at")
+RUN_COUNTS = ("planned", "pending")
 
 
-def run_from_json(data: Mapping[str, Any]) -> RunRecord:
-    check_times(data, RUN_TIMES)
-    clusters = data.get("active_clusters", [])
-    if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
-        raise ValueError("'active_clusters' is not a list of objects")
-    failed, warnings = data.get("failed_targets", []), data.get("warnings", [])
-    if not isinstance(failed, list) or not isinstance(warnings, list):
-        raise ValueError("'failed_targets' or 'warnings' is not a list")
+def run_from_json(data: Mapping[str, Any], read: Reader) -> RunRecord:
+    """This host's last run; a field not understood is read as before any run."""
+    fields: dict[str, Any] = {}
+    for name in RUN_TIMES:
+        value = data.get(name)
+        if value is not None and parse_iso(value) is None:
+            read.aside(f"the run's {name!r}", value, "is not a time", "read as none")
+            value = None
+        fields[name] = value
+    for name in RUN_COUNTS:
+        value = data.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            read.aside(f"the run's {name!r}", value, "is not a count", "read as 0")
+            value = 0
+        fields[name] = value
+    for name in ("failed_targets", "warnings"):
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            read.aside(f"the run's {name!r}", value, "is not a list", "read as none")
+            value = []
+        fields[name] = tuple(map(str, value))
     return RunRecord(
         last_action=str(data.get("last_action", "none")),
-        last_action_at=data.get("last_action_at"),
-        last_run_at=data.get("last_run_at"),
-        last_result=data.get("last_result"),
-        last_error=data.get("last_error"),
-        last_success_at=data.get("last_success_at"),
-        active_clusters=tuple(_cluster(c) for c in clusters),
-        failed_targets=tuple(map(str, failed)),
-        warnings=tuple(map(str, warnings)),
-        planned=_count(data, "planned"),
-        pending=_count(data, "pending"),
-        scan=_scan(data.get("scan")),
-        scanned_at=data.get("scanned_at"),
+        last_result=_optional_text(data.get("last_result")),
+        last_error=_optional_text(data.get("last_error")),
+        active_clusters=_clusters(data.get("active_clusters", []), read),
+        scan=_scan(data.get("scan"), read),
+        **fields,
     )
 
 
-def _cluster(data: Mapping[str, Any]) -> Cluster:
-    tables = data.get("tables")
-    if tables is not None and not (
-        isinstance(tables, list) and all(isinstance(t, str) for t in tables)
-    ):
-        raise ValueError("a cluster's 'tables' is not a list of names")
-    fields = (str(data.get(f, "")) for f in ("id", "name", "state", "prefix"))
-    tables = None if tables is None else tuple(tables)
-    return Cluster(*fields, tables=tables, unread=data.get("unread") is True)
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
-def _scan(data: Any) -> Scan | None:
+def _clusters(data: Any, read: Reader) -> tuple[Cluster, ...]:
+    """The active clusters of the last run, for status; one not understood is left out."""
+    if not isinstance(data, list):
+        read.aside("the run's 'active_clusters'", data, "is not a list", "read as none")
+        return ()
+    clusters = []
+    for entry in data:
+        tables = entry.get("tables") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not (
+            tables is None or (isinstance(tables, list) and all(isinstance(t, str) for t in tables))
+        ):
+            read.aside("an active cluster of the run", entry, "is not understood", "left out")
+            continue
+        fields = (str(entry.get(f, "")) for f in ("id", "name", "state", "prefix"))
+        tables = None if tables is None else tuple(tables)
+        clusters.append(Cluster(*fields, tables=tables, unread=entry.get("unread") is True))
+    return tuple(clusters)
+
+
+def _scan(data: Any, read: Reader) -> Scan | None:
     if data is None:
         return None
     ids = data.get("ids") if isinstance(data, dict) else None
     namespace = data.get("namespace") if isinstance(data, dict) else None
     if not isinstance(ids, list) or type(namespace) is not int:
-        raise ValueError("'scan' is not a list of resource ids and a count")
+        read.aside(
+            "the run's 'scan'",
+            data,
+            "is not a list of resource ids and a count",
+            "the next run reads the namespace again",
+        )
+        return None
     return Scan(tuple(map(str, ids)), namespace)
 
 
-def _count(data: Mapping[str, Any], name: str) -> int:
-    value = data.get(name, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name!r} is not a count")
-    return value
-
-
 def load_state(config: Config) -> tuple[State, Warnings]:
-    """The state file as it is: missing is a fresh state; content that cannot be understood
+    """The state file as it is: missing is a fresh state; content that is not a JSON object
     raises UnusableState, a path that cannot be read StateFileError."""
     path = config.state_file
     try:
@@ -134,26 +164,34 @@ def load_state(config: Config) -> tuple[State, Warnings]:
         raise UnusableState(str(e)) from None
 
 
-def read_state(config: Config, now: datetime) -> tuple[State, Warnings]:
-    """The state file for a run: one that cannot be understood is moved aside, with a warning,
-    and the run goes on from AWS. One that holds another pauser's pause record stops the run."""
+def read_state(config: Config, now: datetime, dry_run: bool = False) -> tuple[State, Warnings]:
+    """The state file for a run: one that is not a JSON object is moved aside, with a warning,
+    and the run goes on from AWS, looking for the failsafe's schedules the file held (a dry run
+    leaves it where it is). One that holds another pauser's pause record stops the run."""
     path = config.state_file
     try:
         state, warnings = load_state(config)
     except UnusableState as e:
+        if dry_run:
+            log.warning("state file %s is not usable (%s); a run would move it aside", path, e)
+            return State(), Warnings()
         aside = f"{path}.bad-{now.strftime('%Y%m%dT%H%M%SZ')}"
         os.replace(path, aside)
         log.warning(
-            "state file %s is not usable (%s); moved it to %s and went on from AWS", path, e, aside
+            "state file %s is not usable (%s); moved it to %s and went on from AWS (%s)",
+            path,
+            e,
+            aside,
+            LOOKED_FOR,
         )
-        return State(), Warnings()
+        return State(PauseRecord(sweep=True)), Warnings()
     check_pauser(state, config)
     return state, warnings
 
 
 def check_state(config: Config) -> None:
     """For check-config: the state file, if there is one, holds no other pauser's record (one
-    that cannot be understood is a run's to move aside)."""
+    that is not a JSON object is a run's to move aside)."""
     with contextlib.suppress(UnusableState):
         check_pauser(load_state(config)[0], config)
 

@@ -1,6 +1,6 @@
 """The pause record in state_table: the items every host and run of the pauser shares, taken
 with the lease (lease.py), read back and checked (record_format.py), left with a conditional
-write; a new item starts from the copy in the state file."""
+write; a new item, or one that cannot be read, starts from the copy in the state file."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .config import Config
 from .decide import Plan
 from .lease import Conflict, Held, Lease, LeasedItem, Unreadable
 from .model import PauseRecord, iso
-from .record_format import Warnings, pause_from_json, pause_to_json
+from .record_format import LOOKED_FOR, Warnings, pause_from_json, pause_to_json
 from .records import merge_pause_records
 
 log = logging.getLogger("autoscaler-pauser")
@@ -51,24 +51,40 @@ class TableRecordStore:
         return self._record(taken, cached)
 
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
+        if lease.unreadable is not None:
+            return self._unreadable(lease.unreadable, cached)
         if lease.data is None:
             return self._new(cached)
-        return self._read(lease.data)
+        try:
+            return self._read(lease.data)
+        except Unreadable as e:
+            return self._unreadable(str(e), cached)
+
+    def _unreadable(self, why: str, cached: PauseRecord) -> PauseRecord:
+        """A record that cannot be read: its head is copied aside (not by a dry run), and the
+        run goes on from this host's copy, else from AWS, looking for the failsafe's schedules
+        the record held."""
+        moved = "" if self.dry_run else f"; copied its item to {self.item.set_aside()!r}"
+        start = "its copy in " + self.config.state_file if not cached.fresh else "AWS"
+        self.warnings.append(f"{why}{moved}; this run goes on from {start}, and {LOOKED_FOR}")
+        return replace(self._new(cached, quiet=True), sweep=True)
 
     def _read(self, data: dict[str, Any]) -> PauseRecord:
         """The record of the item, checked, as this pauser's; its warnings kept for the run."""
         try:
-            record, self.warnings = pause_from_json(data, self.where)
+            record, warnings = pause_from_json(data, self.where)
         except ValueError as e:
-            raise Unreadable(
-                f"{self.where} is not understood ({e}): fix or delete the item's `record`"
-            ) from e
+            raise Unreadable(f"{self.where} is not understood ({e})") from e
+        self.warnings += warnings
         return replace(record, pauser=self.config.pauser_name)
 
-    def _new(self, cached: PauseRecord) -> PauseRecord:
+    def _new(self, cached: PauseRecord, quiet: bool = False) -> PauseRecord:
         """The record of a new item: the state file's copy."""
         if not cached.fresh:
-            log.info("%s is new: it starts from the copy in %s", self.where, self.config.state_file)
+            if not quiet:
+                log.info(
+                    "%s is new: it starts from the copy in %s", self.where, self.config.state_file
+                )
             return replace(cached, pauser=self.config.pauser_name)
         return PauseRecord(pauser=self.config.pauser_name)
 

@@ -44,6 +44,9 @@ LAMBDA_RESERVE_SECONDS = HUNG_CALL_SECONDS + 2
 
 # A host whose clock is further than this from AWS's goes by AWS's, and says so.
 CLOCK_SKEW_SECONDS = 2
+# How far apart two hosts' runs may place one moment: each goes by AWS's clock, or by its own
+# within CLOCK_SKEW_SECONDS of it. A lease or a time further ahead than that cannot be true.
+CLOCK_SLACK_SECONDS = 2 * CLOCK_SKEW_SECONDS
 
 
 def failsafe_lead(interval: float) -> float:

@@ -53,7 +53,7 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # The IAM row (docs/iam.md) of a pauser whose record is in a DynamoDB table, as the stack's is; and
 # iam-policy.json's statements that FailsafeMinutes adds to it.
 STATE_TABLE_ROW = "both, with the pause record in `state_table`"
-FAILSAFE_SIDS = ("FailsafeSchedules", "PassFailsafeRole")
+FAILSAFE_SIDS = ("FailsafeSchedules", "FindLostFailsafeSchedules", "PassFailsafeRole")
 FAILSAFE_ON = {"FailsafeMinutes": "30"}
 # iam-policy.json's statement that ClusterTablesTag adds.
 TAGS_SIDS = ("ReadBackupClusterTags",)

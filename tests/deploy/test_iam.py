@@ -41,8 +41,10 @@ from tests.support.world import REGION, World, add_table, register
 ECS_TARGET = "ecs:service:DesiredCount"
 
 # Actions the policy grants on "*": IAM cannot limit them to the tool's resources (scalable
-# targets have no ARN before 2023, alarms are named by Application Auto Scaling).
+# targets have no ARN before 2023, alarms are named by Application Auto Scaling, ListSchedules
+# takes no resource).
 UNSCOPED = {
+    "scheduler:ListSchedules",
     "elasticmapreduce:ListClusters",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:RegisterScalableTarget",
@@ -232,6 +234,17 @@ def night(
         assert run() == 0 and service.desired() == 2  # resumed by hand: leftover tag cleared
         service.set_desired(0)
         assert run(RESUME_COUNT="4") == 0 and service.desired() == 4  # nothing saved
+    if state_table:  # the record damaged by hand: its item copied aside, the record made anew
+        region = service.kw["region_name"]
+        name = f"ecs:{region}/{service.cluster}/{service.service}" if ecs else "autoscaler-pauser"
+        state.dynamodb.update_item(
+            TableName=env["STATE_TABLE"],
+            Key={"name": {"S": name}},
+            UpdateExpression="SET #r = :r",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":r": {"B": b"not a record"}},
+        )
+        assert run() == 0
     assert run("status") == 0
     calls = frozenset((r.service, r.operation) for r in requests)
     return Night(calls, tuple(requests), load_config(None, environ()))

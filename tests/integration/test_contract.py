@@ -10,7 +10,8 @@ keeps within EMR's tag alphabet and lengths (checked too); the pause record is i
 and its items hold 400 bytes each, so that it goes on over several items as a fleet's does; the
 failsafe and the metrics are on, and the failsafe moves to another group mid-pause; the events
 go to a bus of the longest name, given by its ARN. Every schedule's at() is checked against the
-request's own time, the night's clock.
+request's own time, the night's clock. At the end the record is damaged by hand, and copied
+aside.
 """
 
 from __future__ import annotations
@@ -133,6 +134,16 @@ def test_a_night_with_every_feature_sends_only_requests_aws_takes(world, night, 
     assert night(half + 3, FAILSAFE_GROUP=NEW_GROUP) == 0  # steady, running
     assert "autoscaler_pauser_paused 0" in (tmp_path / "autoscaler-pauser.prom").read_text()
     assert int(world.pause_item(STATE_TABLE)[PAUSER]["parts"]) == 1, "a resumed record is small"
+    world.dynamodb.update_item(  # the record damaged by hand: copied aside, then written anew
+        TableName=STATE_TABLE,
+        Key={"name": {"S": PAUSER}},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":r": {"B": b"not a record"}},
+    )
+    assert night(half + 4, FAILSAFE_GROUP=NEW_GROUP) == 0
+    aside = {"name": {"S": PAUSER + lease.ASIDE}}
+    assert world.dynamodb.get_item(TableName=STATE_TABLE, Key=aside)["Item"]["record"]["B"]
 
     contract = night.contract
     assert contract.violations == [], "requests AWS would refuse:\n" + contract.report()

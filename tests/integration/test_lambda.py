@@ -200,15 +200,18 @@ def test_each_run_logs_a_line_whose_metrics_cloudwatch_reads_embedded_in_it(
 
 
 def test_no_line_of_a_function_speaks_of_a_host(function, capsys):
-    """The record deleted during a pause: the function starts it again from the copy an earlier
-    invocation left in /tmp, and says so without speaking of a host."""
+    """The record deleted, then damaged, during a pause: the function starts it again from the
+    copy an earlier invocation left in /tmp, and says so without speaking of a host."""
     w = function
     w.create_service(desired=3)
     w.start_cluster("nightly-backup-users")
     assert invoke()["exit"] == 0 and w.desired() == 0
     w.dynamodb.delete_item(TableName=TABLE, Key={"name": {"S": ITEM}})
-    assert invoke("r-2")["exit"] == 0 and w.desired() == 0
+    assert invoke("r-2")["exit"] == 0
+    w.set_record(ITEM, {"scopes": []}, TABLE)
+    assert invoke("r-3")["exit"] == 0 and w.desired() == 0
     messages = [line["message"] for line in log_lines(capsys)]
     new = [m for m in messages if "is new: it starts from the copy in " in m]
     assert len(new) == 1 and new[0].endswith("/state/state.json"), messages
+    assert any("ignored the scopes in the pause record" in m for m in messages)
     assert not [m for m in messages if "host" in m], messages

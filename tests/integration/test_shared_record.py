@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autoscaler_pauser.cli import main
-from autoscaler_pauser.lease import Conflict, Held, Lease, LeasedItem
+from autoscaler_pauser.lease import PART, Conflict, Held, Lease, LeasedItem
 from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension, iso
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
 from autoscaler_pauser.timing import LEASE_SECONDS
@@ -99,30 +99,51 @@ def packed(text: str) -> dict:
     return {"B": zlib.compress(text.encode())}
 
 
+def run_in_a_backup_with(world, host, capsys, record: dict) -> str:
+    """A run of the pauser 'p', a backup running, its item's record as given: its stderr."""
+    world.create_service(desired=3)
+    world.start_cluster("nightly-backup-a")
+    put_record(world, record)
+    capsys.readouterr()
+    assert host.run(PAUSER_NAME="p") == 0
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "record, why",
     [
-        (packed('{"paused": true}'), "it names no format of the pause record"),
-        (packed('{"format": 2, "scopes": {"*": {"paused_at": "now"}}}'), "'paused_at' is not a"),
-        (packed('{"format": 7}'), "unknown format 7"),
+        (packed('{"paused": true}'), "no field of a pause record in it"),
         (packed("{not json"), "Expecting property name"),
         ({"S": '{"format": 2}'}, "not a compressed record"),
         ({"B": b"not zlib"}, "not a compressed record"),
     ],
 )
-def test_a_pause_record_that_cannot_be_understood_stops_the_run_before_any_change(
+def test_a_pause_record_that_cannot_be_read_is_copied_aside_and_the_run_goes_on(
     world, hosts, capsys, record, why
 ):
-    a, _ = hosts
-    world.create_service(desired=3)
-    world.start_cluster("nightly-backup-a")
-    put_record(world, record)
-    capsys.readouterr()
-    assert a.run(PAUSER_NAME="p") == 1
-    err = capsys.readouterr().err
+    err = run_in_a_backup_with(world, hosts[0], capsys, record)
     assert f"the pause record 'p' in {TABLE} is not understood (" in err and why in err, err
-    assert "fix or delete the item's `record`" in err
-    assert world.desired() == 3, "nothing was changed"
+    assert f"copied its item to 'p{PART}0'; this run goes on from AWS" in err
+    assert world.desired() == 0, "paused: the backup runs"
+    aside = world.dynamodb.get_item(TableName=TABLE, Key={"name": {"S": f"p{PART}0"}})["Item"]
+    assert aside["record"] == record and aside["version"] == {"N": "4"}
+    assert world.pause_item(TABLE)["p"]["record"]["format"] == 2, "a new record written"
+
+
+@pytest.mark.parametrize(
+    "record, why",
+    [
+        (packed('{"format": 2, "scopes": {"*": {"paused_at": "now"}}}'), "'now' is not a time"),
+        (packed('{"format": 7}'), "7 is not 2; read as format 2"),
+    ],
+)
+def test_a_field_of_the_pause_record_that_cannot_be_understood_is_set_aside(
+    world, hosts, capsys, record, why
+):
+    err = run_in_a_backup_with(world, hosts[0], capsys, record)
+    assert "WARNING ignored the " in err and f"in the pause record 'p' in {TABLE}" in err, err
+    assert why in err
+    assert world.desired() == 0
 
 
 def test_a_steady_run_with_state_table_makes_four_calls(world, hosts):

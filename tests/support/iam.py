@@ -156,6 +156,7 @@ RESOURCES: dict[tuple[str, str], Callable[[Request], list[str]]] = {
     ("events", "PutEvents"): lambda r: [
         _bus(r, e.get("EventBusName")) for e in r.params["Entries"]
     ],
+    ("scheduler", "ListSchedules"): lambda r: [ANY],
 }
 
 

@@ -78,6 +78,7 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
                 "orders", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", {"j-1": "n"}, Ended.CONFIG
             ),
         ),
+        sweep=True,
     )
     data = pause_to_json(record)
     fields = set(data) | {f for scope in data["scopes"].values() for f in scope}

@@ -1,6 +1,6 @@
 """The state file read back (state_file.py, record_format.py): what a run wrote reads back as
-it was, and content that cannot be understood is refused with what is wrong with it, never half
-read."""
+it was; a field that cannot be understood is set aside alone, named in a warning, and the rest is
+read; only content that is not a JSON object is refused."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from autoscaler_pauser.model import (
     iso,
     parse_iso,
 )
+from autoscaler_pauser.record_format import UNKNOWN_DUE, times_as_of
 from autoscaler_pauser.state_file import (
     STATE_VERSION,
     UnusableState,
@@ -134,125 +135,202 @@ def test_a_setting_no_target_can_have_is_left_out_with_a_warning(name):
     assert len(warnings) == 1 and says in warnings[0] and WHERE in warnings[0]
 
 
-def _version2(**pause) -> dict:
-    return {"version": 2, "run": {}, "pause": {"format": 2, **pause}}
+def test_content_that_is_not_a_json_object_is_refused():
+    for data in ([1, 2, 3], "paused", None):
+        with pytest.raises(ValueError, match="not a JSON object"):
+            state_from_json(data, WHERE)
 
 
-def _schedule(**fields) -> dict:
-    schedule = {"due": DUE, "group": "g", "region": "us-east-1", **fields}
-    return _pause(**{KEY: {"schedule": schedule}})
+def test_an_object_with_no_field_of_a_state_file_is_refused():
+    for data in ({}, {"paused": True, "paused_at": TIME, "saved": {KEY: 3}}):
+        with pytest.raises(ValueError, match="no field of a state file"):
+            state_from_json(data, WHERE)
 
 
-# name -> (the file's JSON content, what the error says is wrong)
-INVALID = {
-    "a list": ([1, 2, 3], "not a JSON object"),
-    "a string": ("paused", "not a JSON object"),
-    "null": (None, "not a JSON object"),
-    "an empty object": ({}, "names no version of the state format"),
-    "the records' fields side by side": (
-        {"paused": True, "paused_at": TIME, "saved": {KEY: 3}},
-        "names no version of the state format",
+SCHEDULED = ("pause", "scopes", "*", "targets", KEY, "schedule")
+REPLACING = ("pause", "scopes", "orders", "targets", READ, "schedule")  # moved: replaces one
+KEEPS_ALL = frozenset({KEY, READ})
+# name -> (the field's path in a whole state file, the value put there (DELETE: taken out), what
+# the warning names, the saved settings left, whether the run looks for lost schedules)
+DELETE = object()
+ASIDE = {
+    "format as text": (("pause", "format"), "2", "the format", KEEPS_ALL, False),
+    "no format": (("pause", "format"), DELETE, "the format", KEEPS_ALL, False),
+    "a newer format": (("pause", "format"), 3, "the format", KEEPS_ALL, False),
+    "pauser a number": (("pause", "pauser"), 7, "the pauser", KEEPS_ALL, False),
+    "scopes a list": (("pause", "scopes"), [], "the scopes", frozenset(), True),
+    "a scope a list": (("pause", "scopes", "*"), [], "scope '*'", {READ}, True),
+    "alarm a number": (("pause", "scopes", "*", "alarm"), 1, "'alarm'", KEEPS_ALL, False),
+    "ignored a string": (("pause", "scopes", "*", "ignored"), "j-0", "'ignored'", KEEPS_ALL, False),
+    "holding a number": (("pause", "scopes", "*", "holding"), 1, "'holding'", KEEPS_ALL, False),
+    "targets a list": (
+        ("pause", "scopes", "orders", "targets"),
+        [],
+        "the targets of scope 'orders'",
+        {KEY},
+        True,
     ),
-    "a newer version": ({"version": 99}, "unknown version 99"),
-    "a version as text": ({"version": "2"}, "unknown version '2'"),
-    "pause not an object": ({"version": 2, "pause": [], "run": {}}, "'pause' or 'run'"),
-    "run missing": ({"version": 2, "pause": {"format": 2}}, "'pause' or 'run'"),
-    "a record of no format": (
-        {"version": 2, "run": {}, "pause": {"saved": {KEY: 3}}},
-        "names no format of the pause record",
+    "an entry a number": (
+        ("pause", "scopes", "*", "targets", KEY),
+        3,
+        f"entry of {KEY}",
+        {READ},
+        True,
     ),
-    "a newer record format": (_version2(format=3), "unknown format 3"),
-    "pauser a number": (_version2(pauser=7), "'pauser' is not a name"),
-    "scopes a list": (_version2(scopes=[]), "'scopes' is not an object"),
-    "a scope a list": (_version2(scopes={"*": []}), "scope '*' is not an object"),
-    "paused_at a date": (_version2(scopes={"*": {"paused_at": "2026-11-26"}}), "'paused_at'"),
-    "paused_at unpadded": (
-        _version2(scopes={"*": {"paused_at": "2026-1-6T1:2:3Z"}}),
-        "'paused_at'",
-    ),
-    "paused_at a week date": (
-        _version2(scopes={"*": {"paused_at": "2026-W48-1T13:09:45Z"}}),
-        "'paused_at'",
-    ),
-    "paused_at Feb 30": (
-        _version2(scopes={"*": {"paused_at": "2026-02-30T00:00:00Z"}}),
-        "'paused_at'",
-    ),
-    "last_seen a number": (
-        _version2(scopes={"*": {"paused_at": TIME, "last_seen": 1}}),
-        "'last_seen' is not a time",
-    ),
-    "alarm a number": (_version2(scopes={"*": {"alarm": 1}}), "'alarm' is not a text"),
-    "ignored a string": (_version2(scopes={"*": {"ignored": "j-1"}}), "'ignored' is not a list"),
-    "targets a list": (_version2(scopes={"*": {"targets": []}}), "'targets' is not an object"),
-    "an entry a number": (_pause(**{KEY: 3}), f"the entry of {KEY!r} is not an object"),
-    "a schedule without due": (_pause(**{KEY: {"schedule": {}}}), "has no due time"),
-    "a schedule due yesterday": (_schedule(due="yesterday"), "has no due time"),
-    "a schedule without group": (_schedule(group=None), "has no group"),
-    "a schedule group ending in a newline": (_schedule(group="g\n"), "has no group"),
-    "a schedule region ending in a newline": (
-        _schedule(region="us-east-1\n"),
-        "has no region",
-    ),
-    "a schedule name ending in a newline": (_schedule(name="n\n"), "a name no schedule can have"),
-    "a schedule group with spaces": (_schedule(group="a b"), "has no group"),
-    "a schedule in no region": (_schedule(region="mars"), "has no region"),
-    "a schedule name too long": (_schedule(name="n" * 65), "a name no schedule can have"),
-    "unset as text": (_schedule(unset="yes"), "'unset' that is not true or false"),
-    "replaces an object": (_schedule(replaces={"due": DUE}), "replaces no list of schedules"),
-    "replaces a list of names": (_schedule(replaces=["n"]), "replaces no list of schedules"),
-    "replaces one without a group": (
-        _schedule(replaces=[{"due": DUE, "region": "us-east-1"}]),
+    "a schedule a list": (SCHEDULED, [], f"the schedule of {KEY}", KEEPS_ALL, True),
+    "a schedule without group": ((*SCHEDULED, "group"), None, "has no group", KEEPS_ALL, True),
+    "a schedule group ending in a newline": (
+        (*SCHEDULED, "group"),
+        "autoscaler-pauser\n",
         "has no group",
+        KEEPS_ALL,
+        True,
     ),
-    "clusters a list": (_version2(clusters=["j-1"]), "'clusters' is not an object"),
-    "a cluster's tables a string": (_version2(clusters={"j-1": "orders"}), "tables of cluster"),
-    "clusters_tag a list": (_version2(clusters_tag=[]), "'clusters_tag' is not a text"),
+    "a schedule with spaces in its group": (
+        (*SCHEDULED, "group"),
+        "a b",
+        "has no group",
+        KEEPS_ALL,
+        True,
+    ),
+    "a schedule in no region": ((*SCHEDULED, "region"), "mars", "has no region", KEEPS_ALL, True),
+    "a schedule name too long": ((*SCHEDULED, "name"), "n" * 65, "the name of", KEEPS_ALL, True),
+    "a schedule due as a person writes it": (
+        (*SCHEDULED, "due"),
+        "2026-12-06 02:00",
+        "the due time of",
+        KEEPS_ALL,
+        False,
+    ),
+    "a schedule due yesterday": (
+        (*SCHEDULED, "due"),
+        "yesterday",
+        "the due time of",
+        KEEPS_ALL,
+        False,
+    ),
+    "a schedule without due": ((*SCHEDULED, "due"), DELETE, "the due time of", KEEPS_ALL, False),
+    "unset as text": ((*SCHEDULED, "unset"), "yes", "'unset'", KEEPS_ALL, False),
+    "clusters a list": (("pause", "clusters"), ["j-1"], "the clusters", KEEPS_ALL, False),
+    "a cluster's tables a string": (
+        ("pause", "clusters", "j-1"),
+        "orders",
+        "the tables of cluster 'j-1'",
+        KEEPS_ALL,
+        False,
+    ),
+    "a schedule name ending in a newline": (
+        (*SCHEDULED, "name"),
+        "n\n",
+        "the name of",
+        KEEPS_ALL,
+        True,
+    ),
+    "replaces an object": ((*REPLACING, "replaces"), {"due": DUE}, "replaces", KEEPS_ALL, True),
+    "replaces a list of names": (
+        (*REPLACING, "replaces"),
+        ["n"],
+        f"schedule of {READ}",
+        KEEPS_ALL,
+        True,
+    ),
+    "replaces one without a group": (
+        (*REPLACING, "replaces"),
+        [{"due": DUE, "region": "us-east-1"}],
+        "has no group",
+        KEEPS_ALL,
+        True,
+    ),
+    "clusters_tag a list": (("pause", "clusters_tag"), [], "'clusters_tag'", KEEPS_ALL, False),
+    "a version as text": (("version",), "2", "the version", KEEPS_ALL, False),
+    "a newer version": (("version",), 99, "the version", KEEPS_ALL, False),
+    "no version": (("version",), DELETE, "the version", KEEPS_ALL, False),
+    "pause a list": (("pause",), [], "the pause record", frozenset(), True),
+    "run missing": (("run",), DELETE, "the run record", KEEPS_ALL, False),
 }
-RUN_INVALID = {
-    "active clusters a string": ({"active_clusters": "j-1"}, "'active_clusters' is not a list"),
-    "active clusters of strings": ({"active_clusters": ["j-1"]}, "not a list of objects"),
+
+
+def damaged(path: tuple[str, ...], value) -> dict:
+    """The whole state a run wrote, with one field put to `value`."""
+    data = written(STATE)
+    *to, last = path
+    place = data
+    for step in to:
+        place = place[step]
+    if value is DELETE:
+        del place[last]
+    else:
+        place[last] = value
+    return data
+
+
+@pytest.mark.parametrize("name", list(ASIDE))
+def test_a_field_that_cannot_be_understood_is_set_aside_alone_and_named(name):
+    path, value, says, kept, sweep = ASIDE[name]
+    state, warnings = state_from_json(damaged(path, value), WHERE)
+    assert len(warnings) == 1, warnings
+    assert says in warnings[0] and WHERE in warnings[0] and warnings[0].startswith("ignored ")
+    assert set(state.pause.saved) == set(kept), "every saved setting the field did not hold stays"
+    assert {k: STATE.pause.saved[k] for k in kept} == state.pause.saved
+    assert state.pause.sweep is sweep
+    if path[:2] != ("pause", "clusters") and path[0] == "pause" and path != ("pause",):
+        assert state.pause.clusters == STATE.pause.clusters
+    if path[0] != "run":
+        assert state.run == STATE.run
+
+
+def test_a_schedule_whose_due_time_is_not_one_is_set_again_or_removed():
+    state, _ = state_from_json(damaged((*SCHEDULED, "due"), "2026-12-06 02:00"), WHERE)
+    schedule = state.pause.schedules[KEY]
+    assert schedule.unset and schedule.due == UNKNOWN_DUE
+    assert (
+        schedule.name == STATE.pause.schedules[KEY].name and schedule.group == "autoscaler-pauser"
+    )
+
+
+def test_a_schedule_that_cannot_be_found_is_left_out_and_looked_for():
+    state, _ = state_from_json(damaged((*SCHEDULED, "region"), "mars"), WHERE)
+    assert KEY not in state.pause.schedules and state.pause.sweep
+    assert state.pause.saved[KEY] == 3
+
+
+RUN_ASIDE = {
+    "active clusters a string": ({"active_clusters": "j-1"}, "'active_clusters'"),
+    "active clusters of strings": ({"active_clusters": ["j-1"]}, "an active cluster"),
     "a cluster's tables a string": (
         {"active_clusters": [{"id": "j-1", "tables": "orders"}]},
-        "a cluster's 'tables' is not a list of names",
+        "an active cluster",
     ),
-    "failed targets a string": ({"failed_targets": "t"}, "'failed_targets' or 'warnings' is not"),
-    "warnings a mapping": ({"warnings": {"a": 1}}, "'failed_targets' or 'warnings' is not a list"),
-    "planned a negative count": ({"planned": -1}, "'planned' is not a count"),
-    "planned a boolean": ({"planned": True}, "'planned' is not a count"),
-    "pending as text": ({"pending": "1"}, "'pending' is not a count"),
-    "pending a fraction": ({"pending": 1.5}, "'pending' is not a count"),
-    "scan a list": ({"scan": ["table/orders"]}, "'scan' is not a list of resource ids and a count"),
-    "scan without ids": ({"scan": {"namespace": 1}}, "'scan' is not a list of resource ids"),
-    "scan ids a string": ({"scan": {"ids": "t", "namespace": 1}}, "'scan' is not a list"),
-    "scan count a boolean": ({"scan": {"ids": [], "namespace": True}}, "'scan' is not a list"),
+    "failed targets a string": ({"failed_targets": "t"}, "'failed_targets'"),
+    "warnings a mapping": ({"warnings": {"a": 1}}, "'warnings'"),
+    "planned a negative count": ({"planned": -1}, "'planned'"),
+    "planned a boolean": ({"planned": True}, "'planned'"),
+    "pending as text": ({"pending": "1"}, "'pending'"),
+    "pending a fraction": ({"pending": 1.5}, "'pending'"),
+    "scan a list": ({"scan": ["table/orders"]}, "'scan'"),
+    "scan without ids": ({"scan": {"namespace": 1}}, "'scan'"),
+    "scan ids a string": ({"scan": {"ids": "t", "namespace": 1}}, "'scan'"),
+    "scan count a boolean": ({"scan": {"ids": [], "namespace": True}}, "'scan'"),
 }
 # a time that is not one as the tool writes it: local, without seconds, a date, a number
 NOT_TIMES = ["2026-11-26T03:00:00", "2026-11-26T03:00Z", "2026-11-26", 1764126000, "yesterday"]
 for _name in ("last_action_at", "last_success_at", "last_run_at", "scanned_at"):
     for _value in NOT_TIMES:
-        RUN_INVALID[f"{_name} {_value!r}"] = (
-            {_name: _value},
-            f"{_name!r} is not a time like 2026-01-31T23:59:00Z",
-        )
+        RUN_ASIDE[f"{_name} {_value!r}"] = ({_name: _value}, f"{_name!r}")
 
 
-@pytest.mark.parametrize("name", list(INVALID))
-def test_content_that_cannot_be_understood_is_refused_saying_what_is_wrong(name):
-    data, reason = INVALID[name]
-    with pytest.raises(ValueError) as e:
-        state_from_json(data, WHERE)
-    assert reason in str(e.value)
-
-
-@pytest.mark.parametrize("name", list(RUN_INVALID))
-def test_a_run_record_field_that_cannot_be_understood_spoils_a_state_that_was_whole(name):
-    """The wrong value in a whole state file: refused, not read around."""
-    data, reason = RUN_INVALID[name]
+@pytest.mark.parametrize("name", list(RUN_ASIDE))
+def test_a_run_record_field_that_cannot_be_understood_is_read_as_before_any_run(name):
+    data, says = RUN_ASIDE[name]
     whole = written(STATE)
-    with pytest.raises(ValueError) as e:
-        state_from_json({**whole, "run": {**whole["run"], **data}}, WHERE)
-    assert reason in str(e.value)
+    state, warnings = state_from_json({**whole, "run": {**whole["run"], **data}}, WHERE)
+    assert len(warnings) == 1 and says in warnings[0], warnings
+    [field] = data
+    default = getattr(RunRecord(), field)
+    assert getattr(state.run, field) == default
+    rest = [f.name for f in dataclasses.fields(RunRecord) if f.name != field]
+    assert all(getattr(state.run, f) == getattr(STATE.run, f) for f in rest)
+    assert state.pause == STATE.pause
 
 
 # name -> (the file's bytes, what the error says is wrong)
@@ -303,3 +381,42 @@ def test_parse_iso_reads_only_what_iso_writes(text: object, parsed: str | None) 
     assert (None if moment is None else str(moment)) == parsed
     if moment is not None:
         assert iso(moment) == text
+
+
+NOW = parse_iso("2026-11-26T03:10:00Z")
+# name -> (the scope's paused_at and last_seen as read, whether each is read as now)
+TIMES = {
+    "both in the past": (("2026-11-26T03:00:00Z", "2026-11-26T03:09:00Z"), (False, False)),
+    "a few seconds ahead, as another host's clock may be": (
+        ("2026-11-26T03:10:03Z", "2026-11-26T03:10:04Z"),
+        (False, False),
+    ),
+    "paused_at in 2099": (("2099-01-01T00:00:00Z", "2026-11-26T03:09:00Z"), (True, False)),
+    "last_seen a minute ahead": (("2026-11-26T03:00:00Z", "2026-11-26T03:11:00Z"), (False, True)),
+    "paused_at a date": (("2026-11-26", "2026-11-26T03:09:00Z"), (True, False)),
+    "last_seen a number": (("2026-11-26T03:00:00Z", "1764126000"), (False, True)),
+}
+
+
+@pytest.mark.parametrize("name", list(TIMES))
+def test_a_pause_time_that_cannot_be_true_is_read_as_now_with_a_warning(name):
+    (paused_at, last_seen), as_now = TIMES[name]
+    record = PauseRecord(holds={"orders": Hold(paused_at, last_seen, ("j-1",))}, fresh=False)
+    read, warnings = times_as_of(record, NOW, WHERE)
+    hold = read.holds["orders"]
+    for field, given, now in (
+        ("paused_at", paused_at, as_now[0]),
+        ("last_seen", last_seen, as_now[1]),
+    ):
+        assert getattr(hold, field) == (iso(NOW) if now else given)
+        said = [w for w in warnings if f"the {field} of scope 'orders' in {WHERE}" in w]
+        assert len(said) == int(now), warnings
+        assert all("read as now, 2026-11-26T03:10:00Z (AWS's clock)" in w for w in said)
+    assert hold.holding == ("j-1",)
+
+
+def test_a_hand_written_paused_at_is_kept_as_text_until_read_against_aws_s_clock():
+    data = damaged(("pause", "scopes", "orders", "paused_at"), "2026-11-26 03:00")
+    state, warnings = state_from_json(data, WHERE)
+    assert warnings == [] and state.pause.holds["orders"].paused_at == "2026-11-26 03:00"
+    assert state.pause.paused, "a pause whose start is not known is still a pause"
