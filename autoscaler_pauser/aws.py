@@ -266,6 +266,12 @@ class AwsClock:
                 )
         return self.host() + timedelta(seconds=self.offset or 0.0)
 
+    @property
+    def ahead(self) -> float:
+        """How many seconds this host's clock is ahead of the one the run goes by (0 within
+        CLOCK_SKEW_SECONDS of AWS's): for `status`, which reads the times the run records."""
+        return -(self.offset or 0.0)
+
 
 class SessionError(Exception):
     """The AWS profile asked for, or the AWS config files, cannot be used: a problem the user

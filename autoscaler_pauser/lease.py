@@ -26,7 +26,7 @@ from typing import Any
 from .aws import AwsError, aws_error, backoff, error_code
 from .keys import PART_MARK
 from .model import iso
-from .timing import TRIES
+from .timing import CLOCK_SLACK_SECONDS, TRIES
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -39,6 +39,14 @@ ASIDE = f"{PART}0"
 
 
 @dataclass(frozen=True)
+class Held:
+    """Another run holds the lease."""
+
+    holder: str
+    until: int
+
+
+@dataclass(frozen=True)
 class Lease:
     """The record as the lease found it, and what a write must be conditional on."""
 
@@ -47,14 +55,7 @@ class Lease:
     until: int  # Unix seconds
     parts: int = 1  # the items the record is in
     unreadable: str | None = None  # why the record there could not be read
-
-
-@dataclass(frozen=True)
-class Held:
-    """Another run holds the lease."""
-
-    holder: str
-    until: int
+    overridden: Held | None = None  # a lease taken although held: it could not be true
 
 
 class Conflict(Exception):
@@ -91,8 +92,9 @@ class LeasedItem:
 
     def take(self, now: datetime) -> Lease | Held:
         """The lease and the record, unless another run holds the lease. `now` is AWS's
-        time, which every host's run compares the lease with. A record that cannot be read is
-        not (`unreadable`): see set_aside."""
+        time, which every host's run compares the lease with. A lease that runs out further
+        ahead than one lease from now cannot have been taken by a run: it is taken over
+        (`overridden`). A record that cannot be read is not (`unreadable`): see set_aside."""
         stamp, until = int(now.timestamp()), int(now.timestamp()) + self.seconds
         try:
             resp = self.dynamodb.update_item(
@@ -100,14 +102,16 @@ class LeasedItem:
                 Key=self.key,
                 UpdateExpression="SET lease_holder = :me, lease_until = :until",
                 ConditionExpression=(
-                    "attribute_not_exists(lease_until) OR lease_until < :now OR lease_holder = :me"
+                    "attribute_not_exists(lease_until) OR lease_until < :now OR "
+                    "lease_until > :far OR lease_holder = :me"
                 ),
                 ExpressionAttributeValues={
                     ":me": {"S": self.holder},
                     ":until": {"N": str(until)},
                     ":now": {"N": str(stamp)},
+                    ":far": {"N": str(until + CLOCK_SLACK_SECONDS)},
                 },
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as e:
@@ -115,15 +119,17 @@ class LeasedItem:
             if item is None:
                 raise aws_error("UpdateItem", e) from e
             return Held(item.get("lease_holder", {}).get("S", "?"), _number(item, "lease_until"))
-        new = resp.get("Attributes", {})
+        old = resp.get("Attributes", {})  # the item as it was: its record is the same
+        held = Held(old.get("lease_holder", {}).get("S", "?"), _number(old, "lease_until"))
+        overridden = held if held.until > until + CLOCK_SLACK_SECONDS else None
         try:
-            data, version, parts = self._record(new)
+            data, version, parts = self._record(old)
         except Conflict as e:  # no run writes while another holds the lease
             raise AwsError(f"{e}, though this run holds the lease") from e
         except Unreadable as e:
-            version, parts = _number(new, "version"), max(1, _number(new, "parts"))
-            return Lease(None, version, until, parts, str(e))
-        return Lease(data, version, until, parts)
+            version, parts = _number(old, "version"), max(1, _number(old, "parts"))
+            return Lease(None, version, until, parts, str(e), overridden)
+        return Lease(data, version, until, parts, overridden=overridden)
 
     def read(self) -> Lease:
         """The record and its version, without the lease (a dry run, a lost race)."""

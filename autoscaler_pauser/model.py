@@ -238,6 +238,10 @@ class RunRecord:
     pending: int = 0  # of those, the ones left for the next run: its time for writes was spent
     scan: Scan | None = None  # the last read of the whole dynamodb namespace, and when
     scanned_at: str | None = None
+    skipped: int = 0  # runs skipped in a row since the last run (another held the record)
+    skipped_at: str | None = None  # the last of them
+    skipped_by: str | None = None  # who held the record then
+    clock_ahead: float = 0.0  # seconds this host's clock was ahead of AWS's at the last run
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ log = logging.getLogger("autoscaler-pauser")
 class RecordStore(Protocol):
     warnings: Warnings  # what reading the record ignored
     where: str  # where the record is, for a log line
+    held_by: str | None  # who held the record when take() found it held
 
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord | None:
         """The record for this run, or None when another run holds it (this run is skipped).
@@ -45,7 +46,7 @@ class FileRecordStore:
     def __init__(self, config: Config, write: Callable[[PauseRecord], None]):
         self.pauser, self.write = config.pauser_name, write
         self.warnings = Warnings()
-        self.where = f"state file {config.state_file}"
+        self.where, self.held_by = f"state file {config.state_file}", None
 
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord:
         return replace(cached, pauser=self.pauser)

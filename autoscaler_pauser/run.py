@@ -153,7 +153,7 @@ class Run:
             self._warn(self.clock.warnings)
             pause = self.store.take(self.state.pause, self.started)
             if pause is None:
-                return Exit.OK
+                return self._skipped()
             pause, times = times_as_of(pause, self.started, self.store.where)
             self._warn(self.store.warnings + times)
             reading = observe_and_decide(
@@ -394,6 +394,13 @@ class Run:
                 schedules.pop(key, None)
         return schedules
 
+    def _skipped(self) -> Exit:
+        """Another run holds the record: skipped, exit 0, counted for `status --check`."""
+        run, by, ahead = self.state.run, self.store.held_by, self.clock.ahead
+        run = replace(run, skipped=run.skipped + 1, skipped_at=iso(self.started), skipped_by=by)
+        write_state(self.config, State(self.state.pause, replace(run, clock_ahead=ahead)), False)
+        return Exit.OK  # in the state file's run record, not the metrics: no run was made
+
     def _failed(self, e: Exception, pause: PauseRecord) -> Exit:
         error = str(e) if isinstance(e, AwsError) else f"run failed: {type(e).__name__}: {e}"
         log.error("%s; the autoscaler was left as it is", error)
@@ -407,6 +414,8 @@ class Run:
         seconds, calls = time.monotonic() - self.began, self.aws.calls - self.calls
         before = self.state.pause
         durable = (after.pause.saved, after.pause.schedules) != (before.saved, before.schedules)
+        run = replace(after.run, skipped=0, skipped_at=None, skipped_by=None)  # this one ran
+        after = State(after.pause, replace(run, clock_ahead=self.clock.ahead))
         return self.dry_run or record(self.config, after, seconds, calls, ended, durable, changes)
 
     def _write_pause(self, pause: PauseRecord) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -71,8 +72,8 @@ def state_from_json(data: Any, where: str) -> tuple[State, Warnings]:
     return State(record, run_from_json(run, read)), read.warnings
 
 
-RUN_TIMES = ("last_action_at", "last_success_at", "last_run_at", "scanned_at")
-RUN_COUNTS = ("planned", "pending")
+RUN_TIMES = ("last_action_at", "last_success_at", "last_run_at", "scanned_at", "skipped_at")
+RUN_COUNTS = ("planned", "pending", "skipped")
 
 
 def run_from_json(data: Mapping[str, Any], read: Reader) -> RunRecord:
@@ -96,12 +97,18 @@ def run_from_json(data: Mapping[str, Any], read: Reader) -> RunRecord:
             read.aside(f"the run's {name!r}", value, "is not a list", "read as none")
             value = []
         fields[name] = tuple(map(str, value))
+    ahead = data.get("clock_ahead", 0.0)
+    if isinstance(ahead, bool) or not isinstance(ahead, (int, float)) or not math.isfinite(ahead):
+        read.aside("the run's 'clock_ahead'", ahead, "is not a number", "read as 0")
+        ahead = 0.0
     return RunRecord(
         last_action=str(data.get("last_action", "none")),
         last_result=_optional_text(data.get("last_result")),
         last_error=_optional_text(data.get("last_error")),
+        skipped_by=_optional_text(data.get("skipped_by")),
         active_clusters=_clusters(data.get("active_clusters", []), read),
         scan=_scan(data.get("scan"), read),
+        clock_ahead=float(ahead),
         **fields,
     )
 

@@ -4,7 +4,7 @@ container's health check."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import Exit
@@ -28,16 +28,20 @@ def duration(seconds: float) -> str:
 
 
 def status_report(state: State, config: Config, now: datetime) -> dict[str, Any]:
-    """The state file, with how old the last run is: recent means within three intervals (at
-    least three minutes), and healthy means recent and successful."""
+    """The state file, with how old the last run is by the clock the runs went by (AWS's: this
+    host's, less how far it was ahead at the last run): recent means within three intervals (at
+    least three minutes); `skipping`: the runs since then were skipped, the last of them
+    recent; healthy means recent and successful."""
     if state.pause.fresh:
         return {"never_ran": True, "state_file": config.state_file, "healthy": False}
     data = state_to_json(state)
-    last = parse_iso(state.run.last_run_at)
-    age = (now - last).total_seconds() if last else None
+    run, now = state.run, now - timedelta(seconds=state.run.clock_ahead)
+    window = max(3 * config.interval, 180)
+    age, skip_age = (_age(t, now) for t in (run.last_run_at, run.skipped_at))
     data["never_ran"] = False
     data["last_run_age_seconds"] = age
-    data["recent"] = age is not None and age <= max(3 * config.interval, 180)
+    data["recent"] = age is not None and age <= window
+    data["skipping"] = not data["recent"] and skip_age is not None and skip_age <= window
     data["healthy"] = data["recent"] and state.run.last_result == "ok"
     data["paused"] = state.pause.paused
     data["paused_seconds"] = paused_seconds(state.pause, now)
@@ -58,6 +62,11 @@ def scope_kinds(state: State, scope: str) -> list[str]:
     """The kinds of the targets a scope's pause holds saved settings of, by their labels."""
     keys = (key for key in state.pause.saved if scope_of(key) == scope)
     return sorted({label_of(key) for key in keys})
+
+
+def _age(stamp: str | None, now: datetime) -> float | None:
+    moment = parse_iso(stamp)
+    return (now - moment).total_seconds() if moment else None
 
 
 def cmd_status(config: Config, as_json: bool, check: bool, now: datetime, out: Any) -> Exit:
@@ -92,6 +101,11 @@ def status_lines(state: State, config: Config, data: dict[str, Any]) -> list[str
     age = data["last_run_age_seconds"]
     when = f"{run.last_run_at}, {duration(age)} ago" if age is not None else "unknown"
     stale = "" if data["recent"] else "  <- NOT RECENT: is the timer running?"
+    if data["skipping"]:
+        stale = (
+            f"  <- SKIPPED since: {run.skipped:,} runs, the last at {run.skipped_at}, found "
+            f"the pause record held by {run.skipped_by}"
+        )
     action = f"{run.last_action} at {run.last_action_at}" if run.last_action_at else "none yet"
     lines = [
         f"autoscaler:   {head}",

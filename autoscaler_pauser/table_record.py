@@ -28,6 +28,7 @@ class TableRecordStore:
         self.item, self.config, self.dry_run = item, config, dry_run
         self.lease: Lease | None = None
         self.warnings = Warnings()
+        self.held_by: str | None = None
 
     @property
     def where(self) -> str:
@@ -38,16 +39,22 @@ class TableRecordStore:
             return self._record(self.item.read(), cached)
         taken = self.item.take(now)
         if isinstance(taken, Held):
-            until = iso(datetime.fromtimestamp(taken.until, timezone.utc))
+            self.held_by = taken.holder
             log.warning(
-                "another run (%s) holds the pause record %r in %s until %s; this run is skipped",
+                "another run (%s) holds %s until %s; this run is skipped",
                 taken.holder,
-                self.item.name,
-                self.item.table,
-                until,
+                self.where,
+                _time(taken.until),
             )
             return None
         self.lease = taken
+        if taken.overridden is not None:
+            self.warnings.append(
+                f"the lease of {self.where} was held by {taken.overridden.holder} until "
+                f"{_time(taken.overridden.until)}, further ahead than one lease "
+                f"({self.item.seconds} s) from now, {iso(now)} (AWS's clock), which no run "
+                "takes: taken as expired"
+            )
         return self._record(taken, cached)
 
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
@@ -119,3 +126,7 @@ class TableRecordStore:
     def give_back(self) -> None:
         if self.lease is not None and not self.dry_run:
             self.item.give_back()
+
+
+def _time(seconds: int) -> str:
+    return iso(datetime.fromtimestamp(seconds, timezone.utc))

@@ -53,3 +53,21 @@ def test_a_host_ahead_holds_the_pause_for_the_whole_grace(shared):
     assert w.desired() == 0, "a few seconds into a grace of 60: still paused"
     assert "resume waits 60s (resume_grace_seconds)" in r.stderr
     assert "s ahead of AWS's; this run goes by AWS's clock" in r.stderr
+
+
+def test_status_check_on_a_host_8_hours_ahead_is_healthy_after_a_good_run(
+    server_world, moto_server, tmp_path
+):
+    """status goes by the clock the runs recorded, AWS's, not the host's: a container health
+    check on such a host does not restart a pauser that works."""
+    server_world.create_service(desired=3)
+    hours = 8 * 3600
+    env = skewed(base_env(tmp_path, AWS_ENDPOINT_URL=moto_server.url), hours)
+    r = run_tool([], env)
+    assert r.returncode == 0, r.stderr
+    assert "s ahead of AWS's; this run goes by AWS's clock" in r.stderr
+    check = run_tool(["status", "--check"], skewed({"STATE_FILE": env["STATE_FILE"]}, hours))
+    assert check.returncode == 0, check.stdout
+    assert "NOT RECENT" not in check.stdout
+    stale = run_tool(["status", "--check"], skewed({"STATE_FILE": env["STATE_FILE"]}, hours + 600))
+    assert stale.returncode == 1 and "NOT RECENT" in stale.stdout, "ten minutes on: stale"

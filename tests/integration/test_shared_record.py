@@ -15,7 +15,7 @@ from autoscaler_pauser.cli import main
 from autoscaler_pauser.lease import PART, Conflict, Held, Lease, LeasedItem
 from autoscaler_pauser.model import SCALING, SUSPENDED, PauseRecord, Suspension, iso
 from autoscaler_pauser.targets.ecs import SAVED_COUNT_TAG
-from autoscaler_pauser.timing import LEASE_SECONDS
+from autoscaler_pauser.timing import CLOCK_SLACK_SECONDS, LEASE_SECONDS
 from tests.support.clock import Clock
 from tests.support.tool import base_env
 from tests.support.world import READ, REGION, WRITE, add_table, register, targets
@@ -319,3 +319,70 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     assert read.version == 2 and slow._record(read, PauseRecord()) == kept
     assert theirs is not None and isinstance(kept.saved[key_a], Suspension)
     assert EVERY_TABLE not in kept.holds
+
+
+# --- a lease that cannot be true ------------------------------------------------------------------
+
+
+def hold_lease(world, name: str, holder: str, until: datetime) -> None:
+    """The lease set by hand, or by a run that keeps taking it."""
+    world.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"name": {"S": name}},
+        UpdateExpression="SET lease_holder = :h, lease_until = :u",
+        ExpressionAttributeValues={":h": {"S": holder}, ":u": {"N": str(int(until.timestamp()))}},
+    )
+
+
+def test_a_lease_further_ahead_than_one_lease_is_taken_as_expired(world):
+    world.create_state_table(TABLE)
+    a = LeasedItem(world.dynamodb, TABLE, "p", "host-a:1", LEASE_SECONDS)
+    slack = LEASE_SECONDS + CLOCK_SLACK_SECONDS
+    hold_lease(world, "p", "stuck:1", T0 + timedelta(seconds=slack))
+    assert a.take(T0) == Held("stuck:1", int(T0.timestamp()) + slack), "a run's, with slack"
+    far = T0 + timedelta(seconds=slack + 1)
+    hold_lease(world, "p", "stuck:1", far)
+    lease = a.take(T0)
+    assert isinstance(lease, Lease) and lease.overridden == Held("stuck:1", int(far.timestamp()))
+    assert lease.until == int(T0.timestamp()) + LEASE_SECONDS
+
+
+def test_a_lease_held_until_2099_is_taken_and_the_pause_ends_after_the_backup(world, hosts, capsys):
+    a, _ = hosts
+    world.create_service(desired=3)
+    cluster = world.start_cluster("nightly-backup-a")
+    assert a.run() == 0 and world.desired() == 0
+    hold_lease(world, a_name(), "stuck:1", datetime(2099, 1, 1, tzinfo=timezone.utc))
+    world.stop_cluster(cluster)
+    a.clock.advance(minutes=1)
+    capsys.readouterr()
+    assert a.run() == 0
+    err = capsys.readouterr().err
+    assert world.desired() == 3, "resumed after the backup"
+    [warning] = [line for line in err.splitlines() if " WARNING " in line]
+    assert "was held by stuck:1 until 2099-01-01T00:00:00Z, further ahead than one lease" in warning
+    assert "taken as expired" in warning
+    assert "lease_holder" not in world.pause_item(TABLE)[a_name()], "given back at the end"
+
+
+def test_status_check_fails_when_runs_keep_being_skipped_and_says_so(world, hosts, capsys):
+    """A run that keeps taking the lease again (a stuck loop on another host) skips every run
+    of this one: within three intervals the health check is still green, after them it fails,
+    saying the runs are skipped, and by whom."""
+    a, _ = hosts
+    world.create_service(desired=3)
+    assert a.run() == 0
+    for _ in range(4):
+        a.clock.advance(minutes=1)
+        hold_lease(world, a_name(), "stuck:1", a.clock() + timedelta(seconds=40))
+        assert a.run() == 0
+        check = a.run("status", "--check")
+        out = capsys.readouterr().out
+        if a.clock() - T0 <= timedelta(minutes=3):
+            assert check == 0, out
+        else:
+            assert check == 1, out
+            assert "<- SKIPPED since: 4 runs, the last at 2026-11-26T01:04:00Z, found the " in out
+            assert "held by stuck:1" in out
+    a.clock.advance(minutes=1)  # the stuck run stops: the next run gets the record
+    assert a.run() == 0 and a.run("status", "--check") == 0

@@ -307,6 +307,8 @@ RUN_ASIDE = {
     "planned a boolean": ({"planned": True}, "'planned'"),
     "pending as text": ({"pending": "1"}, "'pending'"),
     "pending a fraction": ({"pending": 1.5}, "'pending'"),
+    "skipped as text": ({"skipped": "3"}, "'skipped'"),
+    "clock_ahead as text": ({"clock_ahead": "8h"}, "'clock_ahead'"),
     "scan a list": ({"scan": ["table/orders"]}, "'scan'"),
     "scan without ids": ({"scan": {"namespace": 1}}, "'scan'"),
     "scan ids a string": ({"scan": {"ids": "t", "namespace": 1}}, "'scan'"),
@@ -314,7 +316,7 @@ RUN_ASIDE = {
 }
 # a time that is not one as the tool writes it: local, without seconds, a date, a number
 NOT_TIMES = ["2026-11-26T03:00:00", "2026-11-26T03:00Z", "2026-11-26", 1764126000, "yesterday"]
-for _name in ("last_action_at", "last_success_at", "last_run_at", "scanned_at"):
+for _name in ("last_action_at", "last_success_at", "last_run_at", "scanned_at", "skipped_at"):
     for _value in NOT_TIMES:
         RUN_ASIDE[f"{_name} {_value!r}"] = ({_name: _value}, f"{_name!r}")
 
