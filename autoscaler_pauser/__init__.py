@@ -21,6 +21,9 @@ class Exit(enum.IntEnum):
 EXIT_MEANINGS = {
     Exit.OK: "done, or skipped because another run holds the lock or the lease",
     Exit.FAILURE: "an AWS call or the run failed",
-    Exit.USAGE: "bad config or usage, or a missing Python package; no AWS call was made",
+    Exit.USAGE: (
+        "bad config or usage, or a missing Python package (no AWS call was made), or a pause "
+        "record another pauser holds: nothing was changed"
+    ),
     Exit.STUCK: "paused for longer than max_pause_minutes",
 }

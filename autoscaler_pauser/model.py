@@ -173,6 +173,16 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class Named:
+    """The targets the config of the pauser that wrote a record names: a short digest of each
+    (to tell whether two configs name any target in common) and the first few by name (to say
+    which)."""
+
+    ids: frozenset[str]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PauseRecord:
     """What a resume needs, so it must outlive the host that paused: whose record it is, each
     scope's pause, every paused target's pre-pause setting and failsafe schedule, and the tables
@@ -189,6 +199,7 @@ class PauseRecord:
     # A failsafe schedule may be on AWS that the record lost track of (a field of it set aside,
     # or the record moved aside): the next run lists this pauser's and removes those it lacks.
     sweep: bool = False
+    named: Named | None = None  # what its pauser's config names (state_table's record)
 
     @property
     def paused(self) -> bool:

@@ -36,7 +36,7 @@ from typing import Any
 from .config import SCHEDULER_NAME
 from .config_values import REGION_RE
 from .history import pauses_from_json, pauses_to_json
-from .model import Hold, Pause, PauseRecord, Schedule, Scope, Setting, iso, parse_iso
+from .model import Hold, Named, Pause, PauseRecord, Schedule, Scope, Setting, iso, parse_iso
 from .targets import kind_of, scope_of, setting_of
 from .targets.kind import UnknownTarget
 from .timing import CLOCK_SLACK_SECONDS
@@ -74,6 +74,8 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
         data["clusters_tag"] = record.clusters_tag
     if record.sweep:
         data["sweep"] = True
+    if record.named is not None:
+        data["named"] = {"ids": sorted(record.named.ids), "names": list(record.named.names)}
     return data
 
 
@@ -178,6 +180,7 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
             fresh=False,
             history=tuple(sorted(history, key=lambda p: (p.began, p.scope))),
             sweep=read.lost or sweep is not False,
+            named=_named(data.get("named"), read),
         ),
         read.warnings,
     )
@@ -315,6 +318,20 @@ def _clusters(data: Mapping[str, Any], read: Reader) -> dict[str, tuple[str, ...
             continue
         clusters[str(cluster)] = None if tables is None else tuple(tables)
     return clusters
+
+
+def _named(data: Any, read: Reader) -> Named | None:
+    if data is None:
+        return None
+    ids, names = (data.get(k) if isinstance(data, dict) else None for k in ("ids", "names"))
+    if not _strings(ids) or not _strings(names):
+        read.aside("what its pauser names", data, "is not understood", "read as not known")
+        return None
+    return Named(frozenset(ids), tuple(names))
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def times_as_of(record: PauseRecord, now: datetime, where: str) -> tuple[PauseRecord, Warnings]:

@@ -43,6 +43,7 @@ from .records import (
 )
 from .report import failsafe_lines, moved_line, run_lines
 from .state_file import (
+    StateFileError,
     read_state,
     state_to_json,
     write_json_atomic,
@@ -168,6 +169,9 @@ class Run:
             self._warn(reading.warnings)
             reading.warnings = self.warnings
             acts = self._act(pause, reading)
+        except StateFileError:  # another pauser's record: exit 2, nothing changed
+            self.store.give_back()
+            raise
         except Exception as e:  # nothing was changed: say why, and leave
             return self._failed(e, pause or self.state.pause)
         return self._finish(pause, reading, acts)

@@ -1,10 +1,13 @@
 """The pause record in state_table: the items every host and run of the pauser shares, taken
-with the lease (lease.py), read back and checked (record_format.py), left with a conditional
-write; a new item, or one that cannot be read, starts from the copy in the state file."""
+with the lease (lease.py), read back and checked (record_format.py), held by one pauser only,
+left with a conditional write; a new item, or one that cannot be read, starts from the copy in
+the state file."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -13,11 +16,16 @@ from .aws import AwsError
 from .config import Config
 from .decide import Plan
 from .lease import Conflict, Held, Lease, LeasedItem, Unreadable
-from .model import PauseRecord, iso
+from .model import Named, PauseRecord, iso
 from .record_format import LOOKED_FOR, Warnings, pause_from_json, pause_to_json
 from .records import merge_pause_records
+from .state_file import StateFileError
+from .targets import named_targets
 
 log = logging.getLogger("autoscaler-pauser")
+
+NAMED_ID = 10  # hex digits of a named target's digest: 40 bits, no two alike in a fleet's
+NAMES_KEPT = 5  # named targets the record keeps by name, to say which
 
 
 class TableRecordStore:
@@ -35,8 +43,9 @@ class TableRecordStore:
         return f"the pause record {self.item.name!r} in {self.item.table}"
 
     def take(self, cached: PauseRecord, now: datetime) -> PauseRecord | None:
+        """The record, checked to be this pauser's (else StateFileError: exit 2)."""
         if self.dry_run:
-            return self._record(self.item.read(), cached)
+            return self._ours(self._record(self.item.read(), cached))
         taken = self.item.take(now)
         if isinstance(taken, Held):
             self.held_by = taken.holder
@@ -55,7 +64,14 @@ class TableRecordStore:
                 f"({self.item.seconds} s) from now, {iso(now)} (AWS's clock), which no run "
                 "takes: taken as expired"
             )
-        return self._record(taken, cached)
+        return self._ours(self._record(taken, cached))
+
+    def _ours(self, record: PauseRecord) -> PauseRecord:
+        """The record, held by no other pauser of the same name; what this config names
+        recorded."""
+        ours = named(self.config)
+        check_same_pauser(record.named, ours, self.config, self.where)
+        return replace(record, named=ours)
 
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
         if lease.unreadable is not None:
@@ -130,3 +146,36 @@ class TableRecordStore:
 
 def _time(seconds: int) -> str:
     return iso(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def named(config: Config) -> Named:
+    """What the config names: a digest of each target, and the first few by name."""
+    return named_of(named_targets(config))
+
+
+def named_of(targets: Iterable[str]) -> Named:
+    names = sorted(targets)
+    ids = frozenset(hashlib.sha256(n.encode()).hexdigest()[:NAMED_ID] for n in names)
+    return Named(ids, tuple(names[:NAMES_KEPT]))
+
+
+def check_same_pauser(theirs: Named | None, ours: Named, config: Config, where: str) -> None:
+    """Two pausers of the default name share one record by mistake, and each would give back
+    what the other paused: a record whose pauser names none of this config's targets is not
+    this pauser's (StateFileError: exit 2). One that names any of them is this pauser with its
+    config changed. A pauser given a `name` is the record's whatever its config names."""
+    if config.name or theirs is None or not theirs.ids or not ours.ids or theirs.ids & ours.ids:
+        return
+    raise StateFileError(
+        f"{where} is held by a pauser of the same name, {config.pauser_name!r}, that names "
+        f"{_targets(theirs)}, none of the {_targets(ours)} this config names: two pausers "
+        "share one record, and each would give back what the other paused. Give each pauser "
+        "its own name (the key name, or PAUSER_NAME); if this is that pauser with all its "
+        f"targets changed, set its name: {config.pauser_name!r}"
+    )
+
+
+def _targets(named: Named) -> str:
+    more = len(named.ids) - len(named.names)
+    shown = ", ".join(named.names) + (f", and {more} more" if more > 0 else "")
+    return f"{len(named.ids)} target(s) ({shown})"

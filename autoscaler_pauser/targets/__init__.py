@@ -83,3 +83,8 @@ def readers(config: Config, aws: Aws, context: Context) -> list[TargetKind]:
     return [
         reader for kind in configured_kinds(config) for reader in kind.build(config, aws, context)
     ]
+
+
+def named_targets(config: Config) -> tuple[str, ...]:
+    """What the config names, kind by kind (see TargetKind.named)."""
+    return tuple(name for kind in KINDS for name in kind.named(config))

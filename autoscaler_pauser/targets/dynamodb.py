@@ -213,6 +213,12 @@ class DynamoDbScaling(Eager):
         )
 
     @classmethod
+    def named(cls, config: Config) -> tuple[str, ...]:
+        region = cls.home_region(config) or ""
+        tables, sides = config.dynamodb_tables, config.dynamodb_dimensions
+        return tuple(cls.key_of(region, f"table/{t}", side) for t in tables for side in sides)
+
+    @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
         _, resource, side = _split(key)
         return restore_suspension(key, "dynamodb", resource, _dimension(resource, side), setting)

@@ -155,6 +155,11 @@ class EcsService(Eager):
         return key == cls.configured_key(config)
 
     @classmethod
+    def named(cls, config: Config) -> tuple[str, ...]:
+        key = cls.configured_key(config)
+        return (key,) if key else ()
+
+    @classmethod
     def region(cls, key: str) -> str:
         return _parts(key, cls.PREFIX)[0]
 
@@ -359,6 +364,10 @@ class EcsServiceScaling:
     def configured(cls, key: str, config: Config) -> bool:
         service = EcsService.configured_key(config)
         return service is not None and key == cls.PREFIX + service.removeprefix(EcsService.PREFIX)
+
+    @staticmethod
+    def named(config: Config) -> tuple[str, ...]:
+        return ()  # the service's: EcsService names it
 
     @classmethod
     def region(cls, key: str) -> str:

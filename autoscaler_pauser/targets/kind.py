@@ -124,6 +124,12 @@ class TargetKind(Protocol):
         ...
 
     @classmethod
+    def named(cls, config: Config) -> tuple[str, ...]:
+        """What the config names of this kind, each as the key of a target it would have (a
+        table's own, not its indexes'): to tell one pauser's config from another's."""
+        ...
+
+    @classmethod
     def restore_call(cls, key: str, setting: Setting) -> RestoreCall:
         """The call that sets the target of `key` back to `setting`."""
         ...

@@ -91,6 +91,11 @@ class NamedInAutoscalerRegion(Eager):
         return region == config.autoscaler_region and name in getattr(config, cls.NAMES)
 
     @classmethod
+    def named(cls, config: Config) -> tuple[str, ...]:
+        region = config.autoscaler_region or ""
+        return tuple(cls.key_of(region, name) for name in getattr(config, cls.NAMES) or ())
+
+    @classmethod
     def leftovers(cls, keys: Collection[str], aws: Aws, config: Config) -> list[Any]:
         """The targets of `keys`, which the config no longer names, by region: to be given
         back."""

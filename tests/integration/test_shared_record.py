@@ -321,6 +321,81 @@ def test_a_run_whose_lease_ran_out_adds_what_it_saved_to_the_record_the_other_wr
     assert EVERY_TABLE not in kept.holds
 
 
+# --- two pausers of one name on one record --------------------------------------------------------
+
+
+def tables_only(folder: Path, tables: str, **env: str) -> dict[str, str]:
+    """A pauser of tables only, with the default name, its record in the shared table."""
+    environ = base_env(folder, STATE_TABLE=TABLE, DYNAMODB_TABLES=tables, **env)
+    del environ["AUTOSCALER_CLUSTER"], environ["AUTOSCALER_SERVICE"]
+    return environ
+
+
+@pytest.mark.parametrize("backup", [False, True], ids=["idle", "mid-backup"])
+def test_a_second_default_named_pauser_of_other_tables_exits_2_before_any_write(
+    world, tmp_path, capsys, clock, backup
+):
+    world.create_state_table(TABLE)
+    for table in ("orders", "users", "items"):
+        add_table(world, table)
+    first, second = (
+        tables_only(tmp_path / "a", "orders,users"),
+        tables_only(tmp_path / "b", "items"),
+    )
+    if backup:
+        world.start_cluster("nightly-backup-a")
+    assert main([], environ=first, aws_factory=world.clients, now=clock) == 0
+    record, before = world.pause_item(TABLE)["autoscaler-pauser"], targets(world)
+    capsys.readouterr()
+    world.calls.clear()
+    clock.advance(minutes=1)
+    assert main([], environ=second, aws_factory=world.clients, now=clock) == 2
+    err = capsys.readouterr().err
+    assert err.count("autoscaler-pauser: ") == 1, err
+    assert (
+        "is held by a pauser of the same name, 'autoscaler-pauser', that names 4 target(s)" in err
+    )
+    assert "dynamodb:us-east-1/table/orders:read" in err
+    assert "none of the 2 target(s) (dynamodb:us-east-1/table/items:read" in err
+    assert "Give each pauser its own name" in err
+    writes = {op for op in world.calls if not op.startswith(("Describe", "List", "Get"))}
+    assert writes == {"UpdateItem"}, "the lease, taken and given back: nothing else written"
+    after = world.pause_item(TABLE)["autoscaler-pauser"]
+    assert after["record"] == record["record"] and after["version"] == record["version"]
+    assert "lease_holder" not in after, "the lease was given back"
+    assert targets(world) == before
+    # The first goes on as before: nothing of its was given back.
+    clock.advance(minutes=1)
+    assert main([], environ=first, aws_factory=world.clients, now=clock) == 0
+    assert targets(world) == before
+
+
+def test_a_pauser_whose_tables_changed_goes_on_with_its_record(world, tmp_path, clock):
+    """A config that names any target the record's pauser named is that pauser, changed: the
+    table no longer named is given back; one whose every target changed says so with a name."""
+    world.create_state_table(TABLE)
+    for table in ("orders", "users", "items"):
+        add_table(world, table)
+    folder = tmp_path / "a"
+    cluster = world.start_cluster("nightly-backup-a")
+    assert (
+        main([], environ=tables_only(folder, "orders,users"), aws_factory=world.clients, now=clock)
+        == 0
+    )
+    assert suspension(world, "table/users", READ) == dict.fromkeys(FLAGS, True)
+    changed = tables_only(folder, "orders,items")
+    assert main([], environ=changed, aws_factory=world.clients, now=clock) == 0
+    assert suspension(world, "table/users", READ) == dict.fromkeys(FLAGS, False), "given back"
+    assert suspension(world, "table/items", READ) == dict.fromkeys(FLAGS, True)
+    replaced = tables_only(folder, "users")
+    assert main([], environ=replaced, aws_factory=world.clients, now=clock) == 2
+    named = {**replaced, "PAUSER_NAME": "autoscaler-pauser"}
+    assert main([], environ=named, aws_factory=world.clients, now=clock) == 0
+    world.stop_cluster(cluster)
+    assert main([], environ=named, aws_factory=world.clients, now=clock) == 0
+    assert {s for t in targets(world).values() for s in t[0].values()} == {False}
+
+
 # --- a lease that cannot be true ------------------------------------------------------------------
 
 

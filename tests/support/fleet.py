@@ -1,6 +1,6 @@
 """A fleet's pause record: thousands of targets of long-named tables and indexes, paused, each
-with its failsafe schedule, and as full a history as the record keeps, as the tool would keep
-them; and the size of a DynamoDB item."""
+with its failsafe schedule, and as full a history as the record keeps, and what the pauser's
+config names, as the tool would keep them; and the size of a DynamoDB item."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from typing import Any
 from autoscaler_pauser.history import KEEP_PAUSES
 from autoscaler_pauser.model import SCALING, Ended, Hold, Pause, PauseRecord, Schedule
 from autoscaler_pauser.records import schedule_name
+from autoscaler_pauser.table_record import named_of
+
+SIDES = ("read", "write")
 
 CHARACTERS = string.ascii_letters + string.digits + "-_."  # what a table's name may hold
 
@@ -43,7 +46,7 @@ def fleet_record(targets: int, table_length: int, index_length: int) -> PauseRec
         holds[table] = Hold("2026-11-26T01:00:00Z", "2026-11-26T01:05:00Z", (CLUSTER[0],))
         history.append(Pause(table, "2026-11-26T01:00:00Z", None, dict([CLUSTER])))
         for resource in (f"table/{table}", f"table/{table}/index/{index}"):
-            for side in ("read", "write"):
+            for side in SIDES:
                 key = f"dynamodb:us-east-1/{resource}:{side}"
                 saved[key] = SCALING
                 name = schedule_name("autoscaler-pauser", key)
@@ -52,7 +55,8 @@ def fleet_record(targets: int, table_length: int, index_length: int) -> PauseRec
                 )
     history.sort(key=lambda p: (p.began, p.scope))
     record = PauseRecord("autoscaler-pauser", holds, saved, schedules, fresh=False)
-    return replace(record, history=tuple(history))
+    named = named_of(f"dynamodb:us-east-1/table/{t}:{s}" for t, _ in tables for s in SIDES)
+    return replace(record, history=tuple(history), named=named)
 
 
 def item_bytes(item: dict[str, Any]) -> int:

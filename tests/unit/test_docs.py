@@ -14,7 +14,16 @@ import pytest
 from autoscaler_pauser import Exit, docs
 from autoscaler_pauser.keys import Key, Kind
 from autoscaler_pauser.metrics import METRICS
-from autoscaler_pauser.model import Ended, Hold, Pause, PauseRecord, RunRecord, Schedule, State
+from autoscaler_pauser.model import (
+    Ended,
+    Hold,
+    Named,
+    Pause,
+    PauseRecord,
+    RunRecord,
+    Schedule,
+    State,
+)
 from autoscaler_pauser.record_format import pause_to_json
 from autoscaler_pauser.state_file import state_to_json
 from tests.support.contract import emr_tag_violations
@@ -79,6 +88,7 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
             ),
         ),
         sweep=True,
+        named=Named(frozenset({"0123456789"}), (KEY,)),
     )
     data = pause_to_json(record)
     fields = set(data) | {f for scope in data["scopes"].values() for f in scope}

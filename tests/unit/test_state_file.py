@@ -242,6 +242,13 @@ ASIDE = {
         True,
     ),
     "clusters_tag a list": (("pause", "clusters_tag"), [], "'clusters_tag'", KEEPS_ALL, False),
+    "what the pauser names not understood": (
+        ("pause", "named"),
+        {"ids": "x"},
+        "what its pauser names",
+        KEEPS_ALL,
+        False,
+    ),
     "a version as text": (("version",), "2", "the version", KEEPS_ALL, False),
     "a newer version": (("version",), 99, "the version", KEEPS_ALL, False),
     "no version": (("version",), DELETE, "the version", KEEPS_ALL, False),
