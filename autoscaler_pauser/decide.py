@@ -26,6 +26,7 @@ from .model import (
     Setting,
     TargetView,
     Why,
+    iso,
     parse_iso,
 )
 
@@ -52,7 +53,11 @@ class Plan:
     # tags were read.
     clusters: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     clusters_tag: str | None = None
-    forgotten: tuple[str, ...] = ()  # no longer named by the config, and gone from AWS
+    forgotten: tuple[str, ...] = ()  # held by the record, and gone from AWS
+    # When AWS made each target whose setting is saved (or not known) that it made after its
+    # scope's pause began.
+    created: Mapping[str, float] = field(default_factory=dict)
+    unknown: frozenset[str] = frozenset()  # held by the pause, their earlier setting not known
 
     @property
     def pause(self) -> bool:
@@ -75,10 +80,21 @@ class Plan:
 class Step(NamedTuple):
     change: Change | None
     saved: Setting | None  # the target's pre-pause setting to record, if any
+    unknown: bool = False  # the pause holds the target, its earlier setting not known
 
 
 NOTHING = Step(None, None)
 NO_HOLD = Hold()
+
+
+@dataclass
+class Steps:
+    """What the steps of a run's targets add up to."""
+
+    changes: list[Change] = field(default_factory=list)
+    saved: dict[str, Setting] = field(default_factory=dict)
+    created: dict[str, float] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
 
 
 def decide(observed: Observed, record: PauseRecord, config: Config, now: datetime) -> Plan:
@@ -87,45 +103,102 @@ def decide(observed: Observed, record: PauseRecord, config: Config, now: datetim
         scope: judge(scope, clusters, record.holds.get(scope, NO_HOLD), config, now)
         for scope in config.scopes
     }
-    changes, saved = [], {}
+    steps = Steps()
     for target in observed.targets:
-        known = known_setting(target, record)
-        if not target.managed:
-            change = give_back(target, known)
-            changes += [change] if change else []
-            continue
-        verdict = verdicts.get(target.scope, Verdict(False, "not a listed table"))
-        ours = record.fresh or bool(record.holds.get(target.scope, NO_HOLD).paused_at)
-        step = pause_step if verdict.pause else resume_step
-        change, pre_pause = step(target, known, ours)
-        if change is not None:
-            changes.append(change)
-        if pre_pause is not None:
-            saved[target.key] = pre_pause
-    # A target this run did not read (the service's scaling target) keeps its setting.
-    for key, scope in unseen(observed, record).items():
-        if verdicts.get(scope, Verdict(False, "")).pause:
-            saved[key] = record.saved[key]
+        take_step(target, record, verdicts, now, steps)
+    # A target the record holds that this run did not read keeps its record, whatever the
+    # verdict: only its resume, or AWS saying it is gone, lets it go.
+    for key in unseen(observed, record):
+        if key in record.saved:
+            steps.saved[key] = record.saved[key]
+        if key in record.created:
+            steps.created[key] = record.created[key]
+        if key in record.unknown:
+            steps.unknown.add(key)
     tag = config.cluster_tables_tag
     cached = {c.id: c.tables for c in clusters if not c.unread} if tag else {}
     reason = describe_clusters(clusters, config.emr_prefix)
-    return Plan(verdicts, tuple(changes), saved, reason, cached, tag, observed.gone)
+    return Plan(
+        verdicts,
+        tuple(steps.changes),
+        steps.saved,
+        reason,
+        cached,
+        tag,
+        observed.gone,
+        steps.created,
+        frozenset(steps.unknown),
+    )
 
 
-def unseen(observed: Observed, record: PauseRecord) -> dict[str, Scope]:
-    """The record's saved settings of targets the config names but this run did not read."""
+def take_step(
+    target: TargetView,
+    record: PauseRecord,
+    verdicts: Mapping[Scope, Verdict],
+    now: datetime,
+    steps: Steps,
+) -> None:
+    """One target's step, by its scope's verdict, added to `steps`; one the config no longer
+    names is given back."""
+    known, ours = known_setting(target, record)
+    if not target.managed:
+        given = give_back(target, known)
+        steps.changes += [given] if given else []
+        return
+    verdict = verdicts.get(target.scope, Verdict(False, "not a listed table"))
+    step = (pause_step if verdict.pause else resume_step)(target, known, ours)
+    if step.change is not None:
+        steps.changes.append(step.change)
+    if step.saved is not None:
+        steps.saved[target.key] = step.saved
+    if step.unknown:
+        steps.unknown.add(target.key)
+    made, hold = target.created, record.holds.get(target.scope, NO_HOLD)
+    if (
+        made is not None
+        and (step.saved is not None or step.unknown)
+        and made_during(made, hold, now)
+    ):
+        steps.created[target.key] = made
+
+
+def unseen(observed: Observed, record: PauseRecord) -> list[str]:
+    """The targets the record holds, that the config names, that this run did not read."""
     seen = {target.key for target in observed.targets}
-    return {
-        key: scope
-        for key, scope in observed.unseen.items()
-        if key in record.saved and key not in seen
-    }
+    held = set(record.held)
+    return [key for key in observed.unseen if key in held and key not in seen]
 
 
-def known_setting(target: TargetView, record: PauseRecord) -> Setting | None:
-    """A target's pre-pause setting: in the pause record, else on AWS (a tag), else unknown."""
+def known_setting(target: TargetView, record: PauseRecord) -> tuple[Setting | None, bool]:
+    """A target's pre-pause setting (in the pause record, else on AWS, else unknown), and
+    whether a pause of ours could explain it being paused: there is no earlier record, or the
+    record holds the target without its setting. What the record holds of a target made again
+    since (`made_again`) is not this one's."""
+    if made_again(target, record):
+        return target.saved, record.fresh
     recorded = record.saved.get(target.key)
-    return recorded if recorded is not None else target.saved
+    known = recorded if recorded is not None else target.saved
+    return known, record.fresh or target.key in record.unknown
+
+
+def made_again(target: TargetView, record: PauseRecord) -> bool:
+    """AWS made the target after the record of it was made: its table or index was deleted and
+    made again, and the record is of the one before. A target made after its scope's pause
+    began is recorded with when it was made (`created`)."""
+    if target.created is None or target.key not in record.held:
+        return False
+    stamp = record.created.get(target.key)
+    if stamp is not None:
+        return stamp != target.created
+    began = parse_iso(record.holds.get(target.scope, NO_HOLD).paused_at)
+    return began is not None and target.created > began.timestamp()
+
+
+def made_during(made: float, hold: Hold, now: datetime) -> bool:
+    """AWS made a target at `made` after its scope's pause began (or, beginning now, after
+    now), to the second the record keeps of it, as `made_again` reads it."""
+    began = parse_iso(hold.paused_at or iso(now))
+    return began is not None and made > began.timestamp()
 
 
 # --- the verdicts ------------------------------------------------------------------------------
@@ -236,16 +309,21 @@ def describe_clusters(clusters: Sequence[Cluster], prefixes: Sequence[str]) -> s
 def pause_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
     """One target while its scope is to be paused. `known`: its pre-pause setting as recorded,
     in the pause record first, else on AWS. `ours`: a pause of ours could explain it being
-    paused (its scope was paused, or there is no earlier record).
+    paused: there is no earlier record, or the record holds the target but not its setting. A
+    target the record does not hold is never taken for one this pause paused: what it has when
+    first seen is its setting before the pause.
 
-    | the target now | its pre-pause setting            | change                      | recorded |
-    |----------------|----------------------------------|-----------------------------|----------|
-    | not paused     | not known                        | pause, saving the setting   | setting  |
-    | not paused     | known (lifted during the backup) | pause, saving it where gone | known    |
-    | paused         | known on AWS                     | none                        | known    |
-    | paused         | known, its record on AWS gone    | save it on AWS again        | known    |
-    | paused         | not known: paused before ours    | keep earlier: save it       | setting  |
-    | paused         | not known, otherwise             | none                        | nothing  |
+    | the target now | its pre-pause setting            | change                      | recorded  |
+    |----------------|----------------------------------|-----------------------------|-----------|
+    | not paused     | not known                        | pause, saving the setting   | setting   |
+    | not paused     | known (lifted during the backup) | pause, saving it where gone | known     |
+    | paused         | known on AWS                     | none                        | known     |
+    | paused         | known, its record on AWS gone    | save it on AWS again        | known     |
+    | paused         | not known, the record lost: ours | none                        | not known |
+    | paused         | not known, not ours: paused      | keep earlier: save it       | setting   |
+    |                | before this pause found it       |                             |           |
+    | paused         | not known, a kind that keeps     | none                        | nothing   |
+    |                | no earlier pause (a service at 0)|                             |           |
     """
     if target.current != target.paused_value:
         pre_pause = known if known is not None else target.current
@@ -257,7 +335,7 @@ def pause_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
         return Step(change(target, Why.SAVE, None, save=known), known)
     if paused_by_someone_else(target, known, ours):
         return Step(change(target, Why.KEEP_EARLIER, None, save=target.current), target.current)
-    return NOTHING
+    return Step(None, None, unknown=ours)
 
 
 def resume_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
@@ -265,9 +343,10 @@ def resume_step(target: TargetView, known: Setting | None, ours: bool) -> Step:
 
     | the target now | its pre-pause setting               | change                             |
     |----------------|-------------------------------------|------------------------------------|
-    | paused         | not known: someone else paused it   | none: it stays paused              |
+    | paused         | not known, not ours: someone else   | none: it stays paused              |
+    |                | paused it                           |                                    |
     | paused         | known                               | resume to it; forget it on AWS     |
-    | paused         | not known anywhere                  | resume to the kind's default       |
+    | paused         | not known anywhere, ours            | resume to the kind's default       |
     | paused         | known, and the same as now          | clear the record on AWS, if any    |
     | not paused     | still recorded on AWS (or garbled)  | clear that record                  |
     | not paused     | not recorded on AWS                 | none                               |

@@ -72,6 +72,7 @@ class TargetView:
     unreadable_record: bool = False  # a record on AWS that could not be understood
     scope: Scope = EVERY_TABLE  # what a cluster must hold for this target to be paused
     managed: bool = True  # False: the config no longer names it; its setting is given back
+    created: float | None = None  # when AWS made it (Unix seconds), where AWS says
 
     @property
     def recorded(self) -> bool:
@@ -86,7 +87,7 @@ class Observed:
     # The scope of each target the pause record holds that the config names but this run did
     # not read (the service's own scalable target, read only when the service changes).
     unseen: Mapping[str, Scope] = field(default_factory=dict)
-    gone: tuple[str, ...] = ()  # held by the record, no longer named by the config, not on AWS
+    gone: tuple[str, ...] = ()  # held by the record, read by their keys, and not on AWS
 
 
 class Why(enum.Enum):
@@ -200,6 +201,13 @@ class PauseRecord:
     # or the record moved aside): the next run lists this pauser's and removes those it lacks.
     sweep: bool = False
     named: Named | None = None  # what its pauser's config names (state_table's record)
+    # When AWS made the target whose setting `saved` holds, for a target made after its scope's
+    # pause began: a target made later still is another one (its table deleted and made again).
+    created: Mapping[str, float] = field(default_factory=dict)
+    # Targets the pause holds whose setting from before it is not known: found paused with no
+    # record anywhere, or their saved setting not one they can have (edited by hand). A resume
+    # sets them to the setting on AWS, else to their kind's default.
+    unknown: frozenset[str] = frozenset()
 
     @property
     def paused(self) -> bool:
@@ -217,7 +225,12 @@ class PauseRecord:
     @property
     def empty(self) -> bool:
         """Nothing a resume needs: no pause, no saved setting, no schedule."""
-        return not (self.paused or self.saved or self.schedules)
+        return not (self.paused or self.saved or self.unknown or self.schedules)
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The keys of the targets the record holds: with a saved setting, or not known."""
+        return (*self.saved, *sorted(self.unknown - self.saved.keys()))
 
     def paused_scopes(self) -> tuple[Scope, ...]:
         return tuple(scope for scope, hold in self.holds.items() if hold.paused_at)

@@ -41,10 +41,10 @@ def observe_targets(
 def record_targets(
     record: PauseRecord, config: Config, seen: set[str]
 ) -> tuple[dict[str, str], list[str]]:
-    """The record's saved settings that this run did not read: the scope of each the config
-    still names (`unseen`), and the keys of those it no longer names (to be given back)."""
+    """The record's targets that this run did not read: the scope of each the config still
+    names (`unseen`), and the keys of those it no longer names (to be given back)."""
     unseen, leftovers = {}, []
-    for key in record.saved:
+    for key in record.held:
         if key in seen:
             continue
         if configured(key, config):
@@ -90,11 +90,12 @@ def observe_and_decide(
     all_readers = readers(config, aws, Context(record, run, now, tuple(clusters)))
     eager = [r for r in all_readers if not r.lazy]
     targets, owners = observe_targets(eager)
-    unseen, leftovers = record_targets(record, config, {t.key for t in targets})
+    gone = tuple(key for reader in eager for key in getattr(reader, "gone", ()))
+    unseen, leftovers = record_targets(record, config, {t.key for t in targets} | set(gone))
     if leftovers:
         more, more_owners = observe_targets(leftover_kinds(leftovers, aws, config))
         targets, owners = targets + more, {**owners, **more_owners}
-    gone = tuple(key for key in leftovers if key not in owners)
+    gone += tuple(key for key in leftovers if key not in owners)
     observed = Observed(tuple(clusters), targets, unseen, gone)
     scan = next((r.scan for r in eager if getattr(r, "scan", None) is not None), None)
     reading = Reading(observed, decide(observed, record, config, now), owners, warnings, scan)
@@ -123,8 +124,10 @@ def with_lazy(
         reading.warnings.append(denied_warning(lazy, e))
         return reading
     owners.update(more_owners)
-    unseen = {k: s for k, s in observed.unseen.items() if k not in more_owners}
-    observed = Observed(observed.clusters, more + observed.targets, unseen, observed.gone)
+    # What it read and did not find, of the record's targets of its kind, AWS no longer has.
+    gone = tuple(k for k in observed.unseen if isinstance(lazy, kind_of(k)) and k not in owners)
+    unseen = {k: s for k, s in observed.unseen.items() if k not in more_owners and k not in gone}
+    observed = Observed(observed.clusters, more + observed.targets, unseen, observed.gone + gone)
     plan = decide(observed, record, config, now)
     return Reading(observed, plan, owners, reading.warnings, reading.scan)
 

@@ -17,6 +17,10 @@ but removes:
 
 `pauses` is the scope's history (history.py), kept with the record but needed by no resume.
 
+A target's `saved` is null when the pause holds it without knowing its setting from before (the
+record was lost), and `created` says when AWS made it (Unix seconds) if that was after its
+scope's pause began: a target made later still is another one, whose own setting is saved.
+
 A record is read field by field: one that cannot be understood (another format among them) is
 set aside with a warning naming it and what is used instead, and the rest is read. Where a
 failsafe schedule may have been lost with it, the record says so (`sweep`), and the run looks
@@ -28,8 +32,9 @@ replaces, until they are removed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,10 +63,14 @@ def pause_to_json(record: PauseRecord) -> dict[str, Any]:
         scopes[scope] = _hold_to_json(hold)
     for scope, pauses in pauses_to_json(record.history).items():
         scopes.setdefault(scope, {})["pauses"] = pauses
-    for key in sorted({*record.saved, *record.schedules}):
+    for key in sorted({*record.saved, *record.unknown, *record.schedules}):
         target: dict[str, Any] = {}
         if key in record.saved:
             target["saved"] = setting_to_json(record.saved[key])
+        elif key in record.unknown:
+            target["saved"] = None
+        if key in record.created:
+            target["created"] = record.created[key]
         if key in record.schedules:
             target["schedule"] = _schedule_to_json(record.schedules[key])
         scopes.setdefault(scope_of(key), {}).setdefault("targets", {})[key] = target
@@ -153,8 +162,7 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
         read.aside("the pauser", pauser, "is not a name", "read as this pauser's record")
         pauser = None
     holds: dict[Scope, Hold] = {}
-    saved: dict[str, Setting] = {}
-    schedules: dict[str, Schedule] = {}
+    targets = _Targets()
     history: list[Pause] = []
     lost = "every pause and saved setting in it is lost: the settings on AWS are used, and "
     scopes = _mapping(data, "scopes", read, "the scopes", lost + LOOKED_FOR, True)
@@ -166,21 +174,23 @@ def pause_from_json(data: Any, where: str) -> tuple[PauseRecord, Warnings]:
             holds[scope] = _hold(entry, scope, read)
         what = f"the targets of scope {scope!r}"
         for key, target in _mapping(entry, "targets", read, what, lost + LOOKED_FOR, True).items():
-            _target(key, target, read, saved, schedules)
+            _target(key, target, read, targets)
         history += _pauses(scope, entry, read)
     sweep = data.get("sweep", False)
     return (
         PauseRecord(
             pauser=pauser,
             holds=holds,
-            saved=saved,
-            schedules=schedules,
+            saved=targets.saved,
+            schedules=targets.schedules,
             clusters=_clusters(data, read),
             clusters_tag=_text(data, "clusters_tag", read, "read again from the clusters' tags"),
             fresh=False,
             history=tuple(sorted(history, key=lambda p: (p.began, p.scope))),
             sweep=read.lost or sweep is not False,
             named=_named(data.get("named"), read),
+            created=targets.created,
+            unknown=frozenset(targets.unknown),
         ),
         read.warnings,
     )
@@ -196,13 +206,17 @@ def _pauses(scope: Scope, entry: Mapping[str, Any], read: Reader) -> list[Pause]
         return []
 
 
-def _target(
-    key: str,
-    target: Any,
-    read: Reader,
-    saved: dict[str, Setting],
-    schedules: dict[str, Schedule],
-) -> None:
+@dataclass
+class _Targets:
+    """What a record holds of its targets, as it is read."""
+
+    saved: dict[str, Setting] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    created: dict[str, float] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)  # held, their setting before not known
+
+
+def _target(key: str, target: Any, read: Reader, targets: _Targets) -> None:
     try:
         kind_of(key)
     except UnknownTarget as e:
@@ -218,26 +232,40 @@ def _target(
     if not isinstance(target, dict):
         instead = "the setting on AWS, else the default, is used, and " + LOOKED_FOR
         read.aside(f"the entry of {key}", target, "is not an object", instead, True)
+        targets.unknown.add(key)
         return
-    if "saved" in target:
-        _saved(key, target["saved"], read, saved)
+    if "saved" in target and not _saved(key, target["saved"], read, targets.saved):
+        targets.unknown.add(key)  # held, its setting before not known
+    created = target.get("created")
+    if _number(created):
+        targets.created[key] = float(created)
+    elif created is not None:
+        read.aside(f"when the target {key} was made", created, "is not a time", "read as not known")
     if "schedule" in target:
         schedule = _schedule(key, target["schedule"], read)
         if schedule is not None:
-            schedules[key] = schedule
+            targets.schedules[key] = schedule
 
 
-def _saved(key: str, value: Any, read: Reader, saved: dict[str, Setting]) -> None:
-    """The saved setting of a key read back into `saved`; one its target cannot have is left
-    out with a warning."""
+def _saved(key: str, value: Any, read: Reader, saved: dict[str, Setting]) -> bool:
+    """The saved setting of a key read back into `saved`; False for null (the target held
+    without it) and, with a warning, for one its target cannot have."""
+    if value is None:
+        return False
     setting = setting_of(key, value)
     if setting is None:
         read.warnings.append(
             f"ignored the saved setting of {key} in {read.where}: {value!r} is not a setting it "
             "can have; the one on AWS, else the default, is used"
         )
-    else:
-        saved[key] = setting
+        return False
+    saved[key] = setting
+    return True
+
+
+def _number(value: Any) -> bool:
+    """A finite JSON number (not true or false)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _hold(entry: Mapping[str, Any], scope: str, read: Reader) -> Hold:

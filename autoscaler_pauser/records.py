@@ -32,10 +32,7 @@ def next_pause_record(
     """The pause record after the plan was carried out. A pre-pause setting is dropped only once
     its resume succeeded; a scope whose resume failed stays paused, and is resumed again."""
     stamp = iso(now)
-    saved = dict(plan.saved)
-    for key in failures:
-        if key in before.saved:
-            saved.setdefault(key, before.saved[key])
+    saved, created, unknown = kept_targets(before, plan, failures)
     undone = {c.scope for c in plan.changes if c.key in failures and not failures[c.key].changed}
     holds = {}
     for scope, verdict in plan.verdicts.items():
@@ -57,7 +54,25 @@ def next_pause_record(
         clusters=dict(plan.clusters or {}),
         clusters_tag=plan.clusters_tag,
         fresh=False,
+        created=created,
+        unknown=unknown,
     )
+
+
+def kept_targets(
+    before: PauseRecord, plan: Plan, failures: Mapping[str, Failure]
+) -> tuple[dict[str, Setting], dict[str, float], frozenset[str]]:
+    """What the record holds of its targets after the plan: the plan's, and what the record held
+    of each target whose change failed."""
+    saved, created, unknown = dict(plan.saved), dict(plan.created), set(plan.unknown)
+    for key in failures:
+        if key in before.saved and key not in saved:
+            saved[key] = before.saved[key]
+            if key in before.created:
+                created[key] = before.created[key]
+        if key in before.unknown:
+            unknown.add(key)
+    return saved, created, frozenset(unknown)
 
 
 def intent_record(
@@ -173,12 +188,16 @@ def merge_pause_records(theirs: PauseRecord, ours: PauseRecord, plan: Plan) -> P
     pre-pause setting and the schedule of each target this run changed added where theirs has
     none, so that nothing this run saved or set is lost."""
     saved, schedules = dict(theirs.saved), dict(theirs.schedules)
+    created = dict(theirs.created)
     for key in [c.key for c in plan.changes] + list(ours.schedules):
-        if key in ours.saved:
-            saved.setdefault(key, ours.saved[key])
+        if key in ours.saved and key not in saved:
+            saved[key] = ours.saved[key]
+            if key in ours.created:
+                created[key] = ours.created[key]
         if key in ours.schedules:
             schedules.setdefault(key, ours.schedules[key])
-    return replace(theirs, saved=saved, schedules=schedules)
+    unknown = theirs.unknown | (ours.unknown - saved.keys())
+    return replace(theirs, saved=saved, schedules=schedules, created=created, unknown=unknown)
 
 
 def next_run_record(

@@ -143,10 +143,7 @@ def _level(change: Change | None, failure: Failure | None, each_same: bool) -> i
 
 def forgotten_line(keys: tuple[str, ...]) -> str:
     shown = ", ".join(keys[:10]) + (", …" if len(keys) > 10 else "")
-    return (
-        f"forgot the pre-pause settings of {len(keys):,} targets the config no longer names and "
-        f"AWS no longer has: {shown}"
-    )
+    return f"forgot the pre-pause settings of {len(keys):,} targets AWS no longer has: {shown}"
 
 
 def unchanged_line(same: list[TargetView], reason: str) -> str:

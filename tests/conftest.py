@@ -16,7 +16,7 @@ from tests.support import motopatch
 from tests.support.motoserver import MotoServer
 from tests.support.proxy import FaultProxy
 from tests.support.tool import FAKE_CREDENTIALS
-from tests.support.world import World
+from tests.support.world import World, follow_made_at
 
 motopatch.apply()  # moto in process, as in the moto server the tests start
 
@@ -67,9 +67,11 @@ def _loopback_only(monkeypatch):
 
 
 @pytest.fixture
-def world():
+def world(monkeypatch):
     with mock_aws():
-        yield World()
+        world = World()
+        follow_made_at(world, monkeypatch)
+        yield world
 
 
 @pytest.fixture(scope="session")

@@ -39,8 +39,9 @@ log = logging.getLogger("autoscaler-pauser")
 
 PAGE, IDS_A_CALL = 50, 50  # targets a page; resource ids a call may name
 DIMENSIONS = ("read", "write")  # a target's side: its scalable dimension, in a word
-# A scan of the whole namespace is trusted this long for asking by name: a table's new index
-# is found at the latest by the next scan, and a pause always scans it all.
+# A scan of the whole namespace is trusted for asking by name while it is younger than this: an
+# index made during a pause is found by the first run this long after it was made, at the
+# latest. A run that may begin a pause scans it all.
 SCAN_SECONDS = 10 * 60
 
 
@@ -50,7 +51,7 @@ def by_name_pays(
     """Whether asking for the known resource ids is quicker than scanning the whole namespace,
     and the scan they come from is recent. A scan is one call after another (each page names
     the next); the calls by name go `readers` at a time."""
-    if scan is None or scanned_at is None or (now - scanned_at).total_seconds() > SCAN_SECONDS:
+    if scan is None or scanned_at is None or (now - scanned_at).total_seconds() >= SCAN_SECONDS:
         return False
     by_name = [
         math.ceil(2 * min(IDS_A_CALL, len(scan.ids) - i) / PAGE)
@@ -99,7 +100,8 @@ class DynamoDbScaling(Eager):
     call per 50 targets in the region), since a table's index targets cannot be named up front.
     Where the listed tables' targets are a small part of a big namespace, a run may ask for
     just those, by the resource ids the last scan of the whole found (`known`): fewer calls.
-    Their pre-pause suspensions are kept in the pause record.
+    Their pre-pause suspensions are kept in the pause record, and every target the record holds
+    (`held`) is read by its key, whatever the last scan found: one AWS no longer has is `gone`.
 
     Keys: `dynamodb:REGION/RESOURCE_ID:read` or `:write`, where the resource id is
     `table/TABLE` or `table/TABLE/index/INDEX`; the scope is the table: the clusters that back
@@ -121,10 +123,11 @@ class DynamoDbScaling(Eager):
         known: Scan | None = None,
         only: Collection[str] | None = None,
         readers: int = 1,
+        held: Collection[str] = (),
     ):
         """`only`: the keys of targets the config no longer names, read by name to be given
         back (the run reads nothing else with this instance). `readers`: calls by name made at
-        once."""
+        once. `held`: the keys the pause record holds (those of other kinds are left out)."""
         self.aas, self.region_name, self.tables = aas, region, tuple(tables)
         self.readers = readers
         self.dimensions = tuple(dimensions)
@@ -132,9 +135,11 @@ class DynamoDbScaling(Eager):
         self.targets: dict[str, Mapping[str, Any]] = {}
         self.only = None if only is None else set(only)
         if self.only is not None:
-            known = Scan(tuple(sorted({_split(k)[1] for k in self.only})), 0)
+            known, held = Scan((), 0), self.only
+        self.held = tuple(key for key in held if key.startswith(self.PREFIX))
         self.known = known  # what to ask for by name, if that is cheaper; None: scan it all
         self.scan: Scan | None = None  # what this run's scan of the whole found
+        self.gone: tuple[str, ...] = ()  # held, and not on AWS
 
     # --- the config --------------------------------------------------------------------------
 
@@ -175,12 +180,15 @@ class DynamoDbScaling(Eager):
     def build(cls, config: Config, aws: Aws, context: Context) -> list[Any]:
         """The listed tables' targets: asked for by name when that is cheaper, from the last
         scan of the namespace, unless a pause of a table may begin (a new index must not be
-        missed)."""
+        missed); and every one the pause record holds, by its key."""
         region = cls.home_region(config) or ""
         aas = aws.client("application-autoscaling", region)
         known = _known(config, context.record, context.now, context.clusters, context.run)
-        tables, readers = config.dynamodb_tables, config.write_workers
-        return [cls(aas, region, tables, config.dynamodb_dimensions, known, readers=readers)]
+        mine = (key for key in context.record.held if key.startswith(cls.PREFIX))
+        held = [key for key in mine if cls.configured(key, config)]
+        tables, dimensions = config.dynamodb_tables, config.dynamodb_dimensions
+        readers = config.write_workers
+        return [cls(aas, region, tables, dimensions, known, readers=readers, held=held)]
 
     # --- the facts of its keys ---------------------------------------------------------------
 
@@ -255,7 +263,12 @@ class DynamoDbScaling(Eager):
         return _side(target) in self.dimensions
 
     def observe(self) -> list[TargetView]:
-        found = self._by_name(self.known.ids) if self.known else self._scan()
+        """Every target of the listed tables, and each the record holds, found or gone."""
+        if self.known is None:
+            found = self._scan()
+        else:
+            held = {_split(key)[1] for key in self.held}
+            found = self._by_name(sorted(held.union(self.known.ids)))
         if self.only is None:
             covered = {self._table(t["ResourceId"]) for t in found}
             for table in self.tables:
@@ -282,6 +295,7 @@ class DynamoDbScaling(Eager):
             label = f"{t['ResourceId']} {_side(t)}"
             view = scaling_view(key, label, t, None, on_aws=False)
             views.append(replace(view, scope=self.scope(key), managed=managed))
+        self.gone = tuple(key for key in self.held if key not in self.targets)
         return views
 
     def _scan(self) -> list[Mapping[str, Any]]:

@@ -393,7 +393,7 @@ class EcsServiceScaling:
         """Read when the service is about to change, or at resume when a record of its earlier
         suspension is left."""
         touched = any(c.key == self.service.key for c in plan.changes)
-        recorded = self.service.saved_scaling is not None or self.key in record.saved
+        recorded = self.service.saved_scaling is not None or self.key in record.held
         return touched or (recorded and not plan.verdict(EVERY_TABLE).pause)
 
     @classmethod

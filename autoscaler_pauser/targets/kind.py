@@ -39,7 +39,8 @@ class TargetKind(Protocol):
     The class answers for its keys and its config: `PREFIX` starts each of its keys; `LABEL`
     names the kind in `status` and the metrics; `KEYS` are its config keys, which join the
     common ones in the table (targets.KEYS), the first naming its targets; `NEEDS` the keys a
-    config that names them must set."""
+    config that names them must set. A reader that reads the targets the pause record holds
+    by their keys says, after `observe`, which of them AWS no longer has (`gone`)."""
 
     PREFIX: str
     LABEL: str

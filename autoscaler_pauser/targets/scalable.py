@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ..aws import aws_error
@@ -49,7 +50,18 @@ def scaling_view(
         keeps_earlier_pause=True,
         saves_on_aws=on_aws,
         default_name="all scaling on",
+        created=creation_time(target),
     )
+
+
+def creation_time(target: Mapping[str, Any]) -> float | None:
+    """When AWS made the target, in Unix seconds to the millisecond, as its answer says."""
+    made = target.get("CreationTime")
+    if isinstance(made, datetime):
+        return round(made.timestamp(), 3)
+    if isinstance(made, (int, float)) and not isinstance(made, bool):
+        return round(float(made), 3)
+    return None
 
 
 def format_flags(value: Suspension) -> str:

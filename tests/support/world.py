@@ -7,6 +7,7 @@ import json
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -18,6 +19,9 @@ from autoscaler_pauser.lease import PART
 from .state import flat
 
 REGION = "us-east-1"
+# When AWS made the scalable targets of moto in process: before the clock of any test, unless a
+# test says a target is made later (`World.made_at`).
+MADE_BEFORE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 class World:
@@ -38,6 +42,7 @@ class World:
         self.kw = kw
         self.calls: Counter[str] = Counter()
         self.cluster, self.service = "autoscaler", "ddb-scaler"
+        self.made_at = MADE_BEFORE  # in process: the CreationTime of a target registered now
 
     # Each client is made when a test first uses it: most tests need two of the four, and a
     # client takes a tenth of a second or so to make.
@@ -270,6 +275,20 @@ def attaching(aws_factory: Callable[..., Aws], attach: Callable[[Any], Any]) -> 
     return made
 
 
+def follow_made_at(world: World, monkeypatch) -> None:
+    """moto in process makes each new scalable target at `world.made_at`, not at the time of
+    the machine the tests run on, which no test's clock knows."""
+    from moto.applicationautoscaling.models import FakeScalableTarget
+
+    made = FakeScalableTarget.__init__
+
+    def init(self, *args, **kw):
+        made(self, *args, **kw)
+        self.creation_time = world.made_at.timestamp()
+
+    monkeypatch.setattr(FakeScalableTarget, "__init__", init)
+
+
 # Application Auto Scaling: DynamoDB tables and indexes, and other scalable targets.
 
 SUSPENDED = {
@@ -298,6 +317,23 @@ def add_table(world, table, indexes=(), suspended=None):
         register(world, f"table/{table}", f"dynamodb:table:{dim}", suspended)
         for index in indexes:
             register(world, f"table/{table}/index/{index}", f"dynamodb:index:{dim}", suspended)
+
+
+def add_index(world, table, index, suspended=None):
+    for dim in (READ, WRITE):
+        register(world, f"table/{table}/index/{index}", f"dynamodb:index:{dim}", suspended)
+
+
+def remove_table(world, table, indexes=()):
+    """The table deleted: its targets and its indexes' are gone."""
+    for resource in (f"table/{table}", *(f"table/{table}/index/{i}" for i in indexes)):
+        what = "index" if "/index/" in resource else "table"
+        for dim in (READ, WRITE):
+            world.aas.deregister_scalable_target(
+                ServiceNamespace="dynamodb",
+                ResourceId=resource,
+                ScalableDimension=f"dynamodb:{what}:{dim}",
+            )
 
 
 def targets(world, namespace="dynamodb"):

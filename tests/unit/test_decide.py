@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoscaler_pauser.decide import decide, judge, pause_step, resume_step
+from autoscaler_pauser.decide import Step, decide, judge, pause_step, resume_step
 from autoscaler_pauser.model import (
     EVERY_TABLE,
     SCALING,
@@ -27,6 +27,7 @@ from autoscaler_pauser.model import (
     TargetView,
     Why,
     iso,
+    parse_iso,
 )
 from autoscaler_pauser.records import (
     failsafe_plan,
@@ -60,7 +61,7 @@ def paused(*scopes, at="2026-11-26T00:00:00Z", **kw):
     return PauseRecord(holds={s: Hold(paused_at=at) for s in scopes}, fresh=False, **kw)
 
 
-OURS = True  # a pause of ours is on: a paused target is explained
+RECORDED = False  # a record is there: a paused target it does not hold is not ours
 
 # current count, tag, record's saved -> change, setting recorded after
 ECS_PAUSE = [
@@ -92,7 +93,11 @@ ECS_PAUSE = [
     "current,tag,saved,change,keep", [r[1:] for r in ECS_PAUSE], ids=[r[0] for r in ECS_PAUSE]
 )
 def test_ecs_pause_step(current, tag, saved, change, keep):
-    assert pause_step(ecs(current, tag), known(saved, tag), OURS) == (change, keep)
+    assert pause_step(ecs(current, tag), known(saved, tag), RECORDED) == Step(change, keep)
+
+
+def test_a_service_at_0_with_the_record_lost_is_held_without_its_count():
+    assert pause_step(ecs(0), None, True) == Step(None, None, unknown=True)
 
 
 # current count, tag, record's saved -> change
@@ -130,7 +135,7 @@ ECS_RESUME = [
     "current,tag,saved,change", [r[1:] for r in ECS_RESUME], ids=[r[0] for r in ECS_RESUME]
 )
 def test_ecs_resume_step(current, tag, saved, change):
-    assert resume_step(ecs(current, tag), known(saved, tag), OURS) == (change, None)
+    assert resume_step(ecs(current, tag), known(saved, tag), RECORDED) == Step(change, None)
 
 
 def test_reason_names_count_prefix_and_ids():
@@ -154,14 +159,17 @@ def test_decide_takes_one_step_per_target_and_records_what_the_pause_needs():
 SCALING_KEY = "ecs-scaling:us-east-1/autoscaler/ddb-scaler"
 
 
-def test_a_pause_keeps_the_settings_of_targets_this_run_did_not_read():
-    """A steady run does not read the service's own scaling target: its record stays."""
+def test_the_record_of_a_target_this_run_did_not_read_is_kept():
+    """A steady run does not read the service's own scaling target: its record stays, at a
+    resume too (its read denied): only its resume, or AWS saying it is gone, lets it go."""
     record = paused(EVERY_TABLE, saved={KEY: 3, SCALING_KEY: SCALING})
     unseen = {SCALING_KEY: EVERY_TABLE}
     plan = decide(Observed(BACKUP, (ecs(0, 3),), unseen), record, CONFIG, NOW)
     assert dict(plan.saved) == {KEY: 3, SCALING_KEY: SCALING}
     resume = decide(Observed((), (ecs(0, 3),), unseen), record, CONFIG, NOW)
-    assert dict(resume.saved) == {}
+    assert dict(resume.saved) == {SCALING_KEY: SCALING}
+    gone = decide(Observed((), (ecs(0, 3),), {}, (SCALING_KEY,)), record, CONFIG, NOW)
+    assert dict(gone.saved) == {} and gone.forgotten == (SCALING_KEY,)
 
 
 # --- native auto scaling: suspension flags (in, out, scheduled) ----------------------------------
@@ -170,20 +178,22 @@ AAS = "dynamodb:us-east-1/table/orders:read"
 S, F, PART = SUSPENDED, SCALING, Suspension(False, False, True)
 
 
-def aas(current, table="orders", side="read"):
+def aas(current, table="orders", side="read", created=None):
     key = f"dynamodb:us-east-1/table/{table}:{side}"
     label = f"table/{table} {side}"
-    return TargetView(key, label, current, None, S, F, keeps_earlier_pause=True, scope=table)
+    return TargetView(
+        key, label, current, None, S, F, keeps_earlier_pause=True, scope=table, created=created
+    )
 
 
 def aas_change(why, before, after, **kw):
     return Change(AAS, "table/orders read", why, before, after, scope="orders", **kw)
 
 
-def record(fresh=False, paused=False):
-    """Whether a pause of ours could explain a paused target: no earlier record, or the
-    target's scope paused."""
-    return fresh or paused
+def record(lost=False):
+    """Whether a pause of ours could explain a paused target: the record was lost (there is no
+    earlier one, or it holds the target without its setting)."""
+    return lost
 
 
 # current, record's saved, the record -> change, setting recorded after
@@ -212,8 +222,16 @@ AAS_PAUSE = [
         aas_change(Why.KEEP_EARLIER, S, None, save=S),
         S,
     ),
-    ("backup goes on: nothing", S, F, record(paused=True), None, F),
-    ("backup goes on, record lost: nothing recorded", S, None, record(fresh=True), None, None),
+    ("backup goes on: nothing", S, F, record(), None, F),
+    (
+        "backup goes on, not in the record (an index made, a dimension put back): as found",
+        S,
+        None,
+        record(),
+        aas_change(Why.KEEP_EARLIER, S, None, save=S),
+        S,
+    ),
+    ("backup goes on, record lost: held as not known", S, None, record(lost=True), None, None),
 ]
 
 
@@ -221,30 +239,25 @@ AAS_PAUSE = [
     "current,saved,before,change,keep", [r[1:] for r in AAS_PAUSE], ids=[r[0] for r in AAS_PAUSE]
 )
 def test_scalable_target_pause_step(current, saved, before, change, keep):
-    assert pause_step(aas(current), saved, before) == (change, keep)
+    unknown = keep is None and change is None and before
+    assert pause_step(aas(current), saved, before) == Step(change, keep, unknown)
 
 
 # current, record's saved, the record -> change
 AAS_RESUME = [
     ("no backup, scaling: nothing", F, None, record(), None),
-    ("backup over: restore saved", S, F, record(paused=True), aas_change(Why.RESUME, S, F)),
-    ("backup over: restore partial", S, PART, record(paused=True), aas_change(Why.RESUME, S, PART)),
-    (
-        "backup over, was suspended by hand: stays, nothing to write",
-        S,
-        S,
-        record(paused=True),
-        None,
-    ),
+    ("backup over: restore saved", S, F, record(), aas_change(Why.RESUME, S, F)),
+    ("backup over: restore partial", S, PART, record(), aas_change(Why.RESUME, S, PART)),
+    ("backup over, was suspended by hand: stays, nothing to write", S, S, record(), None),
     (
         "backup over, record lost: unsuspend the fully suspended",
         S,
         None,
-        record(fresh=True),
+        record(lost=True),
         aas_change(Why.RESUME_DEFAULT, S, F),
     ),
-    ("no pause of ours, suspended by someone: leave", S, None, record(), None),
-    ("no pause, partly suspended: leave", PART, None, record(fresh=True), None),
+    ("not in the record, suspended by someone: leave", S, None, record(), None),
+    ("no pause, partly suspended: leave", PART, None, record(lost=True), None),
 ]
 
 
@@ -252,7 +265,68 @@ AAS_RESUME = [
     "current,saved,before,change", [r[1:] for r in AAS_RESUME], ids=[r[0] for r in AAS_RESUME]
 )
 def test_scalable_target_resume_step(current, saved, before, change):
-    assert resume_step(aas(current), saved, before) == (change, None)
+    assert resume_step(aas(current), saved, before) == Step(change, None)
+
+
+# --- what the record holds of a target, and of a new one ----------------------------------------
+
+BEGAN = parse_iso("2026-11-26T00:00:00Z").timestamp()  # when the pause of orders began
+ORDERS = paused("orders", saved={AAS: PART})
+
+
+@pytest.mark.parametrize(
+    "created,known",
+    [
+        (None, PART),  # AWS says nothing of when it was made
+        (BEGAN - 3600, PART),  # made before the pause
+        (BEGAN + 3600, None),  # made after it, with no record of that: another target
+    ],
+)
+def test_the_record_of_a_target_made_after_the_pause_began_is_not_its_own(created, known):
+    plan = decide(Observed(BACKUP, (aas(F, created=created),)), ORDERS, CONFIG, NOW)
+    assert dict(plan.saved) == {AAS: known if known is not None else F}
+    assert dict(plan.created) == ({} if known is not None else {AAS: created})
+
+
+def test_a_table_made_again_mid_pause_is_saved_as_found_and_resumed_to_it():
+    made = BEGAN + 3600
+    first = decide(Observed(BACKUP, (aas(F, created=made),)), ORDERS, CONFIG, NOW)
+    assert first.changes == (aas_change(Why.PAUSE, F, S, save=F),), "its own setting"
+    record = next_pause_record(ORDERS, first, {}, NOW)
+    assert record.created == {AAS: made} and record.saved == {AAS: F}
+    again = decide(Observed(BACKUP, (aas(S, created=made),)), record, CONFIG, NOW)
+    assert again.changes == () and dict(again.saved) == {AAS: F}, "the record is its own now"
+    record = next_pause_record(record, again, {}, NOW)
+    resume = decide(Observed((), (aas(S, created=made),)), record, CONFIG, NOW)
+    assert resume.changes == (aas_change(Why.RESUME, S, F),)
+    later = decide(Observed((), (aas(S, created=made + 60),)), record, CONFIG, NOW)
+    assert later.changes == (), "made once more, suspended: someone else's"
+
+
+def test_a_target_made_in_the_second_its_pause_began_keeps_its_record():
+    """The record keeps when a pause began to the second: a target made within that second,
+    before the run, is recorded with when it was made, and is the same target at the next run."""
+    began = NOW.replace(microsecond=900_000)
+    made = NOW.timestamp() + 0.5  # after the second the pause began in, before the run
+    plan = decide(Observed(BACKUP, (aas(PART, created=made),)), PauseRecord(), CONFIG, began)
+    record = next_pause_record(PauseRecord(fresh=False), plan, {}, began)
+    assert record.created == {AAS: made}
+    later = decide(Observed((), (aas(S, created=made),)), record, CONFIG, NOW)
+    assert later.changes == (aas_change(Why.RESUME, S, PART),)
+
+
+def test_a_target_found_paused_with_the_record_lost_is_held_until_the_resume():
+    """The state file is lost mid-backup: the targets found suspended are held, their setting
+    not known, run after run, and resumed to the default when the backup ends."""
+    record = PauseRecord()
+    for _ in range(2):
+        plan = decide(Observed(BACKUP, (aas(S),)), record, CONFIG, NOW)
+        assert plan.changes == () and plan.unknown == {AAS}
+        record = next_pause_record(record, plan, {}, NOW)
+        assert not record.fresh and record.unknown == {AAS}
+    resume = decide(Observed((), (aas(S),)), record, CONFIG, NOW)
+    assert resume.changes == (aas_change(Why.RESUME_DEFAULT, S, F),)
+    assert next_pause_record(record, resume, {}, NOW).empty
 
 
 # --- the verdict: resume grace and the stuck-pause alarm -----------------------------------------

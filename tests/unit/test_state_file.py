@@ -35,6 +35,7 @@ from tests.unit.scene import CONFIG, KEY
 TIME = "2026-11-26T03:00:00Z"
 DUE = "2026-11-26T10:00:00Z"
 READ = "dynamodb:us-east-1/table/orders:read"
+WRITE = "dynamodb:us-east-1/table/orders:write"
 WHERE = "the state file"
 STATE = State(
     PauseRecord(
@@ -58,6 +59,8 @@ STATE = State(
         clusters={"j-1": ("orders",), "j-2": None},
         clusters_tag="backup-tables",
         fresh=False,
+        created={READ: 1796101200.125},
+        unknown=frozenset({WRITE}),
     ),
     RunRecord(
         last_action="pause",
@@ -133,6 +136,22 @@ def test_a_setting_no_target_can_have_is_left_out_with_a_warning(name):
     state, warnings = state_from_json(data, WHERE)
     assert state.pause.saved == {}
     assert len(warnings) == 1 and says in warnings[0] and WHERE in warnings[0]
+    if "saved setting" in says:
+        assert state.pause.held == tuple(state.pause.unknown), "held, its setting not known"
+
+
+def test_a_target_held_without_its_setting_reads_back_as_held():
+    state = read(_pause(**{READ: {"saved": None}}))
+    assert state.pause.unknown == {READ} and state.pause.saved == {}
+
+
+@pytest.mark.parametrize("created", ["yesterday", True, float("inf")])
+def test_a_creation_time_that_is_not_one_is_left_out_with_a_warning(created):
+    data = _pause(**{READ: {"saved": [False, False, True], "created": created}})
+    state, warnings = state_from_json(json.loads(json.dumps(data)), WHERE)
+    assert state.pause.saved == {READ: Suspension(False, False, True)}
+    assert state.pause.created == {}
+    assert len(warnings) == 1 and f"when the target {READ} was made" in warnings[0]
 
 
 def test_content_that_is_not_a_json_object_is_refused():
