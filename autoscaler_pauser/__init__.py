@@ -23,7 +23,7 @@ EXIT_MEANINGS = {
     Exit.FAILURE: "an AWS call or the run failed",
     Exit.USAGE: (
         "bad config or usage, or a missing Python package (no AWS call was made), or a pause "
-        "record another pauser holds: nothing was changed"
+        "record or a table another pauser holds: nothing was changed"
     ),
     Exit.STUCK: "paused for longer than max_pause_minutes",
 }

@@ -169,6 +169,34 @@ class LeasedItem:
         lost race, when this run's changes must still be recorded. Raises Conflict."""
         self._write(lease.version, lease.parts, data, now, release=False, holding=False)
 
+    def others(self) -> list[LeasedItem]:
+        """The items of the other pausers that share the table, to read (a consistent Scan of
+        the names of their head items)."""
+        names: list[str] = []
+        start: dict[str, Any] = {}
+        while True:
+            try:
+                page = self.dynamodb.scan(
+                    TableName=self.table,
+                    ProjectionExpression="#n",
+                    FilterExpression="NOT contains(#n, :part)",
+                    ExpressionAttributeNames={"#n": "name"},
+                    ExpressionAttributeValues={":part": {"S": PART}},
+                    ConsistentRead=True,
+                    **start,
+                )
+            except Exception as e:
+                raise aws_error("Scan", e) from e
+            names += [item["name"]["S"] for item in page.get("Items", [])]
+            if not page.get("LastEvaluatedKey"):
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return [
+            LeasedItem(self.dynamodb, self.table, name, self.holder, self.seconds)
+            for name in sorted(names)
+            if name != self.name
+        ]
+
     def give_back(self) -> None:
         """Give the lease back without writing the record (a run that failed before acting)."""
         with contextlib.suppress(Conflict):  # it was no longer this run's

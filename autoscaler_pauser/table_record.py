@@ -1,7 +1,7 @@
 """The pause record in state_table: the items every host and run of the pauser shares, taken
 with the lease (lease.py), read back and checked (record_format.py), held by one pauser only,
-left with a conditional write; a new item, or one that cannot be read, starts from the copy in
-the state file."""
+each table paused by one pauser only, left with a conditional write; a new item, or one that
+cannot be read, starts from the copy in the state file."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from typing import Any
 
 from .aws import AwsError
 from .config import Config
-from .decide import Plan
+from .decide import NO_HOLD, Plan
 from .lease import Conflict, Held, Lease, LeasedItem, Unreadable
-from .model import Named, PauseRecord, iso
+from .model import EVERY_TABLE, Named, PauseRecord, Scope, iso
 from .record_format import LOOKED_FOR, Warnings, pause_from_json, pause_to_json
 from .records import merge_pause_records
 from .state_file import StateFileError
-from .targets import named_targets
+from .targets import kind_of_scope, named_targets, region_of, scope_of
 
 log = logging.getLogger("autoscaler-pauser")
 
@@ -37,6 +37,7 @@ class TableRecordStore:
         self.lease: Lease | None = None
         self.warnings = Warnings()
         self.held_by: str | None = None
+        self.taken = PauseRecord()  # the record as this run took it
 
     @property
     def where(self) -> str:
@@ -71,7 +72,8 @@ class TableRecordStore:
         recorded."""
         ours = named(self.config)
         check_same_pauser(record.named, ours, self.config, self.where)
-        return replace(record, named=ours)
+        self.taken = replace(record, named=ours)
+        return self.taken
 
     def _record(self, lease: Lease, cached: PauseRecord) -> PauseRecord:
         if lease.unreadable is not None:
@@ -112,10 +114,13 @@ class TableRecordStore:
         return PauseRecord(pauser=self.config.pauser_name)
 
     def write_ahead(self, record: PauseRecord, now: datetime) -> None:
+        self._check_tables(record)
         if not self.dry_run and self.lease is not None:
             self.lease = self.item.write(self.lease, pause_to_json(record), now, release=False)
 
     def commit(self, record: PauseRecord, plan: Plan, now: datetime) -> PauseRecord:
+        if self.dry_run:  # a dry run says what a run would: stop, if it would
+            self._check_tables(record)
         if self.dry_run or self.lease is None:
             return record
         try:
@@ -142,6 +147,47 @@ class TableRecordStore:
     def give_back(self) -> None:
         if self.lease is not None and not self.dry_run:
             self.item.give_back()
+
+    def _check_tables(self, record: PauseRecord) -> None:
+        """One table, one pauser: before the first write of a run that begins the pause of a
+        table, the records of the other pausers in state_table are read, and one whose pause
+        holds that table stops the run (StateFileError: exit 2). Two pausers of one table would
+        each take the other's pause for the table's own setting, and keep it suspended for
+        good."""
+        beginning = beginning_tables(self.taken, record)
+        if not beginning:
+            return
+        problems = []
+        for other in self.item.others():
+            theirs = self._theirs(other)
+            tables = [t for t in beginning if theirs and self._holds(theirs, t)]
+            if tables:
+                problems.append(
+                    f"{self._key(tables[0])}: {_tables(tables)} held by the pause of the pauser "
+                    f"{other.name!r} in {self.item.table}; one table, one pauser: give it to one "
+                    "of them (one pauser takes several prefixes: emr_prefix is a list)"
+                )
+        if problems:
+            raise StateFileError("; ".join(problems))
+
+    def _theirs(self, other: LeasedItem) -> PauseRecord | None:
+        """Another pauser's record, or None if it has none this run can read."""
+        lease = other.read()
+        if lease.data is None:
+            return None
+        try:
+            return pause_from_json(lease.data, other.name)[0]
+        except ValueError:  # its own runs say what is wrong with it
+            return None
+
+    def _holds(self, theirs: PauseRecord, table: Scope) -> bool:
+        kind = kind_of_scope(table, self.config)
+        return holds_table(theirs, table, (kind and kind.home_region(self.config)) or "")
+
+    def _key(self, table: Scope) -> str:
+        """The config key that names the table."""
+        kind = kind_of_scope(table, self.config)
+        return kind.KEYS[0].name if kind else "name"
 
 
 def _time(seconds: int) -> str:
@@ -179,3 +225,26 @@ def _targets(named: Named) -> str:
     more = len(named.ids) - len(named.names)
     shown = ", ".join(named.names) + (f", and {more} more" if more > 0 else "")
     return f"{len(named.ids)} target(s) ({shown})"
+
+
+def beginning_tables(taken: PauseRecord, intended: PauseRecord) -> list[Scope]:
+    """The tables whose pause a run begins: paused in the record it is to leave, not in the one
+    it took."""
+    return [
+        scope
+        for scope, hold in intended.holds.items()
+        if hold.paused_at and scope != EVERY_TABLE and not taken.holds.get(scope, NO_HOLD).paused_at
+    ]
+
+
+def holds_table(record: PauseRecord, table: Scope, region: str) -> bool:
+    """Whether a record's pause holds the table of that name in `region` (a pause of a table by
+    that name whose targets the record does not say are elsewhere)."""
+    if not record.holds.get(table, NO_HOLD).paused_at:
+        return False
+    regions = {region_of(key) for key in record.held if scope_of(key) == table}
+    return not regions or region in regions
+
+
+def _tables(tables: list[str]) -> str:
+    return f"table {tables[0]} is" if len(tables) == 1 else f"tables {', '.join(tables)} are"

@@ -74,6 +74,14 @@ def label_of(key: str) -> str:
     return kind_of(key).LABEL
 
 
+def kind_of_scope(scope: Scope, config: Config) -> type[TargetKind] | None:
+    """The kind whose targets of the config a scope (a table) holds, if the config names it."""
+    for kind in configured_kinds(config):
+        if scope in kind.scopes(config):
+            return kind
+    return None
+
+
 def configured_kinds(config: Config) -> tuple[type[TargetKind], ...]:
     return tuple(kind for kind in KINDS if kind.configured_in(config))
 

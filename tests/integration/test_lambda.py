@@ -12,6 +12,7 @@ import pytest
 from autoscaler_pauser import lambda_handler, metrics
 from autoscaler_pauser.config import ConfigError
 from autoscaler_pauser.model import iso
+from autoscaler_pauser.state_file import StateFileError
 from autoscaler_pauser.timing import LAMBDA_RESERVE_SECONDS
 from tests.support.tool import LambdaContext, base_env
 from tests.support.world import add_table
@@ -122,6 +123,21 @@ def test_a_failed_run_fails_the_invocation(function, capsys):
         invoke()  # there is no ECS service
     [error] = [line for line in log_lines(capsys) if line["level"] == "ERROR"]
     assert "DescribeServices failed: ClusterNotFoundException" in error["message"]
+
+
+def test_a_table_another_pauser_holds_fails_the_invocation(function, monkeypatch):
+    """Another pauser's pause holds orders: the function's run stops before any write."""
+    w = function
+    w.create_service(desired=3)
+    add_table(w, "orders")
+    held = {"paused_at": "2026-11-26T01:00:00Z", "last_seen": "2026-11-26T01:00:00Z"}
+    w.set_record("exports", {"format": 2, "pauser": "exports", "scopes": {"orders": held}})
+    monkeypatch.setenv("DYNAMODB_TABLES", "orders")
+    w.start_cluster("nightly-backup-users")
+    said = "dynamodb_tables: table orders is held by the pause of the pauser 'exports'"
+    with pytest.raises(StateFileError, match=said):
+        invoke()
+    assert w.desired() == 3, "nothing was changed"
 
 
 def test_the_write_budget_comes_from_the_time_the_invocation_has_left(function, capsys):

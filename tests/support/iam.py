@@ -139,6 +139,7 @@ RESOURCES: dict[tuple[str, str], Callable[[Request], list[str]]] = {
     ("dynamodb", "PutItem"): lambda r: [_table(r, r.params["TableName"])],
     ("dynamodb", "DeleteItem"): lambda r: [_table(r, r.params["TableName"])],
     ("dynamodb", "BatchGetItem"): lambda r: [_table(r, t) for t in r.params["RequestItems"]],
+    ("dynamodb", "Scan"): lambda r: [_table(r, r.params["TableName"])],
     ("scheduler", "GetScheduleGroup"): lambda r: [
         arn("scheduler", r.region, f"schedule-group/{r.params['Name']}")
     ],

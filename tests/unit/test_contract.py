@@ -426,6 +426,7 @@ def test_an_attached_client_checks_a_schedule_s_time_by_the_clock_it_is_given():
 PATTERNS = {
     "[0-9a-zA-Z-_.]+": (["orders-by-date_1.x", "-"], ["", "a/b", "a:b", "é", "a\n"]),
     "[a-zA-Z0-9-_]+": (["1f0e-4c2b_x"], ["", "a.b", "a b"]),
+    "[a-zA-Z0-9_.-]+": (["by-date_1.x", "-"], ["", "a/b", "a b", "é"]),
     "[^/]+": (["a b:c", "é"], ["", "a/b"]),
     "[A-Za-z0-9\\-_]*": (["", "a-b_C"], ["a.b", "a b"]),
     "arn:aws[a-z-]*:iam::\\d{12}:role\\/[\\w+=,.@\\/-]+": (
