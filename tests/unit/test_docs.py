@@ -89,6 +89,7 @@ def test_the_pause_record_fields_listed_are_those_it_can_hold():
         ),
         sweep=True,
         named=Named(frozenset({"0123456789"}), (KEY,)),
+        created={KEY: 1764118800.0},
     )
     data = pause_to_json(record)
     fields = set(data) | {f for scope in data["scopes"].values() for f in scope}
