@@ -15,7 +15,7 @@ from tests.support.contract import schedule_due
 from tests.support.proxy import FaultProxy
 from tests.support.state import read as read_state
 from tests.support.tool import base_env, run_tool
-from tests.support.world import WRITE, add_table, register, targets
+from tests.support.world import WRITE, add_table, fire, register, targets
 
 pytestmark = pytest.mark.slow
 
@@ -48,25 +48,6 @@ def schedules(w) -> dict[str, dict]:
     except w.scheduler().exceptions.ResourceNotFoundException:
         return {}
     return {s["Name"]: w.scheduler().get_schedule(Name=s["Name"], GroupName=GROUP) for s in found}
-
-
-def fire(w, schedule: dict) -> None:
-    """What Scheduler does when a schedule is due: the universal target's call, made with its
-    input, and (ActionAfterCompletion DELETE) the schedule removed."""
-    target = schedule["Target"]
-    service, action = target["Arn"].split(":")[-2:]
-    request = json.loads(target["Input"])
-    if (service, action) == ("ecs", "updateService"):
-        w.ecs.update_service(
-            cluster=request["Cluster"],
-            service=request["Service"],
-            desiredCount=request["DesiredCount"],
-        )
-    else:
-        assert (service, action) == ("applicationautoscaling", "registerScalableTarget")
-        w.aas.register_scalable_target(**request)
-    assert schedule["ActionAfterCompletion"] == "DELETE"
-    w.scheduler().delete_schedule(Name=schedule["Name"], GroupName=GROUP)
 
 
 def state(w) -> dict:

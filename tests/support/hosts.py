@@ -4,7 +4,7 @@ writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from botocore.client import BaseClient
@@ -57,26 +57,27 @@ class Killed(BaseException):
 
 def kill_at(
     monkeypatch,
-    operation: str,
+    operations: str | Collection[str],
     nth: int = 1,
     after: bool = False,
     when: Callable[[dict], bool] | None = None,
 ) -> list[str]:
-    """Kill the run at its `nth` AWS call of `operation` for which `when(params)` holds: before
-    the call (it is not made) or, with `after`, once AWS has made it (its answer is lost). The
-    calls made, as a list that the test may read."""
+    """Kill the run at its `nth` AWS call of `operations` (one, or any of several) for which
+    `when(params)` holds: before the call (it is not made) or, with `after`, once AWS has made
+    it (its answer is lost). The calls counted, as a list that the test may read."""
+    names = {operations} if isinstance(operations, str) else set(operations)
     real = BaseClient._make_api_call
     seen: list[str] = []
 
     def call(client, name, params):
-        if name != operation or (when is not None and not when(params)):
+        if name not in names or (when is not None and not when(params)):
             return real(client, name, params)
         seen.append(name)
         if len(seen) != nth:
             return real(client, name, params)
         if after:
             real(client, name, params)
-        raise Killed(f"{operation} #{nth}")
+        raise Killed(f"{name}, the {nth}. of its writes{' (made)' if after else ''}")
 
     monkeypatch.setattr(BaseClient, "_make_api_call", call)
     return seen

@@ -336,6 +336,26 @@ def remove_table(world, table, indexes=()):
             )
 
 
+def fire(world, schedule: dict, group: str = "autoscaler-pauser") -> None:
+    """What Scheduler does when a schedule (as GetSchedule gives it) is due: the universal
+    target's call, made with its input, and (ActionAfterCompletion DELETE) the schedule
+    removed."""
+    target = schedule["Target"]
+    service, action = target["Arn"].split(":")[-2:]
+    request = json.loads(target["Input"])
+    if (service, action) == ("ecs", "updateService"):
+        world.ecs.update_service(
+            cluster=request["Cluster"],
+            service=request["Service"],
+            desiredCount=request["DesiredCount"],
+        )
+    else:
+        assert (service, action) == ("applicationautoscaling", "registerScalableTarget")
+        world.aas.register_scalable_target(**request)
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    world.scheduler().delete_schedule(Name=schedule["Name"], GroupName=group)
+
+
 def targets(world, namespace="dynamodb"):
     """ResourceId + dimension -> (SuspendedState, Min, Max)."""
     out = {}
