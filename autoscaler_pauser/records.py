@@ -63,7 +63,7 @@ def kept_targets(
     before: PauseRecord, plan: Plan, failures: Mapping[str, Failure]
 ) -> tuple[dict[str, Setting], dict[str, float], frozenset[str]]:
     """What the record holds of its targets after the plan: the plan's, and what the record held
-    of each target whose change failed."""
+    of each target whose change failed (or is not made yet)."""
     saved, created, unknown = dict(plan.saved), dict(plan.created), set(plan.unknown)
     for key in failures:
         if key in before.saved and key not in saved:
@@ -75,6 +75,9 @@ def kept_targets(
     return saved, created, frozenset(unknown)
 
 
+NOT_YET = Failure("not made yet")  # a change, as the record before it is made has it
+
+
 def intent_record(
     before: PauseRecord,
     plan: Plan,
@@ -83,13 +86,15 @@ def intent_record(
 ) -> PauseRecord | None:
     """The pause record to write before acting (write-ahead), when the plan saves a pre-pause
     setting the record does not hold yet, or the run is to set failsafe schedules (`armed`, by
-    target): the record as if every change succeeds, each schedule to set recorded as not yet
-    known to be set, so that a run that dies between its writes and its record leaves nothing it
-    saved or set unrecorded. Else None."""
+    target): the record with what the changes save, each schedule to set recorded as not yet
+    known to be set, and what they restore or give back still held, as if those changes were
+    not made yet: a run that dies between its writes and its record leaves nothing it saved or
+    set unrecorded, and nothing it was to restore forgotten. Else None."""
     new_saved = plan.pause and any(before.saved.get(k) != v for k, v in plan.saved.items())
     if not new_saved and not armed:
         return None
-    intended = next_pause_record(before, plan, {}, now)
+    not_yet = {c.key: NOT_YET for c in plan.changes}
+    intended = next_pause_record(before, plan, not_yet, now)
     unset = {key: replace(s, unset=True) for key, s in (armed or {}).items()}
     return replace(intended, schedules={**intended.schedules, **unset})
 

@@ -11,7 +11,7 @@ import pytest
 
 from autoscaler_pauser import run as run_module
 from tests.support.clock import T0, Clock
-from tests.support.hosts import TABLES_ONLY, Host, Killed, crowd
+from tests.support.hosts import TABLES_ONLY, Host, Killed, crowd, kill_at
 from tests.support.world import (
     READ,
     SCALING,
@@ -261,3 +261,40 @@ def test_a_table_deleted_mid_pause_leaves_the_record_with_its_schedules(
     assert "forgot the pre-pause settings of 4 targets AWS no longer has" in (
         capsys.readouterr().err
     )
+
+
+def test_a_run_killed_after_its_write_ahead_still_gives_back_what_it_was_to(
+    world, tmp_path, clock, monkeypatch
+):
+    """A run that saves new settings (users' pause begins) and gives others back (orders'
+    writes, off the dimensions) records first what it saves, and keeps what it gives back until
+    that is done: killed in between, the next run gives orders' writes back."""
+    world.create_state_table(TABLE)
+    add_table(world, "orders")
+    add_table(world, "users")
+    register(world, "table/orders", f"dynamodb:table:{WRITE}", OUT)
+    one = host(world, tmp_path, clock, "a", DYNAMODB_TABLES="orders,users")
+    one.set(CLUSTER_TABLES_TAG="backup-tables", WRITE_WORKERS="1")  # writes in the main thread
+    assert one.run() == 0
+    before = flags(world)
+    world.start_cluster("nightly-backup-a", tags={"backup-tables": "orders"})
+    at(clock, 1)
+    assert one.run() == 0 and paused(world, "orders")
+    one.set(DYNAMODB_DIMENSIONS="read")
+    world.start_cluster("nightly-backup-b", tags={"backup-tables": "users"})
+    at(clock, 2)
+    with monkeypatch.context() as m:
+        kill_at(m, "RegisterScalableTarget")  # the write-ahead is made; no change yet
+        with pytest.raises(Killed):
+            one.run()
+    at(clock, 3)
+    assert one.run() == 0
+    assert flags(world)[f"table/orders {WRITE}"] == OUT, "given back"
+    for cluster in world.emr.list_clusters(ClusterStates=["WAITING", "RUNNING", "STARTING"])[
+        "Clusters"
+    ]:
+        world.stop_cluster(cluster["Id"])
+    at(clock, 4)
+    assert one.run() == 0
+    assert flags(world) == before
+    assert schedules(world) == []

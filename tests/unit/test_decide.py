@@ -449,6 +449,18 @@ def test_a_pause_that_saves_settings_is_recorded_before_it_acts():
     assert intent_record(steady, resume, NOW) is None, "a resume drops records only after it"
 
 
+def test_a_write_ahead_keeps_what_the_run_is_to_give_back_until_it_is_done():
+    """The service's pause begins while a target the config no longer names is given back:
+    the record written first holds both, so that a run killed in between loses neither."""
+    before = paused("orders", saved={AAS: PART})
+    leftover = dataclasses.replace(aas(S), managed=False)
+    plan = decide(Observed(BACKUP, (ecs(3), leftover)), before, CONFIG, NOW)
+    assert {c.why for c in plan.changes} == {Why.PAUSE, Why.GIVE_BACK}
+    intent = intent_record(before, plan, NOW)
+    assert intent is not None and dict(intent.saved) == {KEY: 3, AAS: PART}
+    assert dict(next_pause_record(before, plan, {}, NOW).saved) == {KEY: 3}
+
+
 def test_a_schedule_to_set_is_recorded_before_it_is_set_as_not_known_to_be_set():
     observed = Observed(BACKUP, (aas(S),))
     before = next_pause_record(
